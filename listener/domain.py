@@ -1,0 +1,245 @@
+"""Plain records that travel through listener: no I/O, no SDKs, no SQL.
+
+A `Mention` is what a source heard; a `StoredMention` is one the store kept (it has an id and
+the brand it is about); a `Score` says how unhappy and how risky it is, with the `Signal`s that
+made it so; a `Draft` is a reply waiting for a person. Times are always timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+
+def utc(dt: datetime) -> datetime:
+    """Return `dt` as aware UTC; a naive datetime is taken to be UTC already."""
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+class Category(StrEnum):
+    """What a mention is, from the brand's point of view."""
+
+    COMPLAINT = "complaint"
+    SPAM_COMPLAINT = "spam_complaint"
+    PRIVACY = "privacy"
+    OUTAGE = "outage"
+    QUESTION = "question"
+    PRAISE = "praise"
+    NEWS = "news"
+    OTHER = "other"
+
+    @property
+    def is_complaint(self) -> bool:
+        return self in _COMPLAINT_CATEGORIES
+
+
+_COMPLAINT_CATEGORIES = frozenset(
+    {Category.COMPLAINT, Category.SPAM_COMPLAINT, Category.PRIVACY, Category.OUTAGE}
+)
+
+
+class ComplaintReason(StrEnum):
+    """Why a complaint was made, where the text makes it clear."""
+
+    SERVICE = "service"
+    DELAY = "delay"
+    OUTAGE = "outage"
+    BILLING = "billing"
+    PRODUCT = "product"
+    SPAM = "spam"
+    PRIVACY = "privacy"
+
+
+@dataclass(frozen=True, slots=True)
+class Engagement:
+    """Public reactions to a post, where the platform reports them."""
+
+    replies: int = 0
+    reposts: int = 0
+    likes: int = 0
+    quotes: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.replies + self.reposts + self.likes + self.quotes
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One post, article or comment as a source delivered it, before brand matching.
+
+    `external_id` is the source's own stable id (tweet id, feed entry id or link); together
+    with `source` it identifies the mention, however often it is seen again.
+    """
+
+    source: str
+    external_id: str
+    text: str
+    title: str = ""
+    url: str = ""
+    author: str = ""
+    author_name: str = ""
+    author_followers: int | None = None
+    author_verified: bool | None = None
+    author_email: str = ""
+    published_at: datetime | None = None
+    fetched_at: datetime | None = None
+    lang: str = ""
+    engagement: Engagement = field(default_factory=Engagement)
+    source_kind: str = "feed"
+    in_reply_to: str = ""
+
+    @property
+    def full_text(self) -> str:
+        """Title and body together, as matching and scoring read them."""
+        if self.title and self.title not in self.text:
+            return f"{self.title}\n{self.text}" if self.text else self.title
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One reason behind a score: a name people can read and its signed contribution."""
+
+    name: str
+    weight: float
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.weight:+.2f}"
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """How unhappy the author is and how likely the mention is part of a breaking incident.
+
+    `dissatisfaction` and `incident_risk` are probabilities in [0, 1]; `signals` explain them.
+    """
+
+    dissatisfaction: float
+    dissatisfied: bool
+    incident_risk: float
+    category: Category
+    reason: ComplaintReason | None = None
+    signals: Sequence[Signal] = ()
+    scorer: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "dissatisfaction": round(self.dissatisfaction, 4),
+            "dissatisfied": self.dissatisfied,
+            "incident_risk": round(self.incident_risk, 4),
+            "category": self.category.value,
+            "reason": self.reason.value if self.reason else None,
+            "signals": [{"name": s.name, "weight": round(s.weight, 4)} for s in self.signals],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMention:
+    """A mention the store kept, matched to one brand, with its score."""
+
+    id: int
+    brand: str
+    mention: Mention
+    score: Score
+    matched_term: str = ""
+
+
+class DraftStatus(StrEnum):
+    """Where a reply is on its way from template to the public.
+
+    pending → approved → sending → sent | failed; pending → rejected | snoozed | cancelled.
+    A draft stuck in `sending` after a crash is never resent automatically (at most once).
+    """
+
+    PENDING = "pending"
+    SNOOZED = "snoozed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Channel(StrEnum):
+    """How an outreach message reaches its recipient."""
+
+    X = "x"
+    EMAIL = "email"
+    MANUAL = "manual"
+
+
+CHANNEL_LIMITS: dict[Channel, int] = {Channel.X: 280, Channel.EMAIL: 5000, Channel.MANUAL: 2000}
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A templated reply to a mention, waiting for a person to approve it."""
+
+    id: int
+    mention_id: int
+    brand: str
+    channel: Channel
+    template: str
+    text: str
+    status: DraftStatus
+    created_at: datetime
+    updated_at: datetime
+    recipient: str = ""
+    reject_reason: str = ""
+    edited_by: str = ""
+    approved_by: str = ""
+    snoozed_until: datetime | None = None
+    sent_at: datetime | None = None
+    platform_id: str = ""
+    error: str = ""
+    priority: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "status": self.status.value,
+            "mention_id": self.mention_id,
+            "brand": self.brand,
+            "channel": self.channel.value,
+            "template": self.template,
+            "text": self.text,
+            "recipient": self.recipient,
+            "priority": round(self.priority, 4),
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "reject_reason": self.reject_reason or None,
+            "edited_by": self.edited_by or None,
+            "approved_by": self.approved_by or None,
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+            "platform_id": self.platform_id or None,
+            "error": self.error or None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PollState:
+    """What a source remembers between polls: a cursor and HTTP validators."""
+
+    cursor: str = ""
+    etag: str = ""
+    last_modified: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchBatch:
+    """Mentions fetched in one step and the poll state to save once they are committed.
+
+    Saving `state` only after the batch's mentions are stored is what makes a crash harmless:
+    a restart fetches the batch again and the store drops what it already has.
+    """
+
+    mentions: Sequence[Mention]
+    state: PollState
+    not_modified: bool = False
+    notes: Sequence[str] = ()

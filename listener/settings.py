@@ -1,0 +1,475 @@
+"""Load `settings.toml` and the environment into typed, validated settings.
+
+Settings are read once, at the edge (the CLI), and passed in; nothing else reads the
+environment. A mistake stops start-up with a `SettingsError` naming the key, the bad value and
+what is expected, one line per mistake.
+
+Environment overrides: `LISTENER_CONFIG` (path of the settings file), `LISTENER_DATABASE_URL`,
+and `LISTENER_<SECTION>__<KEY>` for any scalar in a table section (e.g.
+`LISTENER_WEB__PORT=9000`). Secrets never live in the file: settings name the environment
+variable that holds them (`bearer_token_env`, `password_env`, `secret_env`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from listener.errors import SettingsError
+
+DEFAULT_SETTINGS_FILE = "settings.toml"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> timedelta:
+    """'30s', '5m', '2h', '1d' (or a number of seconds) as a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+    raise ValueError("expected a duration such as '30s', '5m', '2h' or '1d'")
+
+
+def _parse_clock_time(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str):
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("expected a time of day such as '22:00'")
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+ClockTime = Annotated[time, BeforeValidator(_parse_clock_time)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class QuietHours(_Section):
+    """A daily window (in `timezone`) when nothing is sent; may wrap midnight."""
+
+    start: ClockTime
+    end: ClockTime
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as 'Europe/London'") from None
+        return value
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///listener.db"
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _looks_like_url(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError(
+                "expected an SQLAlchemy URL such as 'sqlite:///listener.db' or "
+                "'postgresql+psycopg://user@host:5432/db'"
+            )
+        return value
+
+
+class BrandSettings(_Section):
+    """A brand to listen for, and how it speaks when it replies."""
+
+    name: str = Field(min_length=1)
+    terms: list[str] = Field(min_length=1)
+    exclude: list[str] = []
+    display_name: str = ""
+    x_handle: str = ""
+    x_user_id: str = ""
+    support_url: str = ""
+    support_email: str = ""
+    signature: str = ""
+    quiet_hours: QuietHours | None = None
+
+    @field_validator("terms", "exclude")
+    @classmethod
+    def _no_blank_terms(cls, value: list[str]) -> list[str]:
+        cleaned = [t.strip() for t in value]
+        if any(not t for t in cleaned):
+            raise ValueError("terms must not be empty strings")
+        return cleaned
+
+    @property
+    def speaks_as(self) -> str:
+        return self.display_name or self.name
+
+
+class _SourceBase(_Section):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
+    every: Duration = timedelta(minutes=5)
+    brands: list[str] = []
+    enabled: bool = True
+    timeout: Duration = timedelta(seconds=20)
+    max_bytes: int = Field(default=10_000_000, gt=0)
+
+    @field_validator("every")
+    @classmethod
+    def _not_too_often(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError("expected at least '1s' between polls")
+        return value
+
+
+class FeedSourceSettings(_SourceBase):
+    """Any RSS, Atom or RDF feed: a blog, a news site, Google Alerts."""
+
+    kind: Literal["feed"] = "feed"
+    url: str = Field(min_length=1)
+
+
+class XSourceSettings(_SourceBase):
+    """Recent search on X built from the brand's terms (or `query`), plus mentions of the
+    brand's account when `user_id` is set."""
+
+    kind: Literal["x"]
+    query: str = ""
+    user_id: str = ""
+    bearer_token_env: str = "LISTENER_X_BEARER_TOKEN"
+    api_url: str = "https://api.twitter.com"
+    max_pages: int = Field(default=5, ge=1, le=100)
+    page_size: int = Field(default=100, ge=10, le=100)
+
+
+class RedditSourceSettings(_SourceBase):
+    kind: Literal["reddit"]
+    query: str = ""
+    subreddit: str = ""
+    base_url: str = "https://www.reddit.com"
+
+
+class MastodonSourceSettings(_SourceBase):
+    kind: Literal["mastodon"]
+    instance: str = Field(min_length=1)
+    tag: str = ""
+    account: str = ""
+
+    @model_validator(mode="after")
+    def _tag_or_account(self) -> MastodonSourceSettings:
+        if bool(self.tag) == bool(self.account):
+            raise ValueError("set exactly one of 'tag' or 'account'")
+        return self
+
+
+class HackerNewsSourceSettings(_SourceBase):
+    kind: Literal["hackernews"]
+    query: str = ""
+    base_url: str = "https://hnrss.org"
+
+
+class BlueskySourceSettings(_SourceBase):
+    kind: Literal["bluesky"]
+    query: str = ""
+    api_url: str = "https://public.api.bsky.app"
+
+
+SourceSettings = Annotated[
+    FeedSourceSettings
+    | XSourceSettings
+    | RedditSourceSettings
+    | MastodonSourceSettings
+    | HackerNewsSourceSettings
+    | BlueskySourceSettings,
+    Field(discriminator="kind"),
+]
+
+
+class ScoringSettings(_Section):
+    dissatisfied_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    incident_risk_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+    model: str = "default"  # "default" (shipped weights), "lexicon", or a path to weights
+
+
+class OutreachSettings(_Section):
+    enabled: bool = True
+    templates_dir: str = "templates"
+    min_dissatisfaction: float = Field(default=0.5, ge=0.0, le=1.0)
+    max_per_author: int = Field(default=1, ge=0)
+    cap_period: Duration = timedelta(hours=24)
+    four_eyes: bool = False
+    warn_promotional: bool = True
+    send_rate_per_minute: int = Field(default=30, ge=1)
+    dispatch_every: Duration = timedelta(seconds=30)
+    first_response_sla: Duration = timedelta(hours=4)
+    resolution_sla: Duration = timedelta(hours=72)
+
+
+class IncidentSettings(_Section):
+    bucket: Duration = timedelta(minutes=5)
+    min_count: int = Field(default=5, ge=1)
+    min_ratio: float = Field(default=3.0, ge=1.0)
+    p_value: float = Field(default=0.001, gt=0.0, lt=1.0)
+    reach_followers: int = Field(default=100_000, ge=0)
+    reach_incident_risk: float = Field(default=0.6, ge=0.0, le=1.0)
+    quiet_after: Duration = timedelta(hours=6)
+    group_window: Duration = timedelta(hours=24)
+
+
+class AlertChannelSettings(_Section):
+    """Where crisis alerts go: a signed JSON webhook, a Slack incoming webhook, or email."""
+
+    name: str = Field(min_length=1)
+    kind: Literal["webhook", "slack", "email"]
+    url: str = ""
+    secret_env: str = ""
+    to: list[str] = []
+    sender: str = "listener@localhost"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_tls: Literal["none", "starttls", "ssl"] = "none"
+    username: str = ""
+    password_env: str = ""
+    brands: list[str] = []
+    min_severity: Literal["low", "medium", "high", "critical"] = "low"
+    cooldown: Duration = timedelta(minutes=15)
+    quiet_hours: QuietHours | None = None
+    timeout: Duration = timedelta(seconds=10)
+
+    @model_validator(mode="after")
+    def _has_destination(self) -> AlertChannelSettings:
+        if self.kind in ("webhook", "slack") and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"a {self.kind} channel needs 'url' starting with http:// or https://")
+        if self.kind == "email" and not self.to:
+            raise ValueError("an email channel needs at least one address in 'to'")
+        return self
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    base_url: str = ""
+    secret_key_env: str = "LISTENER_WEB_SECRET_KEY"
+    enabled: bool = True
+    page_size: int = Field(default=50, ge=1, le=500)
+
+    @property
+    def public_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+class EmailOutreachSettings(_Section):
+    """SMTP account used to send approved email replies to customers."""
+
+    sender: str = ""
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_tls: Literal["none", "starttls", "ssl"] = "none"
+    username: str = ""
+    password_env: str = ""
+
+
+class XPublishSettings(_Section):
+    """User-context credentials for posting replies on X (never the bearer token)."""
+
+    api_url: str = "https://api.twitter.com"
+    consumer_key_env: str = "LISTENER_X_CONSUMER_KEY"
+    consumer_secret_env: str = "LISTENER_X_CONSUMER_SECRET"
+    access_token_env: str = "LISTENER_X_ACCESS_TOKEN"
+    access_token_secret_env: str = "LISTENER_X_ACCESS_TOKEN_SECRET"
+
+
+class ServiceSettings(_Section):
+    instance: str = ""
+    lease: Duration = timedelta(minutes=2)
+    max_concurrent_polls: int = Field(default=16, ge=1, le=256)
+    per_host_limit: int = Field(default=4, ge=1, le=64)
+    unhealthy_after_failures: int = Field(default=3, ge=1)
+
+
+class Settings(_Section):
+    database: DatabaseSettings = DatabaseSettings()
+    service: ServiceSettings = ServiceSettings()
+    brands: list[BrandSettings] = Field(min_length=1)
+    sources: list[SourceSettings] = []
+    scoring: ScoringSettings = ScoringSettings()
+    outreach: OutreachSettings = OutreachSettings()
+    incidents: IncidentSettings = IncidentSettings()
+    alerts: list[AlertChannelSettings] = []
+    web: WebSettings = WebSettings()
+    email: EmailOutreachSettings = EmailOutreachSettings()
+    x_publish: XPublishSettings = XPublishSettings()
+    # Directory that relative paths (feed files, templates, SQLite files) are resolved against.
+    base_dir: Path = Path(".")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _feed_is_the_default_kind(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("sources"), list):
+            for source in data["sources"]:
+                if isinstance(source, dict):
+                    source.setdefault("kind", "feed")
+        return data
+
+    @model_validator(mode="after")
+    def _names_are_consistent(self) -> Settings:
+        brand_names = [b.name for b in self.brands]
+        _require_unique("brands", brand_names)
+        _require_unique("sources", [s.name for s in self.sources])
+        _require_unique("alerts", [a.name for a in self.alerts])
+        for i, source in enumerate(self.sources):
+            for brand in source.brands:
+                if brand not in brand_names:
+                    raise ValueError(
+                        f"sources[{i}].brands: {brand!r} is not a configured brand "
+                        f"(expected one of {brand_names})"
+                    )
+        return self
+
+    def brand(self, name: str) -> BrandSettings:
+        for brand in self.brands:
+            if brand.name == name:
+                return brand
+        raise SettingsError(f"no brand named {name!r} in settings")
+
+    def resolve_path(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    @property
+    def database_url(self) -> str:
+        """The database URL with a relative SQLite path resolved against the settings file."""
+        url = self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith("sqlite:////"):
+            rest = url[len(prefix) :]
+            if rest and rest != ":memory:" and not rest.startswith(":"):
+                return prefix + str(self.resolve_path(rest))
+        return url
+
+
+def _require_unique(section: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{section}: the name {name!r} is used twice; names must be unique")
+        seen.add(name)
+
+
+def settings_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The settings file to read: the argument, else LISTENER_CONFIG, else ./settings.toml."""
+    return Path(explicit or os.environ.get("LISTENER_CONFIG") or DEFAULT_SETTINGS_FILE)
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Read, override from the environment and validate; raise `SettingsError` on any mistake."""
+    env = dict(os.environ if environ is None else environ)
+    file = Path(path) if path is not None else settings_path(env.get("LISTENER_CONFIG"))
+    if not file.is_file():
+        raise SettingsError(
+            f"settings file {str(file)!r} does not exist; create it (see README, 'Settings') "
+            "or point LISTENER_CONFIG at one"
+        )
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{file}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{file}: cannot be read: {exc}") from None
+    _apply_environment(raw, env)
+    raw["base_dir"] = file.resolve().parent
+    return validate_settings(raw, origin=str(file))
+
+
+def validate_settings(raw: dict[str, Any], *, origin: str = "settings") -> Settings:
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, raw, origin)) from None
+
+
+def _apply_environment(raw: dict[str, Any], env: dict[str, str]) -> None:
+    if url := env.get("LISTENER_DATABASE_URL"):
+        raw.setdefault("database", {})["url"] = url
+    for key, value in env.items():
+        if not key.startswith("LISTENER_") or "__" not in key:
+            continue
+        section, _, field = key[len("LISTENER_") :].lower().partition("__")
+        target = raw.setdefault(section, {})
+        if isinstance(target, dict) and field:
+            target[field] = value
+
+
+def _describe(exc: ValidationError, raw: dict[str, Any], origin: str) -> str:
+    lines = [f"{origin}: {exc.error_count()} problem(s) in the settings:"]
+    for error in exc.errors():
+        loc = [p for p in error["loc"] if not _is_union_tag(p)]
+        key = _format_loc(loc) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            lines.append(f"  {key}: missing; this key is required")
+        elif error["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key; check its spelling against the README")
+        elif error["type"] == "union_tag_invalid":
+            lines.append(
+                f"  {key}.kind: {_lookup(raw, loc + ['kind'])!r} is not a source kind; expected "
+                "one of 'feed', 'x', 'reddit', 'mastodon', 'hackernews', 'bluesky'"
+            )
+        else:
+            value = error.get("input", _lookup(raw, loc))
+            shown = repr(value) if not isinstance(value, dict) else "this table"
+            lines.append(f"  {key}: {shown} is not valid: {message}")
+    return "\n".join(lines)
+
+
+def _is_union_tag(part: object) -> bool:
+    return isinstance(part, str) and part in {
+        "feed",
+        "x",
+        "reddit",
+        "mastodon",
+        "hackernews",
+        "bluesky",
+    }
+
+
+def _format_loc(loc: list[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _lookup(raw: Any, loc: list[int | str]) -> Any:
+    node = raw
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
