@@ -3,7 +3,8 @@
     ListenerError                      root: catch this to catch everything of ours
     ├── SettingsError(ValueError)      settings.toml or environment is wrong; names key, value, expectation
     ├── SourceError(RuntimeError)      one source could not be polled; the others go on
-    │   └── RateLimited                the platform asked us to wait until `retry_at`
+    │   ├── RateLimited                the platform asked us to wait until `retry_at`
+    │   └── SourceDisabled             cannot run as configured (no credentials); skipped
     ├── StoreError(RuntimeError)       the database refused or is unreachable
     ├── NotFound(LookupError)          an id that does not exist (draft, incident, user ...)
     ├── InvalidTransition(ValueError)  e.g. approving a draft that was already sent
@@ -37,6 +38,10 @@ class RateLimited(SourceError):
     def __init__(self, message: str, retry_at: datetime) -> None:
         super().__init__(message)
         self.retry_at = retry_at
+
+
+class SourceDisabled(SourceError):
+    """The source cannot run as configured (e.g. no credentials); the service runs without it."""
 
 
 class StoreError(ListenerError, RuntimeError):
