@@ -1,0 +1,91 @@
+"""The rules of reviewing a draft: which action is allowed from which status, and why not.
+
+Pure: the store applies these rules with a compare-and-set on the status, so two reviewers
+acting at once cannot both win.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from listener.domain import CHANNEL_LIMITS, Channel, Draft, DraftStatus
+from listener.errors import InvalidTransition, NotAllowed
+
+
+class ReviewAction(StrEnum):
+    EDIT = "edit"
+    APPROVE = "approve"
+    REJECT = "reject"
+    SNOOZE = "snooze"
+    CANCEL = "cancel"
+    REOPEN = "reopen"
+
+
+_FROM: dict[ReviewAction, frozenset[DraftStatus]] = {
+    ReviewAction.EDIT: frozenset({DraftStatus.PENDING, DraftStatus.SNOOZED, DraftStatus.APPROVED}),
+    ReviewAction.APPROVE: frozenset({DraftStatus.PENDING, DraftStatus.SNOOZED}),
+    ReviewAction.REJECT: frozenset(
+        {DraftStatus.PENDING, DraftStatus.SNOOZED, DraftStatus.APPROVED}
+    ),
+    ReviewAction.SNOOZE: frozenset({DraftStatus.PENDING, DraftStatus.SNOOZED}),
+    ReviewAction.CANCEL: frozenset(
+        {DraftStatus.PENDING, DraftStatus.SNOOZED, DraftStatus.APPROVED, DraftStatus.FAILED}
+    ),
+    ReviewAction.REOPEN: frozenset({DraftStatus.REJECTED, DraftStatus.FAILED}),
+}
+
+_TO: dict[ReviewAction, DraftStatus] = {
+    # An edit after approval needs a fresh approval: what was approved is no longer what is sent.
+    ReviewAction.EDIT: DraftStatus.PENDING,
+    ReviewAction.APPROVE: DraftStatus.APPROVED,
+    ReviewAction.REJECT: DraftStatus.REJECTED,
+    ReviewAction.SNOOZE: DraftStatus.SNOOZED,
+    ReviewAction.CANCEL: DraftStatus.CANCELLED,
+    ReviewAction.REOPEN: DraftStatus.PENDING,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed_from: frozenset[DraftStatus]
+    to: DraftStatus
+
+
+def decide(
+    draft: Draft,
+    action: ReviewAction,
+    *,
+    actor: str,
+    four_eyes: bool = False,
+    text: str | None = None,
+    reason: str | None = None,
+) -> Decision:
+    """Check that `actor` may do `action` to `draft` now; raise with the reason if not."""
+    allowed = _FROM[action]
+    if draft.status not in allowed:
+        raise InvalidTransition(
+            f"draft {draft.id} is {draft.status.value}; cannot {action.value} it "
+            f"(only when {', '.join(sorted(s.value for s in allowed))})"
+        )
+    if action is ReviewAction.EDIT:
+        check_text(text or "", Channel(draft.channel))
+    if action is ReviewAction.REJECT and not (reason or "").strip():
+        raise NotAllowed("a rejection needs a reason, so the team learns from it")
+    if action is ReviewAction.APPROVE and four_eyes and draft.edited_by == actor:
+        raise NotAllowed(
+            f"draft {draft.id} was last edited by {actor}; four-eyes review is on, so another "
+            "person must approve it"
+        )
+    return Decision(allowed, _TO[action])
+
+
+def check_text(text: str, channel: Channel) -> None:
+    """A reply must say something and fit its channel."""
+    if not text.strip():
+        raise NotAllowed("the reply text is empty")
+    limit = CHANNEL_LIMITS[channel]
+    if len(text) > limit:
+        raise NotAllowed(
+            f"the reply is {len(text)} characters; {channel.value} allows at most {limit}"
+        )

@@ -1,0 +1,8 @@
+"""Storage behind one facade; tables and SQL stay inside this package."""
+
+from listener.store.drafts import DraftFilter
+from listener.store.mentions import IngestItem, MentionFilter, PlannedDraft
+from listener.store.sources import SourceStatus
+from listener.store.store import Store
+
+__all__ = ["DraftFilter", "IngestItem", "MentionFilter", "PlannedDraft", "SourceStatus", "Store"]

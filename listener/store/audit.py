@@ -1,0 +1,145 @@
+"""Append-only audit log; each record's hash covers the previous one, so edits are detectable.
+
+Writers hold the database's write lock (SQLite BEGIN IMMEDIATE, a PostgreSQL advisory lock)
+while reading the last hash, so two processes never chain onto the same record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table, select, text
+
+from listener.store.tables import AuditRow
+
+AUDIT: Table = AuditRow.__table__  # type: ignore[attr-defined]
+
+GENESIS = "0" * 64
+_AUDIT_LOCK_KEY = 7_302_911  # arbitrary, constant advisory-lock key for the audit chain
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    hash: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "entity": self.entity,
+            "entity_id": self.entity_id,
+            "before": self.before,
+            "after": self.after,
+            "hash": self.hash,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ChainCheck:
+    ok: bool
+    records: int
+    first_bad_id: int | None = None
+    problem: str = ""
+
+
+def _digest(prev_hash: str, row: dict[str, Any]) -> str:
+    payload = json.dumps(
+        {**row, "at": row["at"].isoformat(), "prev": prev_hash},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def append(
+    conn: Connection,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str | int = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> str:
+    """Add one record inside the caller's transaction; returns its hash."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
+    prev = conn.execute(
+        select(AUDIT.c.hash).order_by(AUDIT.c.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    prev_hash = prev or GENESIS
+    row = {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "before": before,
+        "after": after,
+    }
+    digest = _digest(prev_hash, row)
+    conn.execute(AUDIT.insert().values(**row, prev_hash=prev_hash, hash=digest))
+    return digest
+
+
+def _rows(conn: Connection, batch: int = 5000) -> Iterator[Row[Any]]:
+    last_id = 0
+    while True:
+        rows = conn.execute(
+            select(AUDIT).where(AUDIT.c.id > last_id).order_by(AUDIT.c.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id
+
+
+def verify(conn: Connection) -> ChainCheck:
+    """Recompute the chain from the first record; report the first record that does not fit."""
+    prev_hash = GENESIS
+    count = 0
+    for row in _rows(conn):
+        count += 1
+        if row.prev_hash != prev_hash:
+            return ChainCheck(False, count, row.id, "its link to the previous record is broken")
+        expected = _digest(
+            prev_hash,
+            {
+                "at": row.at,
+                "actor": row.actor,
+                "action": row.action,
+                "entity": row.entity,
+                "entity_id": row.entity_id,
+                "before": row.before,
+                "after": row.after,
+            },
+        )
+        if expected != row.hash:
+            return ChainCheck(False, count, row.id, "its content does not match its hash")
+        prev_hash = row.hash
+    return ChainCheck(True, count)
+
+
+def to_record(row: Row[Any]) -> AuditRecord:
+    return AuditRecord(
+        row.id, row.at, row.actor, row.action, row.entity, row.entity_id, row.before, row.after,
+        row.hash,
+    )

@@ -1,0 +1,166 @@
+"""Reading drafts and applying review actions with a compare-and-set on their status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, insert, select, update
+
+from listener.domain import Channel, Draft, DraftStatus
+from listener.errors import InvalidTransition, NotFound
+from listener.review import ReviewAction, decide
+from listener.store import audit
+from listener.store.mentions import DRAFT, DRAFT_EVENT, MENTION, SCORE
+
+
+@dataclass(frozen=True, slots=True)
+class DraftFilter:
+    status: str = "pending"
+    brand: str = ""
+    source: str = ""
+    category: str = ""
+    search: str = ""
+    incident_id: int | None = None
+
+
+def row_to_draft(row: Row[Any]) -> Draft:
+    return Draft(
+        id=row.id,
+        mention_id=row.mention_id,
+        brand=row.brand,
+        channel=Channel(row.channel),
+        template=row.template,
+        text=row.text,
+        status=DraftStatus(row.status),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        recipient=row.recipient,
+        reject_reason=row.reject_reason,
+        edited_by=row.edited_by,
+        approved_by=row.approved_by,
+        snoozed_until=row.snoozed_until,
+        sent_at=row.sent_at,
+        platform_id=row.platform_id,
+        error=row.error,
+        priority=row.priority,
+    )
+
+
+def get_draft(conn: Connection, draft_id: int) -> Draft:
+    row = conn.execute(select(DRAFT).where(DRAFT.c.id == draft_id)).first()
+    if row is None:
+        raise NotFound(f"there is no draft {draft_id}")
+    return row_to_draft(row)
+
+
+def _conditions(f: DraftFilter) -> list[Any]:
+    conditions: list[Any] = []
+    if f.status and f.status != "all":
+        conditions.append(DRAFT.c.status == f.status)
+    if f.brand:
+        conditions.append(DRAFT.c.brand == f.brand)
+    if f.source:
+        conditions.append(MENTION.c.source == f.source)
+    if f.category:
+        conditions.append(SCORE.c.category == f.category)
+    if f.search:
+        pattern = f"%{f.search.lower()}%"
+        conditions.append(func.lower(MENTION.c.text).like(pattern))
+    return conditions
+
+
+def _joined() -> Any:
+    return DRAFT.join(MENTION, MENTION.c.id == DRAFT.c.mention_id).join(
+        SCORE, SCORE.c.mention_id == DRAFT.c.mention_id
+    )
+
+
+def select_drafts(conn: Connection, f: DraftFilter, *, limit: int, offset: int = 0) -> list[Draft]:
+    """Drafts, most urgent first (priority already folds dissatisfaction, reach and risk)."""
+    needs_join = bool(f.source or f.category or f.search)
+    base = select(DRAFT).select_from(_joined()) if needs_join else select(DRAFT)
+    query = (
+        base.where(and_(True, *_conditions(f)))
+        .order_by(DRAFT.c.priority.desc(), DRAFT.c.id.asc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [row_to_draft(r) for r in conn.execute(query)]
+
+
+def count_drafts(conn: Connection, f: DraftFilter) -> int:
+    needs_join = bool(f.source or f.category or f.search)
+    base = select(func.count()).select_from(_joined() if needs_join else DRAFT)
+    return int(conn.execute(base.where(and_(True, *_conditions(f)))).scalar_one())
+
+
+def counts_by_status(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(select(DRAFT.c.status, func.count()).group_by(DRAFT.c.status))
+    return {status: int(n) for status, n in rows}
+
+
+def apply_action(
+    conn: Connection,
+    draft_id: int,
+    action: ReviewAction,
+    *,
+    actor: str,
+    at: datetime,
+    four_eyes: bool = False,
+    text: str | None = None,
+    reason: str | None = None,
+    snooze_until: datetime | None = None,
+) -> Draft:
+    """Apply one review action atomically, with its history event and audit record."""
+    draft = get_draft(conn, draft_id)
+    decision = decide(draft, action, actor=actor, four_eyes=four_eyes, text=text, reason=reason)
+    values: dict[str, Any] = {"status": decision.to.value, "updated_at": at}
+    if action is ReviewAction.EDIT:
+        values.update(text=text, edited_by=actor, approved_by="")
+    elif action is ReviewAction.APPROVE:
+        values.update(approved_by=actor)
+    elif action is ReviewAction.REJECT:
+        values.update(reject_reason=(reason or "").strip())
+    elif action is ReviewAction.SNOOZE:
+        values.update(snoozed_until=snooze_until)
+    elif action is ReviewAction.CANCEL:
+        values.update(reject_reason=(reason or "").strip())
+    result = conn.execute(
+        update(DRAFT)
+        .where(DRAFT.c.id == draft_id, DRAFT.c.status == draft.status.value)
+        .values(**values)
+    )
+    if result.rowcount != 1:
+        raise InvalidTransition(f"draft {draft_id} changed while you were looking; reload it")
+    before = {"status": draft.status.value, "text": draft.text}
+    after = {"status": decision.to.value, "text": text if text is not None else draft.text}
+    if reason:
+        after["reason"] = reason
+    conn.execute(
+        insert(DRAFT_EVENT).values(
+            draft_id=draft_id, at=at, actor=actor, action=action.value, detail=after
+        )
+    )
+    audit.append(
+        conn,
+        at=at,
+        actor=actor,
+        action=f"draft.{action.value}",
+        entity="draft",
+        entity_id=draft_id,
+        before=before,
+        after=after,
+    )
+    return get_draft(conn, draft_id)
+
+
+def draft_history(conn: Connection, draft_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(DRAFT_EVENT).where(DRAFT_EVENT.c.draft_id == draft_id).order_by(DRAFT_EVENT.c.id)
+    )
+    return [
+        {"at": r.at.isoformat(), "actor": r.actor, "action": r.action, "detail": r.detail}
+        for r in rows
+    ]

@@ -1,0 +1,86 @@
+"""Create the database engine and bring its schema up to date.
+
+SQLite gets WAL, a busy timeout and foreign keys on every connection (one writer, many
+readers); any other SQLAlchemy URL is used as given. Migrations (Alembic) run on open, so a
+fresh file and an old one both end at the current schema.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from listener.errors import StoreError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine for `url`; SQLite connections are tuned for one writer and many readers."""
+    try:
+        if is_sqlite(url):
+            engine = create_engine(
+                url,
+                echo=echo,
+                connect_args={"check_same_thread": False, "timeout": 30},
+                poolclass=NullPool if ":memory:" not in url else None,
+            )
+            event.listen(engine, "connect", _tune_sqlite)
+            event.listen(engine, "begin", _begin)
+        else:
+            engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise StoreError(f"cannot use database URL {redact(url)!r}: {exc}") from exc
+    return engine
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling defers BEGIN; we issue it ourselves (see below).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _begin(connection: Any) -> None:
+    # A writing transaction (execution option write=True, see Store.write) takes the lock up
+    # front with BEGIN IMMEDIATE, so two writers queue on busy_timeout instead of failing with
+    # "database is locked" when a read upgrades; readers stay lock-free under WAL.
+    write = connection.get_execution_options().get("write", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def migrate(engine: Engine) -> None:
+    """Apply every pending migration; raise StoreError saying what failed."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection_url"] = engine.url
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot migrate database {redact(str(engine.url))!r}: {exc}") from exc
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url

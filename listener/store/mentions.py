@@ -1,0 +1,347 @@
+"""Writing mentions with their scores and drafts in one transaction, and reading them back.
+
+The hot path uses Core statements (one multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING per
+batch): the ORM is about ten times slower here, and dedup by (source, external_id) has to be
+one statement to be safe when two pollers race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table, and_, func, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from listener.domain import (
+    Category,
+    ComplaintReason,
+    Engagement,
+    Mention,
+    Score,
+    Signal,
+    StoredMention,
+    utc,
+)
+from listener.store.tables import DraftEventRow, DraftRow, MentionRow, ScoreRow
+
+MENTION: Table = MentionRow.__table__  # type: ignore[attr-defined]
+SCORE: Table = ScoreRow.__table__  # type: ignore[attr-defined]
+DRAFT: Table = DraftRow.__table__  # type: ignore[attr-defined]
+DRAFT_EVENT: Table = DraftEventRow.__table__  # type: ignore[attr-defined]
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDraft:
+    """A reply the pipeline wants to queue for a mention, rendered and within its limit."""
+
+    channel: str
+    template: str
+    text: str
+    recipient: str
+    priority: float
+
+
+@dataclass(frozen=True, slots=True)
+class IngestItem:
+    """A matched, scored mention on its way into the store, with its draft if any."""
+
+    mention: Mention
+    brand: str
+    matched_term: str
+    score: Score
+    draft: PlannedDraft | None = None
+
+
+def upsert_ignore(conn: Connection, table: Table) -> Any:
+    """INSERT that silently skips rows violating a unique constraint, per dialect."""
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"database {conn.dialect.name!r} is not supported")
+
+
+def known_external_ids(conn: Connection, source: str, external_ids: Sequence[str]) -> set[str]:
+    """Which of these ids the store already has for `source` (to skip re-scoring them)."""
+    known: set[str] = set()
+    for start in range(0, len(external_ids), _CHUNK):
+        chunk = list(external_ids[start : start + _CHUNK])
+        rows = conn.execute(
+            select(MENTION.c.external_id).where(
+                MENTION.c.source == source, MENTION.c.external_id.in_(chunk)
+            )
+        )
+        known.update(r[0] for r in rows)
+    return known
+
+
+def _mention_values(item: IngestItem, fetched_at: datetime) -> dict[str, Any]:
+    m = item.mention
+    fetched = utc(m.fetched_at) if m.fetched_at else fetched_at
+    return {
+        "source": m.source,
+        "external_id": m.external_id,
+        "source_kind": m.source_kind,
+        "brand": item.brand,
+        "matched_term": item.matched_term[:200],
+        "text": m.text,
+        "title": m.title,
+        "url": m.url[:4000],
+        "author": m.author[:400],
+        "author_name": m.author_name[:400],
+        "author_followers": m.author_followers,
+        "author_verified": m.author_verified,
+        "author_email": m.author_email[:400],
+        "published_at": utc(m.published_at) if m.published_at else fetched,
+        "fetched_at": fetched,
+        "lang": m.lang[:20],
+        "replies": m.engagement.replies,
+        "reposts": m.engagement.reposts,
+        "likes": m.engagement.likes,
+        "quotes": m.engagement.quotes,
+        "in_reply_to": m.in_reply_to[:200],
+        "story_key": story_key(m),
+    }
+
+
+def story_key(mention: Mention) -> str:
+    """A key shared by sightings of the same story: its link without tracking noise."""
+    url = mention.url.strip().lower()
+    if not url:
+        return ""
+    url = url.split("#", 1)[0].split("?", 1)[0].rstrip("/")
+    for prefix in ("https://", "http://"):
+        url = url.removeprefix(prefix)
+    return url.removeprefix("www.")[:200]
+
+
+def score_values(mention_id: int, score: Score, at: datetime) -> dict[str, Any]:
+    return {
+        "mention_id": mention_id,
+        "dissatisfaction": float(score.dissatisfaction),
+        "dissatisfied": bool(score.dissatisfied),
+        "incident_risk": float(score.incident_risk),
+        "category": score.category.value,
+        "reason": score.reason.value if score.reason else "",
+        "signals": [{"name": s.name, "weight": round(float(s.weight), 4)} for s in score.signals],
+        "scorer": score.scorer,
+        "scored_at": at,
+    }
+
+
+def insert_items(conn: Connection, items: Sequence[IngestItem], at: datetime) -> list[StoredMention]:
+    """Store new mentions with scores and drafts; return only those that were new."""
+    stored: list[StoredMention] = []
+    for start in range(0, len(items), _CHUNK):
+        stored.extend(_insert_chunk(conn, items[start : start + _CHUNK], at))
+    return stored
+
+
+def _insert_chunk(
+    conn: Connection, items: Sequence[IngestItem], at: datetime
+) -> list[StoredMention]:
+    by_key: dict[tuple[str, str], IngestItem] = {}
+    for item in items:
+        by_key.setdefault((item.mention.source, item.mention.external_id), item)
+    if not by_key:
+        return []
+    statement = upsert_ignore(conn, MENTION).returning(
+        MENTION.c.id, MENTION.c.source, MENTION.c.external_id
+    )
+    rows = conn.execute(statement, [_mention_values(i, at) for i in by_key.values()]).all()
+    if not rows:
+        return []
+    stored = [
+        StoredMention(
+            id=row.id,
+            brand=by_key[(row.source, row.external_id)].brand,
+            mention=by_key[(row.source, row.external_id)].mention,
+            score=by_key[(row.source, row.external_id)].score,
+            matched_term=by_key[(row.source, row.external_id)].matched_term,
+        )
+        for row in rows
+    ]
+    conn.execute(insert(SCORE), [score_values(s.id, s.score, at) for s in stored])
+    drafts = []
+    for s in stored:
+        plan = by_key[(s.mention.source, s.mention.external_id)].draft
+        if plan is not None:
+            drafts.append(
+                {
+                    "mention_id": s.id,
+                    "brand": s.brand,
+                    "channel": plan.channel,
+                    "template": plan.template,
+                    "text": plan.text,
+                    "original_text": plan.text,
+                    "status": "pending",
+                    "recipient": plan.recipient,
+                    "priority": plan.priority,
+                    "created_at": at,
+                    "updated_at": at,
+                }
+            )
+    if drafts:
+        ids = conn.execute(insert(DRAFT).returning(DRAFT.c.id, DRAFT.c.template), drafts).all()
+        conn.execute(
+            insert(DRAFT_EVENT),
+            [
+                {
+                    "draft_id": r.id,
+                    "at": at,
+                    "actor": "listener",
+                    "action": "created",
+                    "detail": {"template": r.template},
+                }
+                for r in ids
+            ],
+        )
+    return stored
+
+
+@dataclass(frozen=True, slots=True)
+class MentionFilter:
+    brand: str = ""
+    source: str = ""
+    category: str = ""
+    dissatisfied: bool | None = None
+    search: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    incident_id: int | None = None
+
+
+def mention_query_conditions(f: MentionFilter) -> list[Any]:
+    conditions: list[Any] = []
+    if f.brand:
+        conditions.append(MENTION.c.brand == f.brand)
+    if f.source:
+        conditions.append(MENTION.c.source == f.source)
+    if f.category:
+        conditions.append(SCORE.c.category == f.category)
+    if f.dissatisfied is not None:
+        conditions.append(SCORE.c.dissatisfied == f.dissatisfied)
+    if f.search:
+        pattern = f"%{f.search.lower()}%"
+        conditions.append(
+            or_(func.lower(MENTION.c.text).like(pattern), func.lower(MENTION.c.title).like(pattern))
+        )
+    if f.since:
+        conditions.append(MENTION.c.published_at >= f.since)
+    if f.until:
+        conditions.append(MENTION.c.published_at < f.until)
+    return conditions
+
+
+def select_mentions(
+    conn: Connection, f: MentionFilter, *, limit: int, offset: int = 0, newest_first: bool = True
+) -> list[StoredMention]:
+    order = MENTION.c.published_at.desc() if newest_first else MENTION.c.published_at.asc()
+    query = (
+        select(MENTION, SCORE)
+        .join(SCORE, SCORE.c.mention_id == MENTION.c.id)
+        .where(and_(True, *mention_query_conditions(f)))
+        .order_by(order, MENTION.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [row_to_stored(r) for r in conn.execute(query)]
+
+
+def mentions_by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, StoredMention]:
+    wanted = list(ids)
+    out: dict[int, StoredMention] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        query = (
+            select(MENTION, SCORE)
+            .join(SCORE, SCORE.c.mention_id == MENTION.c.id)
+            .where(MENTION.c.id.in_(wanted[start : start + _CHUNK]))
+        )
+        for row in conn.execute(query):
+            out[row.id] = row_to_stored(row)
+    return out
+
+
+def count_mentions(conn: Connection, f: MentionFilter) -> int:
+    query = (
+        select(func.count())
+        .select_from(MENTION.join(SCORE, SCORE.c.mention_id == MENTION.c.id))
+        .where(and_(True, *mention_query_conditions(f)))
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def row_to_mention(row: Row[Any]) -> Mention:
+    return Mention(
+        source=row.source,
+        external_id=row.external_id,
+        text=row.text,
+        title=row.title,
+        url=row.url,
+        author=row.author,
+        author_name=row.author_name,
+        author_followers=row.author_followers,
+        author_verified=row.author_verified,
+        author_email=row.author_email,
+        published_at=row.published_at,
+        fetched_at=row.fetched_at,
+        lang=row.lang,
+        engagement=Engagement(row.replies, row.reposts, row.likes, row.quotes),
+        source_kind=row.source_kind,
+        in_reply_to=row.in_reply_to,
+    )
+
+
+def row_to_score(row: Row[Any]) -> Score:
+    return Score(
+        dissatisfaction=row.dissatisfaction,
+        dissatisfied=row.dissatisfied,
+        incident_risk=row.incident_risk,
+        category=Category(row.category),
+        reason=ComplaintReason(row.reason) if row.reason else None,
+        signals=tuple(Signal(s["name"], float(s["weight"])) for s in row.signals or ()),
+        scorer=row.scorer,
+    )
+
+
+def row_to_stored(row: Row[Any]) -> StoredMention:
+    return StoredMention(
+        id=row.id,
+        brand=row.brand,
+        mention=row_to_mention(row),
+        score=row_to_score(row),
+        matched_term=row.matched_term,
+    )
+
+
+def stored_as_dict(s: StoredMention) -> dict[str, object]:
+    m = s.mention
+    return {
+        "id": s.id,
+        "brand": s.brand,
+        "source": m.source,
+        "source_kind": m.source_kind,
+        "external_id": m.external_id,
+        "title": m.title,
+        "text": m.text,
+        "url": m.url,
+        "author": m.author,
+        "author_name": m.author_name,
+        "author_followers": m.author_followers,
+        "author_verified": m.author_verified,
+        "published_at": m.published_at.isoformat() if m.published_at else None,
+        "fetched_at": m.fetched_at.isoformat() if m.fetched_at else None,
+        "lang": m.lang or None,
+        "engagement": {
+            "replies": m.engagement.replies,
+            "reposts": m.engagement.reposts,
+            "likes": m.engagement.likes,
+            "quotes": m.engagement.quotes,
+        },
+        "matched_term": s.matched_term,
+        **s.score.as_dict(),
+    }

@@ -1,0 +1,158 @@
+"""What each source remembers between polls, and how healthy it is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table, func, select, update
+
+from listener.domain import PollState
+from listener.store.mentions import MENTION, upsert_ignore
+from listener.store.tables import SourceRow
+
+SOURCE: Table = SourceRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    name: str
+    kind: str
+    target: str
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str
+    last_error_at: datetime | None
+    consecutive_failures: int
+    retry_at: datetime | None
+    mentions_total: int
+    mentions_24h: int
+    disabled_reason: str
+
+    def as_dict(self) -> dict[str, object]:
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "target": self.target,
+            "last_polled_at": iso(self.last_polled_at),
+            "last_success": iso(self.last_success_at),
+            "last_error": self.last_error or None,
+            "last_error_at": iso(self.last_error_at),
+            "consecutive_failures": self.consecutive_failures,
+            "retry_at": iso(self.retry_at),
+            "mentions_total": self.mentions_total,
+            "mentions_24h": self.mentions_24h,
+            "disabled": self.disabled_reason or None,
+        }
+
+
+def ensure_sources(conn: Connection, sources: list[tuple[str, str, str]]) -> None:
+    """Make sure a row exists for each (name, kind, target); existing state is kept."""
+    if not sources:
+        return
+    conn.execute(
+        upsert_ignore(conn, SOURCE),
+        [{"name": n, "kind": k, "target": t[:2000]} for n, k, t in sources],
+    )
+    for name, kind, target in sources:
+        conn.execute(
+            update(SOURCE)
+            .where(SOURCE.c.name == name)
+            .values(kind=kind, target=target[:2000])
+        )
+
+
+def poll_state(conn: Connection, name: str) -> PollState:
+    row = conn.execute(select(SOURCE).where(SOURCE.c.name == name)).first()
+    if row is None:
+        return PollState()
+    return PollState(cursor=row.cursor, etag=row.etag, last_modified=row.last_modified)
+
+
+def retry_at(conn: Connection, name: str) -> datetime | None:
+    value: datetime | None = conn.execute(
+        select(SOURCE.c.retry_at).where(SOURCE.c.name == name)
+    ).scalar_one_or_none()
+    return value
+
+
+def save_progress(conn: Connection, name: str, state: PollState, new: int) -> None:
+    """Advance the cursor and validators; called in the transaction that stored the batch."""
+    conn.execute(
+        update(SOURCE)
+        .where(SOURCE.c.name == name)
+        .values(
+            cursor=state.cursor[:4000],
+            etag=state.etag[:1000],
+            last_modified=state.last_modified[:200],
+            mentions_total=SOURCE.c.mentions_total + new,
+        )
+    )
+
+
+def record_success(conn: Connection, name: str, at: datetime) -> None:
+    conn.execute(
+        update(SOURCE)
+        .where(SOURCE.c.name == name)
+        .values(
+            last_polled_at=at,
+            last_success_at=at,
+            consecutive_failures=0,
+            retry_at=None,
+            disabled_reason="",
+        )
+    )
+
+
+def record_failure(
+    conn: Connection, name: str, error: str, at: datetime, retry_at: datetime | None = None
+) -> None:
+    conn.execute(
+        update(SOURCE)
+        .where(SOURCE.c.name == name)
+        .values(
+            last_polled_at=at,
+            last_error=error[:4000],
+            last_error_at=at,
+            consecutive_failures=SOURCE.c.consecutive_failures + 1,
+            retry_at=retry_at,
+        )
+    )
+
+
+def record_disabled(conn: Connection, name: str, reason: str) -> None:
+    conn.execute(update(SOURCE).where(SOURCE.c.name == name).values(disabled_reason=reason[:1000]))
+
+
+def statuses(conn: Connection, now: datetime) -> list[SourceStatus]:
+    recent = dict(
+        conn.execute(
+            select(MENTION.c.source, func.count())
+            .where(MENTION.c.fetched_at >= now - timedelta(hours=24))
+            .group_by(MENTION.c.source)
+        ).all()
+    )
+    return [_status(row, int(recent.get(row.name, 0))) for row in conn.execute(
+        select(SOURCE).order_by(SOURCE.c.name)
+    )]
+
+
+def _status(row: Row[Any], recent: int) -> SourceStatus:
+    return SourceStatus(
+        name=row.name,
+        kind=row.kind,
+        target=row.target,
+        last_polled_at=row.last_polled_at,
+        last_success_at=row.last_success_at,
+        last_error=row.last_error,
+        last_error_at=row.last_error_at,
+        consecutive_failures=row.consecutive_failures,
+        retry_at=row.retry_at,
+        mentions_total=row.mentions_total,
+        mentions_24h=recent,
+        disabled_reason=row.disabled_reason,
+    )

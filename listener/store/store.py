@@ -1,0 +1,320 @@
+"""The Store: the only object in listener that holds a database connection.
+
+It hands out short transactions (`read()`, `write()`) to the store's own modules and offers the
+operations the rest of listener needs in domain terms. SQLAlchemy errors never leave it: they
+become `StoreError` with the database named and the cause in plain words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+
+from listener.domain import Draft, PollState, StoredMention
+from listener.errors import StoreError
+from listener.review import ReviewAction
+from listener.store import audit, drafts, mentions, sources
+from listener.store.engine import is_sqlite, make_engine, migrate, redact
+from listener.store.mentions import IngestItem, MentionFilter
+from listener.store.tables import BrandRow, LabelRow
+
+BRAND = BrandRow.__table__  # type: ignore[attr-defined]
+LABEL = LabelRow.__table__  # type: ignore[attr-defined]
+
+
+class Store:
+    """Storage for one listener deployment (SQLite file or PostgreSQL database)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str, *, echo: bool = False, run_migrations: bool = True) -> Store:
+        """Connect and bring the schema up to date."""
+        engine = make_engine(url, echo=echo)
+        store = cls(engine)
+        if run_migrations:
+            try:
+                migrate(engine)
+            except StoreError:
+                engine.dispose()
+                raise
+        return store
+
+    @property
+    def url(self) -> str:
+        return redact(self.engine.url.render_as_string(hide_password=False))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite(str(self.engine.url))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._translated(), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction; on SQLite it takes the write lock up front."""
+        with (
+            self._translated(),
+            self.engine.connect().execution_options(write=True) as conn,
+            conn.begin(),
+        ):
+            yield conn
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except OperationalError as exc:
+            raise StoreError(
+                f"database {self.url} is unavailable: {_first_line(exc.orig)}; "
+                "nothing from this step was saved, it will be retried"
+            ) from exc
+        except DBAPIError as exc:
+            raise StoreError(f"database {self.url} refused: {_first_line(exc.orig)}") from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database {self.url} failed: {exc}") from exc
+
+    # brands and sources ---------------------------------------------------------------
+
+    def ensure_brands(self, names: Sequence[str], at: datetime) -> None:
+        with self.write() as conn:
+            if names:
+                conn.execute(
+                    mentions.upsert_ignore(conn, BRAND),
+                    [{"name": n, "created_at": at} for n in names],
+                )
+
+    def ensure_sources(self, entries: list[tuple[str, str, str]]) -> None:
+        with self.write() as conn:
+            sources.ensure_sources(conn, entries)
+
+    def poll_state(self, name: str) -> PollState:
+        with self.read() as conn:
+            return sources.poll_state(conn, name)
+
+    def retry_at(self, name: str) -> datetime | None:
+        with self.read() as conn:
+            return sources.retry_at(conn, name)
+
+    def record_success(self, name: str, at: datetime) -> None:
+        with self.write() as conn:
+            sources.record_success(conn, name, at)
+
+    def record_failure(
+        self, name: str, error: str, at: datetime, retry_at: datetime | None = None
+    ) -> None:
+        with self.write() as conn:
+            sources.record_failure(conn, name, error, at, retry_at)
+
+    def record_disabled(self, name: str, reason: str) -> None:
+        with self.write() as conn:
+            sources.record_disabled(conn, name, reason)
+
+    def source_statuses(self, now: datetime) -> list[sources.SourceStatus]:
+        with self.read() as conn:
+            return sources.statuses(conn, now)
+
+    # mentions -----------------------------------------------------------------------
+
+    def known_external_ids(self, source: str, external_ids: Sequence[str]) -> set[str]:
+        with self.read() as conn:
+            return mentions.known_external_ids(conn, source, external_ids)
+
+    def ingest(
+        self,
+        items: Sequence[IngestItem],
+        *,
+        at: datetime,
+        source: str | None = None,
+        state: PollState | None = None,
+        actor: str = "listener",
+    ) -> list[StoredMention]:
+        """Store a batch atomically: mentions, scores, drafts, the source's new cursor, audit.
+
+        Returns only the mentions that were new; a mention seen before is silently skipped.
+        """
+        with self.write() as conn:
+            stored = mentions.insert_items(conn, items, at)
+            if source is not None and state is not None:
+                sources.save_progress(conn, source, state, len(stored))
+            if stored:
+                audit.append(
+                    conn,
+                    at=at,
+                    actor=actor,
+                    action="ingest.batch",
+                    entity="source",
+                    entity_id=source or "import",
+                    after={
+                        "received": len(items),
+                        "new": len(stored),
+                        "drafts": sum(1 for i in items if i.draft is not None),
+                        "first_id": stored[0].id,
+                        "last_id": stored[-1].id,
+                    },
+                )
+        return stored
+
+    def save_progress(self, source: str, state: PollState) -> None:
+        with self.write() as conn:
+            sources.save_progress(conn, source, state, 0)
+
+    def mentions(
+        self, f: MentionFilter | None = None, *, limit: int = 100, offset: int = 0
+    ) -> list[StoredMention]:
+        with self.read() as conn:
+            return mentions.select_mentions(conn, f or MentionFilter(), limit=limit, offset=offset)
+
+    def mentions_by_ids(self, ids: Sequence[int]) -> dict[int, StoredMention]:
+        with self.read() as conn:
+            return mentions.mentions_by_ids(conn, ids)
+
+    def count_mentions(self, f: MentionFilter | None = None) -> int:
+        with self.read() as conn:
+            return mentions.count_mentions(conn, f or MentionFilter())
+
+    # drafts -------------------------------------------------------------------------
+
+    def drafts(
+        self, f: drafts.DraftFilter | None = None, *, limit: int = 100, offset: int = 0
+    ) -> list[Draft]:
+        with self.read() as conn:
+            return drafts.select_drafts(conn, f or drafts.DraftFilter(), limit=limit, offset=offset)
+
+    def count_drafts(self, f: drafts.DraftFilter | None = None) -> int:
+        with self.read() as conn:
+            return drafts.count_drafts(conn, f or drafts.DraftFilter())
+
+    def draft(self, draft_id: int) -> Draft:
+        with self.read() as conn:
+            return drafts.get_draft(conn, draft_id)
+
+    def draft_history(self, draft_id: int) -> list[dict[str, Any]]:
+        with self.read() as conn:
+            drafts.get_draft(conn, draft_id)
+            return drafts.draft_history(conn, draft_id)
+
+    def review(
+        self,
+        draft_id: int,
+        action: ReviewAction,
+        *,
+        actor: str,
+        at: datetime,
+        four_eyes: bool = False,
+        text: str | None = None,
+        reason: str | None = None,
+        snooze_until: datetime | None = None,
+    ) -> Draft:
+        with self.write() as conn:
+            return drafts.apply_action(
+                conn,
+                draft_id,
+                action,
+                actor=actor,
+                at=at,
+                four_eyes=four_eyes,
+                text=text,
+                reason=reason,
+                snooze_until=snooze_until,
+            )
+
+    # labels and audit ---------------------------------------------------------------
+
+    def add_label(self, mention_id: int, kind: str, value: str, *, actor: str, at: datetime) -> None:
+        """Record a person's correction; the training script can learn from these."""
+        with self.write() as conn:
+            exists = conn.execute(
+                select(mentions.MENTION.c.id).where(mentions.MENTION.c.id == mention_id)
+            ).first()
+            if exists is None:
+                from listener.errors import NotFound
+
+                raise NotFound(f"there is no mention {mention_id}")
+            conn.execute(
+                LABEL.insert().values(
+                    mention_id=mention_id, kind=kind, value=value, actor=actor, at=at
+                )
+            )
+            audit.append(
+                conn,
+                at=at,
+                actor=actor,
+                action="score.label",
+                entity="mention",
+                entity_id=mention_id,
+                after={"kind": kind, "value": value},
+            )
+
+    def labels(self) -> list[dict[str, Any]]:
+        with self.read() as conn:
+            rows = conn.execute(
+                select(LABEL, mentions.MENTION.c.text)
+                .join(mentions.MENTION, mentions.MENTION.c.id == LABEL.c.mention_id)
+                .order_by(LABEL.c.id)
+            )
+            return [
+                {
+                    "mention_id": r.mention_id,
+                    "kind": r.kind,
+                    "value": r.value,
+                    "actor": r.actor,
+                    "at": r.at.isoformat(),
+                    "text": r.text,
+                }
+                for r in rows
+            ]
+
+    def audit(self, *, limit: int = 100, entity: str = "", entity_id: str = "") -> list[
+        audit.AuditRecord
+    ]:
+        with self.read() as conn:
+            query = select(audit.AUDIT).order_by(audit.AUDIT.c.id.desc()).limit(limit)
+            if entity:
+                query = query.where(audit.AUDIT.c.entity == entity)
+            if entity_id:
+                query = query.where(audit.AUDIT.c.entity_id == entity_id)
+            return [audit.to_record(r) for r in conn.execute(query)]
+
+    def record_audit(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        entity: str,
+        entity_id: str | int = "",
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        with self.write() as conn:
+            audit.append(
+                conn,
+                at=at,
+                actor=actor,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                before=before,
+                after=after,
+            )
+
+    def verify_audit(self) -> audit.ChainCheck:
+        with self.read() as conn:
+            return audit.verify(conn)
+
+
+def _first_line(error: object) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
