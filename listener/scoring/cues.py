@@ -1,0 +1,283 @@
+"""Hand-written cue phrases and how they are found in a text.
+
+Generic sentiment (VADER) misses most complaints ("still on hold after 2 hours" is neutral to
+it), so these phrases carry the domain knowledge: what unhappy customers, spam and privacy
+complaints, outages and breaking incidents sound like, in English and a little es/fr/de/pt/it.
+
+Phrases are matched on word tokens (not substrings), so "down" never fires inside "download".
+A phrase that sits wholly inside a longer matched phrase is dropped, so "spam" does not count
+again inside "spam texts".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from listener.domain import ComplaintReason
+
+
+class Family(StrEnum):
+    """What kind of evidence a cue is."""
+
+    COMPLAINT = "complaint"
+    SPAM = "spam"
+    PRIVACY = "privacy"
+    OUTAGE = "outage"
+    INCIDENT = "incident"
+    PRAISE = "praise"
+    SARCASM = "sarcasm"
+    NEWS = "news"
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """A phrase and its weight: a log-odds contribution to dissatisfaction for most families,
+    to incident risk for `Family.INCIDENT`, to news-likeness for `Family.NEWS`."""
+
+    phrase: str
+    family: Family
+    weight: float
+    reason: ComplaintReason | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CueHit:
+    cue: Cue
+    start: int
+    end: int
+
+
+_S = ComplaintReason.SERVICE
+_D = ComplaintReason.DELAY
+_B = ComplaintReason.BILLING
+_P = ComplaintReason.PRODUCT
+_O = ComplaintReason.OUTAGE
+
+# (weight, reason, phrases); one table per family keeps weights reviewable at a glance.
+_COMPLAINT: list[tuple[float, ComplaintReason | None, str]] = [
+    (1.4, None, "worst|unacceptable|never again|not good enough|absolutely ridiculous"),
+    (1.2, None, "useless|pathetic|appalling|fed up|sort it out|sort this out|not happy|scam"),
+    (1.2, None, "rip off|ripoff|ripped off|sucks|beware|disgraceful|shambles|joke of a"),
+    (1.0, None, "terrible|awful|horrible|ridiculous|disgusting|unhappy|disappointed"),
+    (1.0, None, "disappointing|frustrated|frustrating|annoyed|annoying|shocking|rubbish"),
+    (1.0, None, "complaint|complain|complained|complaining|wtf|how hard|yet again|avoid"),
+    (1.0, None, "still not|still no|still haven't|still hasn't|still nothing|hate|furious"),
+    (0.8, None, "poor|can't believe|cannot believe|please fix|fix this|fix it|sort out|angry"),
+    (0.8, None, "won't stop|wont stop|will not stop|doesn't stop|ugh|smh"),
+    (0.5, None, "again"),
+    (0.6, None, "nobody|no one|lost|missing|how long|seriously|issue|issues|problem"),
+    (0.6, None, "problems|why is|why does|why do|why are|why can't|why won't|fix"),
+    (0.3, None, "still|another|not"),
+    # service
+    (1.2, _S, "on hold|rude|unhelpful|not helpful|no response|no reply|nobody answers"),
+    (1.2, _S, "no one answers|incompetent|hung up|ignored|ignoring|no help|no answer"),
+    (1.0, _S, "been ignored|keep getting transferred|transferred|poor service|bad service"),
+    (0.5, _S, "customer service|customer support|support team|call centre|call center"),
+    # delay / cancellation
+    (1.3, _D, "still waiting|stranded|never arrived|hasn't arrived|has not arrived"),
+    (1.2, _D, "not arrived|not delivered|never received|not received|where is my"),
+    (1.2, _D, "where's my|wheres my|been waiting|waiting for hours|missed my"),
+    (1.0, _D, "delayed|cancelled|canceled|late again|stuck|for hours|for days|for weeks"),
+    (0.8, _D, "delay|delays|late|waiting|hours late|rebooked"),
+    # billing
+    (1.5, _B, "charged twice|double charged|charged me twice|overcharged|no refund"),
+    (1.3, _B, "took my money|hidden fees|hidden fee|overcharging|still no refund|stole"),
+    (1.0, _B, "charged me|money back|my money|refund|refunds|overcharge|debited"),
+    (0.5, _B, "billing|bill|fee|fees|charge|charges|price increase"),
+    # product
+    (1.3, _P, "stopped working|keeps crashing|not working|doesn't work|does not work"),
+    (1.2, _P, "broken|faulty|defective|wrong item|wrong order|damaged|broke|won't work"),
+    (1.0, _P, "don't work|crashes|crashing|glitch|froze|freezes|keeps freezing|dead"),
+    (0.6, _P, "bug|bugs|error|error message"),
+    # es / fr / de / pt / it
+    (1.4, None, "inadmissible|inacceptable|inaccettabile|unverschämt|frechheit|abzocke"),
+    (1.3, None, "pésimo|pesimo|pésima|pesima|péssimo|pessimo|péssima|pessima|vergogna"),
+    (1.3, None, "vergognoso|schifo|fa schifo|estafa|arnaque|scandaleux|honteux|descaso"),
+    (1.3, None, "katastrophe|katastrophal|zum kotzen|betrug|truffa|disservizio"),
+    (1.2, None, "vergüenza|verguenza|vergonha|absurdo|une honte|una vergüenza|nul|kaputt"),
+    (1.0, None, "queja|reclamo|reclamación|reclamacion|reclamação|reclamacao|réclamation"),
+    (1.0, None, "beschwerde|toujours pas|todavía no|ainda não|ainda nao|immer noch nicht"),
+    (1.0, None, "golpe|schlecht|geht nicht|marche pas|mal servicio|servicio pésimo"),
+    (1.3, _P, "no funciona|ne marche pas|ne fonctionne pas|funktioniert nicht"),
+    (1.3, _P, "não funciona|nao funciona|non funziona|no sirve|não presta"),
+    (1.2, _S, "nadie responde|no contestan|personne ne répond|niemand antwortet"),
+    (1.2, _S, "ninguém responde|ninguem responde|nessuno risponde|sin respuesta"),
+    (1.3, _D, "sigo esperando|j'attends toujours|warte seit|continuo esperando"),
+    (1.0, _D, "retraso|retard|verspätung|verspätet|atraso|atrasado|ritardo|cancelado"),
+    (1.0, _D, "annulé|ausgefallen|cancellato|storniert"),
+    (1.5, _B, "cobrado dos veces|cobrança indevida|doppelt abgebucht|prélevé deux fois"),
+    (1.0, _B, "me cobraron|reembolso|remboursement|rückerstattung|erstattung|rimborso"),
+    (0.6, _B, "cobro|cobrança|facture|factura|rechnung|fattura"),
+]
+
+_SPAM: list[tuple[float, str]] = [
+    (1.6, "keep getting spam|keeps sending spam|spam texts|spam calls|nuisance calls"),
+    (1.5, "keep getting texts|keep getting calls|keep getting emails|keep getting messages"),
+    (1.5, "unsolicited|robocall|robocalls|spam text|spam call|spam emails|spam messages"),
+    (1.4, "spamming|spammed|stop texting me|stop calling me|stop emailing me|marketing calls"),
+    (1.3, "keeps texting|keeps calling|keep texting|keep calling|keeps emailing"),
+    (1.3, "stop sending|cold calls|cold calling|marketing texts|marketing emails|junk mail"),
+    (1.2, "opted out|unsubscribed|still getting|without my consent|telemarketing"),
+    (1.0, "spam|unsubscribe|junk"),
+    (1.3, "llamadas de spam|llamadas comerciales|démarchage|werbeanrufe|chiamate spam"),
+]
+
+_PRIVACY: list[tuple[float, str]] = [
+    (1.6, "sharing my data|selling my data|sold my data|shared my data|leaked my"),
+    (1.6, "sent my number|sending my number|sold my number|gave my number|giving my number"),
+    (1.6, "without my permission|privacy violation|identity theft|doxxed|data leak"),
+    (1.5, "data breach|my data was|my data has been|my details were|my details have been"),
+    (1.3, "tracking me|spying on|spy on|without consent|gdpr|data protection|my privacy"),
+    (1.2, "sharing my|selling my|sold my|shared my|leaking|third parties|leaked"),
+    (1.0, "sending my|privacy|personal data|personal information|every website|every site"),
+    (0.9, "my phone number|my number|my data|my email address|my personal|my details"),
+    (1.3, "mis datos|mes données|meine daten|meus dados|i miei dati|protección de datos"),
+]
+
+_OUTAGE: list[tuple[float, str]] = [
+    (1.5, "outage|outages|no signal|no internet|servers down|server down|down again"),
+    (1.4, "is down|are down|went down|goes down|service down|internet down|app down"),
+    (1.3, "no service|no connection|not loading|won't load|wont load|can't connect"),
+    (1.3, "cant connect|cannot connect|can't log in|cant log in|can't login|cant login"),
+    (1.3, "unable to log in|unable to login|unable to connect|server error|no power"),
+    (1.2, "power cut|no wifi|no broadband|dropped calls|keeps dropping|connection dropped"),
+    (0.8, "offline|down|blackout|503|502|not responding"),
+    (1.4, "sin servicio|sin señal|sin internet|en panne|panne|pas de réseau|störung"),
+    (1.3, "kein netz|kein internet|ausfall|sem sinal|sem internet|fora do ar|guasto"),
+    (1.3, "fuori servizio|senza linea|senza rete|plus de réseau|caído|caida|caído"),
+]
+
+# Weights here are log-odds of incident risk, not of dissatisfaction.
+_INCIDENT: list[tuple[float, str]] = [
+    (1.6, "data breach|breach|breached|hacked|ransomware|cyberattack|cyber attack|recall"),
+    (1.6, "recalled|lawsuit|class action|sued|suing|fined|outage|data leak|leaked|leak"),
+    (1.4, "exposed|compromised|stolen data|regulator|regulators|investigation|boycott"),
+    (1.4, "food poisoning|salmonella|listeria|contaminated|explosion|injured|evacuated"),
+    (1.3, "scandal|hack|hackers|emergency landing|safety concerns|whistleblower|fire"),
+    (1.2, "customers affected|users affected|millions of|thousands of|nationwide|worldwide"),
+    (1.0, "down|outages|fine|ftc|fcc|ico|sec|ofcom|cnil|regulatory|probe|viral"),
+    (1.0, "everyone|anyone else|is it just me|all over|across the country"),
+    (1.4, "filtración|fuite de données|datenleck|vazamento|fuga de datos|demanda"),
+]
+
+_PRAISE: list[tuple[float, str]] = [
+    (-0.9, "thank you so much|well done|kudos|shout out|shoutout|good job|great job"),
+    (-0.8, "thank you|big thanks|nice one|props|much appreciated|impressed|great service"),
+    (-0.6, "thanks|love|awesome|amazing|excellent|fantastic|appreciate|brilliant|perfect"),
+    (-0.5, "thx|ty|great|helpful|recommend|best|happy|glad|cheers|wonderful|sorted|quick"),
+    (-0.3, "resolved|fixed|good|nice|pleased|lovely|fast"),
+    (-0.6, "gracias|merci|danke|obrigado|obrigada|grazie|genial|génial|excelente|parfait"),
+    (-0.5, "super|toll|increíble|ótimo|otimo|bravo|perfecto|perfeito|perfetto|vielen dank"),
+]
+
+_SARCASM: list[tuple[float, str]] = [
+    (1.6, "thanks for nothing|cheers for nothing|thanks a bunch|thanks a lot"),
+    (1.0, "oh great|just great|just what i needed|so much for|yeah right|love how"),
+    (0.8, "love it when|gotta love|got to love|nice work|well done again"),
+]
+
+_NEWS: list[tuple[float, str]] = [
+    (1.0, "reportedly|according to|announced|announces|breaking|exclusive|press release"),
+    (1.0, "spokesperson|spokesman|spokeswoman|said in a statement|confirmed|statement"),
+    (0.6, "report|reports|says|said|analysis|update|shares|stock|investors|ceo"),
+]
+
+
+def _expand(rows: Iterable[tuple[float, ComplaintReason | None, str]], family: Family) -> list[Cue]:
+    return [
+        Cue(phrase, family, weight, reason)
+        for weight, reason, phrases in rows
+        for phrase in phrases.split("|")
+    ]
+
+
+CUES: tuple[Cue, ...] = tuple(
+    _expand(_COMPLAINT, Family.COMPLAINT)
+    + _expand(((w, ComplaintReason.SPAM, p) for w, p in _SPAM), Family.SPAM)
+    + _expand(((w, ComplaintReason.PRIVACY, p) for w, p in _PRIVACY), Family.PRIVACY)
+    + _expand(((w, _O, p) for w, p in _OUTAGE), Family.OUTAGE)
+    + _expand(((w, None, p) for w, p in _INCIDENT), Family.INCIDENT)
+    + _expand(((w, None, p) for w, p in _PRAISE), Family.PRAISE)
+    + _expand(((w, None, p) for w, p in _SARCASM), Family.SARCASM)
+    + _expand(((w, None, p) for w, p in _NEWS), Family.NEWS)
+)
+
+WORD = re.compile(r"[\w']+")
+_DURATION = re.compile(
+    r"\b(\d{1,3}|an?|one|two|three|four|five|six|several|few)\s*\+?\s*"
+    r"(hours?|hrs?|minutes|mins|days|weeks|months)\b"
+)
+DURATION_CUE = Cue("waited hours/days", Family.COMPLAINT, 0.8, ComplaintReason.DELAY)
+
+_EMOJI_CUES: tuple[Cue, ...] = (
+    Cue("😡", Family.COMPLAINT, 1.2),
+    Cue("🤬", Family.COMPLAINT, 1.3),
+    Cue("😤", Family.COMPLAINT, 1.0),
+    Cue("👎", Family.COMPLAINT, 1.0),
+    Cue("🙄", Family.COMPLAINT, 0.8),
+    Cue("😠", Family.COMPLAINT, 1.0),
+    Cue("😍", Family.PRAISE, -0.6),
+    Cue("❤", Family.PRAISE, -0.5),
+    Cue("🙏", Family.PRAISE, -0.3),
+    Cue("👏", Family.PRAISE, -0.4),
+)
+
+
+def _index(cues: Iterable[Cue]) -> dict[tuple[str, ...], list[Cue]]:
+    index: dict[tuple[str, ...], list[Cue]] = {}
+    for cue in cues:
+        key = tuple(WORD.findall(cue.phrase))
+        entries = index.setdefault(key, [])
+        # A phrase listed twice in one family keeps its first (strongest) weight.
+        if all(existing.family != cue.family for existing in entries):
+            entries.append(cue)
+    return index
+
+
+_BY_TOKENS = _index(CUES)
+_MAX_WORDS = max(len(key) for key in _BY_TOKENS)
+_STARTS = frozenset(key[0] for key in _BY_TOKENS)
+
+
+def find_cues(lowered: str, tokens: list[str]) -> list[CueHit]:
+    """Every cue phrase in `tokens` (lower-cased words of `lowered`), minus those inside longer
+    hits of the same kind ("again" inside "down again" is not a second complaint cue)."""
+    hits: list[CueHit] = []
+    count = len(tokens)
+    for i, token in enumerate(tokens):
+        if token not in _STARTS:
+            continue
+        for n in range(min(_MAX_WORDS, count - i), 0, -1):
+            cues = _BY_TOKENS.get(tuple(tokens[i : i + n]))
+            if cues:
+                hits.extend(CueHit(cue, i, i + n) for cue in cues)
+    if len(hits) > 1:
+        hits = [h for h in hits if not _inside_longer(h, hits)]
+    if _DURATION.search(lowered):
+        hits.append(CueHit(DURATION_CUE, -1, -1))
+    if not lowered.isascii():
+        hits.extend(CueHit(cue, -1, -1) for cue in _EMOJI_CUES if cue.phrase in lowered)
+    return hits
+
+
+_DISSATISFACTION_GROUP = frozenset(
+    {Family.COMPLAINT, Family.SPAM, Family.PRIVACY, Family.OUTAGE, Family.SARCASM}
+)
+
+
+def _group(family: Family) -> Family:
+    return Family.COMPLAINT if family in _DISSATISFACTION_GROUP else family
+
+
+def _inside_longer(hit: CueHit, hits: list[CueHit]) -> bool:
+    group = _group(hit.cue.family)
+    return any(
+        _group(other.cue.family) is group
+        and other.start <= hit.start
+        and hit.end <= other.end
+        and (other.end - other.start) > (hit.end - hit.start)
+        for other in hits
+    )

@@ -1,0 +1,130 @@
+"""Dissatisfaction from VADER and the cue lexicons alone: no trained weights needed.
+
+The log-odds are a hand-set sum, so each signal's weight is exactly its share of the score:
+a baseline, VADER's compound (negative sentiment pushes up; positive sentiment pushes down, but
+only weakly when complaint cues are present, because "great, another delay" is sarcasm), and
+the cues with diminishing returns (the second cue counts 70 %, the third 50 % ...) so that a
+rant of twenty complaint words does not saturate differently from one of five.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from listener.domain import Mention, Score, Signal
+from listener.scoring.cues import CueHit, Family
+from listener.scoring.reading import Reading, SentimentAnalyzer, read, vader
+from listener.scoring.verdict import build_score, fallback_score, sigmoid
+
+LEXICON_VERSION = "lexicon-1"
+
+BASELINE = -1.2
+_NEGATIVE_SENTIMENT = 1.8
+_POSITIVE_SENTIMENT = 1.0
+_SARCASM_DAMPING = 0.3
+_DIMINISHING = (1.0, 0.7, 0.5, 0.35, 0.25, 0.2)
+_CUE_CAP = 3.5
+_INCIDENT_AS_COMPLAINT = 0.4
+_QUESTION = -0.3
+_NEWS = -1.5
+# Complaint evidence at least this strong turns praise words into sarcasm.
+_SARCASM_MIN_COMPLAINT = 1.0
+
+_COMPLAINT_FAMILIES = frozenset(
+    {Family.COMPLAINT, Family.SPAM, Family.PRIVACY, Family.OUTAGE, Family.SARCASM}
+)
+
+
+def cue_label(hit: CueHit) -> str:
+    return f'cue: "{hit.cue.phrase}"'
+
+
+def _diminished(weights: list[tuple[str, float]]) -> list[Signal]:
+    """Largest first, each next one counting less, total capped."""
+    ordered = sorted(weights, key=lambda item: (-item[1], item[0]))
+    signals: list[Signal] = []
+    total = 0.0
+    seen: set[str] = set()
+    for rank, (name, weight) in enumerate(ordered):
+        if name in seen:
+            continue
+        seen.add(name)
+        factor = _DIMINISHING[min(len(seen) - 1, len(_DIMINISHING) - 1)]
+        share = min(weight * factor, _CUE_CAP - total)
+        if share <= 0.005 or rank > 12:
+            break
+        total += share
+        signals.append(Signal(name, round(share, 3)))
+    return signals
+
+
+def lexicon_evidence(reading: Reading, mention: Mention) -> list[Signal]:
+    """Signed log-odds contributions to dissatisfaction; their sum plus BASELINE is the logit."""
+    complaint: list[tuple[str, float]] = []
+    praise: list[tuple[str, float]] = []
+    for hit in reading.cues:
+        family = hit.cue.family
+        if family in _COMPLAINT_FAMILIES:
+            complaint.append((cue_label(hit), hit.cue.weight))
+        elif family is Family.INCIDENT:
+            complaint.append((f'incident cue: "{hit.cue.phrase}"', _INCIDENT_AS_COMPLAINT))
+        elif family is Family.PRAISE:
+            praise.append((cue_label(hit), -hit.cue.weight))  # magnitude; sign added below
+
+    complaint_signals = _diminished(complaint)
+    complaint_strength = sum(s.weight for s in complaint_signals)
+    sarcastic = complaint_strength >= _SARCASM_MIN_COMPLAINT and (praise or reading.compound > 0.3)
+    signals: list[Signal] = []
+
+    compound = reading.compound
+    if compound < 0:
+        signals.append(
+            Signal(f"negative sentiment {compound:+.2f}", -_NEGATIVE_SENTIMENT * compound)
+        )
+    elif compound > 0:
+        damping = _SARCASM_DAMPING if sarcastic else 1.0
+        signals.append(
+            Signal(f"positive sentiment {compound:+.2f}", -_POSITIVE_SENTIMENT * damping * compound)
+        )
+    signals.extend(complaint_signals)
+    if sarcastic:
+        signals.append(Signal("sarcasm: praise words beside a complaint", 0.6))
+    else:
+        signals.extend(Signal(s.name, -s.weight) for s in _diminished(praise))
+    if reading.question and complaint_strength < _SARCASM_MIN_COMPLAINT:
+        signals.append(Signal("a question", _QUESTION))
+    if reading.news_like:
+        signals.append(Signal("reads like a news report", _NEWS))
+    return [s for s in signals if abs(s.weight) >= 0.005]
+
+
+class LexiconScorer:
+    """VADER plus cue lexicons: fast, explainable, needs no weights file."""
+
+    def __init__(
+        self,
+        dissatisfied_threshold: float = 0.5,
+        analyzer: SentimentAnalyzer | None = None,
+    ) -> None:
+        self.version = LEXICON_VERSION
+        self.dissatisfied_threshold = dissatisfied_threshold
+        self._analyzer = analyzer or vader()
+
+    def score_batch(self, mentions: Sequence[Mention]) -> list[Score]:
+        return [self._score_one(mention) for mention in mentions]
+
+    def _score_one(self, mention: Mention) -> Score:
+        try:
+            reading = read(mention, self._analyzer)
+            evidence = lexicon_evidence(reading, mention)
+            probability = sigmoid(BASELINE + sum(s.weight for s in evidence))
+            return build_score(
+                mention,
+                reading,
+                probability,
+                evidence,
+                threshold=self.dissatisfied_threshold,
+                version=self.version,
+            )
+        except Exception as exc:  # the protocol forbids raising; say what happened instead
+            return fallback_score(exc, self.version)
