@@ -1,7 +1,7 @@
 """The few exception types listener raises, each with a message a user can act on.
 
     ListenerError                      root: catch this to catch everything of ours
-    ├── SettingsError(ValueError)      settings.toml or environment is wrong; names key, value, expectation
+    ├── SettingsError(ValueError)      bad settings; the message names key, value, expectation
     ├── SourceError(RuntimeError)      one source could not be polled; the others go on
     │   ├── RateLimited                the platform asked us to wait until `retry_at`
     │   └── SourceDisabled             cannot run as configured (no credentials); skipped

@@ -72,8 +72,7 @@ class BrandMatcher:
 
     def __init__(self, brands: Sequence[BrandTerms]) -> None:
         self._brands = [
-            (brand.name, _alternation(brand.terms), _alternation(brand.exclude))
-            for brand in brands
+            (brand.name, _alternation(brand.terms), _alternation(brand.exclude)) for brand in brands
         ]
 
     def match(self, text: str) -> list[BrandMatch]:

@@ -218,6 +218,7 @@ class OutreachSettings(_Section):
     enabled: bool = True
     templates_dir: str = "templates"
     min_dissatisfaction: float = Field(default=0.5, ge=0.0, le=1.0)
+    thank_praise: bool = False
     max_per_author: int = Field(default=1, ge=0)
     cap_period: Duration = timedelta(hours=24)
     four_eyes: bool = False
@@ -437,7 +438,7 @@ def _describe(exc: ValidationError, raw: dict[str, Any], origin: str) -> str:
             lines.append(f"  {key}: unknown key; check its spelling against the README")
         elif error["type"] == "union_tag_invalid":
             lines.append(
-                f"  {key}.kind: {_lookup(raw, loc + ['kind'])!r} is not a source kind; expected "
+                f"  {key}.kind: {_lookup(raw, [*loc, 'kind'])!r} is not a source kind; expected "
                 "one of 'feed', 'x', 'reddit', 'mastodon', 'hackernews', 'bluesky'"
             )
         else:

@@ -140,6 +140,13 @@ def verify(conn: Connection) -> ChainCheck:
 
 def to_record(row: Row[Any]) -> AuditRecord:
     return AuditRecord(
-        row.id, row.at, row.actor, row.action, row.entity, row.entity_id, row.before, row.after,
+        row.id,
+        row.at,
+        row.actor,
+        row.action,
+        row.entity,
+        row.entity_id,
+        row.before,
+        row.after,
         row.hash,
     )

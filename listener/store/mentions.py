@@ -133,7 +133,9 @@ def score_values(mention_id: int, score: Score, at: datetime) -> dict[str, Any]:
     }
 
 
-def insert_items(conn: Connection, items: Sequence[IngestItem], at: datetime) -> list[StoredMention]:
+def insert_items(
+    conn: Connection, items: Sequence[IngestItem], at: datetime
+) -> list[StoredMention]:
     """Store new mentions with scores and drafts; return only those that were new."""
     stored: list[StoredMention] = []
     for start in range(0, len(items), _CHUNK):

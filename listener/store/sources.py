@@ -60,9 +60,7 @@ def ensure_sources(conn: Connection, sources: list[tuple[str, str, str]]) -> Non
     )
     for name, kind, target in sources:
         conn.execute(
-            update(SOURCE)
-            .where(SOURCE.c.name == name)
-            .values(kind=kind, target=target[:2000])
+            update(SOURCE).where(SOURCE.c.name == name).values(kind=kind, target=target[:2000])
         )
 
 
@@ -129,16 +127,18 @@ def record_disabled(conn: Connection, name: str, reason: str) -> None:
 
 
 def statuses(conn: Connection, now: datetime) -> list[SourceStatus]:
-    recent = dict(
-        conn.execute(
+    recent: dict[str, int] = {
+        row[0]: int(row[1])
+        for row in conn.execute(
             select(MENTION.c.source, func.count())
             .where(MENTION.c.fetched_at >= now - timedelta(hours=24))
             .group_by(MENTION.c.source)
-        ).all()
-    )
-    return [_status(row, int(recent.get(row.name, 0))) for row in conn.execute(
-        select(SOURCE).order_by(SOURCE.c.name)
-    )]
+        )
+    }
+    return [
+        _status(row, int(recent.get(row.name, 0)))
+        for row in conn.execute(select(SOURCE).order_by(SOURCE.c.name))
+    ]
 
 
 def _status(row: Row[Any], recent: int) -> SourceStatus:

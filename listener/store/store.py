@@ -19,6 +19,8 @@ from listener.domain import Draft, PollState, StoredMention
 from listener.errors import StoreError
 from listener.review import ReviewAction
 from listener.store import audit, drafts, mentions, sources
+from listener.store.audit import ChainCheck
+from listener.store.drafts import DraftFilter
 from listener.store.engine import is_sqlite, make_engine, migrate, redact
 from listener.store.mentions import IngestItem, MentionFilter
 from listener.store.tables import BrandRow, LabelRow
@@ -188,14 +190,14 @@ class Store:
     # drafts -------------------------------------------------------------------------
 
     def drafts(
-        self, f: drafts.DraftFilter | None = None, *, limit: int = 100, offset: int = 0
+        self, f: DraftFilter | None = None, *, limit: int = 100, offset: int = 0
     ) -> list[Draft]:
         with self.read() as conn:
-            return drafts.select_drafts(conn, f or drafts.DraftFilter(), limit=limit, offset=offset)
+            return drafts.select_drafts(conn, f or DraftFilter(), limit=limit, offset=offset)
 
-    def count_drafts(self, f: drafts.DraftFilter | None = None) -> int:
+    def count_drafts(self, f: DraftFilter | None = None) -> int:
         with self.read() as conn:
-            return drafts.count_drafts(conn, f or drafts.DraftFilter())
+            return drafts.count_drafts(conn, f or DraftFilter())
 
     def draft(self, draft_id: int) -> Draft:
         with self.read() as conn:
@@ -233,7 +235,9 @@ class Store:
 
     # labels and audit ---------------------------------------------------------------
 
-    def add_label(self, mention_id: int, kind: str, value: str, *, actor: str, at: datetime) -> None:
+    def add_label(
+        self, mention_id: int, kind: str, value: str, *, actor: str, at: datetime
+    ) -> None:
         """Record a person's correction; the training script can learn from these."""
         with self.write() as conn:
             exists = conn.execute(
@@ -277,9 +281,9 @@ class Store:
                 for r in rows
             ]
 
-    def audit(self, *, limit: int = 100, entity: str = "", entity_id: str = "") -> list[
-        audit.AuditRecord
-    ]:
+    def audit(
+        self, *, limit: int = 100, entity: str = "", entity_id: str = ""
+    ) -> list[audit.AuditRecord]:
         with self.read() as conn:
             query = select(audit.AUDIT).order_by(audit.AUDIT.c.id.desc()).limit(limit)
             if entity:
@@ -311,7 +315,7 @@ class Store:
                 after=after,
             )
 
-    def verify_audit(self) -> audit.ChainCheck:
+    def verify_audit(self) -> ChainCheck:
         with self.read() as conn:
             return audit.verify(conn)
 

@@ -16,9 +16,7 @@ from listener.store.types import UTCDateTime
 
 
 def _dt(*, index: bool = False, nullable: bool = True) -> Any:
-    return Field(
-        default=None, sa_column=Column(UTCDateTime(), index=index, nullable=nullable)
-    )
+    return Field(default=None, sa_column=Column(UTCDateTime(), index=index, nullable=nullable))
 
 
 class BrandRow(SQLModel, table=True):

@@ -1,0 +1,167 @@
+"""The one wiring place: build a Listener from settings, with every part replaceable.
+
+`make_listener(settings, store=..., scorer=..., clock=..., sources=...)` is what the CLI, the
+service, the web app, the tests and the benchmarks all use; tests pass real local servers or
+fakes through the same parameters instead of patching modules.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from listener.clock import Clock, SystemClock
+from listener.drafting import Drafter
+from listener.errors import NotFound, SourceDisabled, StoreError
+from listener.matching import BrandMatcher, BrandTerms
+from listener.pipeline import AfterStore, Pipeline, PollReport
+from listener.scoring.base import Scorer
+from listener.settings import Settings
+from listener.sources import build_source
+from listener.sources.base import Source
+from listener.store import Store
+
+log = logging.getLogger("listener")
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodicJob:
+    """Work the service runs on a timer besides polling (dispatch alerts, send replies ...)."""
+
+    id: str
+    run: Callable[[], object]
+    every: timedelta
+
+
+@dataclass
+class Listener:
+    settings: Settings
+    store: Store
+    pipeline: Pipeline
+    clock: Clock
+    sources: dict[str, Source]
+    disabled: dict[str, str] = field(default_factory=dict)
+    jobs: list[PeriodicJob] = field(default_factory=list)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def poll(self, name: str | None = None) -> list[PollReport]:
+        """Poll every enabled source (or one) once, concurrently; one failure stops nothing."""
+        if name is not None:
+            if name in self.disabled:
+                return [PollReport(source=name, skipped=self.disabled[name])]
+            if name not in self.sources:
+                known = ", ".join(sorted([*self.sources, *self.disabled])) or "none"
+                raise NotFound(f"there is no source named {name!r} (configured: {known})")
+            return [self.pipeline.poll(self.sources[name])]
+        chosen = list(self.sources.values())
+        reports = [PollReport(source=n, skipped=why) for n, why in self.disabled.items()]
+        if not chosen:
+            return reports
+        workers = min(self.settings.service.max_concurrent_polls, len(chosen))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
+            reports.extend(pool.map(self.pipeline.poll, chosen))
+        return reports
+
+    def close(self) -> None:
+        for source in self.sources.values():
+            source.close()
+        for closer in self.closers:
+            closer()
+        self.store.close()
+
+
+def make_listener(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    scorer: Scorer | None = None,
+    clock: Clock | None = None,
+    sources: Sequence[Source] | None = None,
+    environ: Mapping[str, str] | None = None,
+    after_store: Sequence[AfterStore] = (),
+) -> Listener:
+    """Everything wired from settings; any argument given replaces the built one."""
+    env = dict(os.environ if environ is None else environ)
+    clock = clock or SystemClock()
+    store = store or Store.open(settings.database_url, echo=settings.database.echo)
+    try:
+        now = clock.now()
+        store.ensure_brands([b.name for b in settings.brands], now)
+        if scorer is None:
+            from listener.scoring import make_scorer
+
+            scorer = make_scorer(settings.scoring)
+        matcher = BrandMatcher([BrandTerms(b.name, b.terms, b.exclude) for b in settings.brands])
+        drafter = (
+            Drafter(settings.resolve_path(settings.outreach.templates_dir), settings.outreach)
+            if settings.outreach.enabled
+            else None
+        )
+        built, disabled = (
+            _build_sources(settings, env)
+            if sources is None
+            else (
+                {s.name: s for s in sources},
+                {},
+            )
+        )
+        store.ensure_sources(
+            [(c.name, c.kind, _target(c)) for c in settings.sources]
+            + [(s.name, s.kind, "") for s in built.values() if s.name not in _names(settings)]
+        )
+        for name, reason in disabled.items():
+            store.record_disabled(name, reason)
+        pipeline = Pipeline(
+            brands=settings.brands,
+            store=store,
+            scorer=scorer,
+            matcher=matcher,
+            drafter=drafter,
+            clock=clock,
+            source_brands={c.name: c.brands for c in settings.sources if c.brands},
+            after_store=list(after_store),
+        )
+    except StoreError:
+        store.close()
+        raise
+    return Listener(
+        settings=settings,
+        store=store,
+        pipeline=pipeline,
+        clock=clock,
+        sources=built,
+        disabled=disabled,
+    )
+
+
+def _names(settings: Settings) -> set[str]:
+    return {c.name for c in settings.sources}
+
+
+def _target(config: object) -> str:
+    for attr in ("url", "query", "tag", "account"):
+        value = getattr(config, attr, "")
+        if value:
+            return str(value)
+    return ""
+
+
+def _build_sources(
+    settings: Settings, environ: Mapping[str, str]
+) -> tuple[dict[str, Source], dict[str, str]]:
+    built: dict[str, Source] = {}
+    disabled: dict[str, str] = {}
+    for config in settings.sources:
+        if not config.enabled:
+            disabled[config.name] = "disabled in settings (enabled = false)"
+            continue
+        try:
+            built[config.name] = build_source(config, settings, environ)
+        except SourceDisabled as exc:
+            disabled[config.name] = str(exc)
+            log.warning("%s", exc)
+    return built, disabled

@@ -1,0 +1,24 @@
+"""`listener` command line: thin commands that parse arguments, call the app and print.
+
+Each family of commands lives in its own module with a `register(app)` function.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from listener.cli import core
+
+app = typer.Typer(
+    name="listener",
+    help="Social listening and reputation response: gather, score, alert, reply with approval.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+core.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,89 @@
+"""What every command shares: settings from one place, one-line errors, JSON on stdout.
+
+Commands write machine-readable output to stdout and everything meant for a person (progress,
+summaries, errors) to stderr, so `listener queue --json | jq` always works.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from listener.errors import (
+    InvalidTransition,
+    ListenerError,
+    NotAllowed,
+    NotFound,
+    SettingsError,
+)
+from listener.settings import Settings, load_settings
+
+console = Console(stderr=True, highlight=False)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Settings file (default: $LISTENER_CONFIG or ./settings.toml).",
+        show_default=False,
+    ),
+]
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def setup_logging(verbose: bool = False) -> None:
+    level = logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(
+        level=level,
+        format="%(message)s",
+        datefmt="[%X]",
+        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=False)],
+        force=True,
+    )
+    for noisy in ("apscheduler", "httpx", "httpcore", "urllib3", "alembic", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn our errors into one clear line and an exit code; never a traceback."""
+    try:
+        yield
+    except SettingsError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except (NotFound, InvalidTransition, NotAllowed) as exc:
+        fail(str(exc), EXIT_ERROR)
+    except ListenerError as exc:
+        fail(str(exc), EXIT_ERROR)
+
+
+def settings_from(config: Path | None) -> Settings:
+    return load_settings(config if config is not None else None)
+
+
+def actor_name(explicit: str | None) -> str:
+    return explicit or f"cli:{os.environ.get('USER') or os.environ.get('USERNAME') or 'operator'}"
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    sys.stdout.write("\n")
+    sys.stdout.flush()

@@ -1,0 +1,488 @@
+"""The foundation's commands: run, poll, import, score, mentions, queue."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from listener.app import Listener, make_listener
+from listener.cli.common import (
+    ConfigOption,
+    actor_name,
+    console,
+    fail,
+    print_json,
+    settings_from,
+    setup_logging,
+    user_errors,
+)
+from listener.domain import Mention
+from listener.importing import BadLine, detect_format, open_text, read_mentions
+from listener.pipeline import IngestReport
+from listener.review import ReviewAction
+from listener.settings import parse_duration
+from listener.store import DraftFilter, MentionFilter
+from listener.store.mentions import stored_as_dict
+
+log = logging.getLogger("listener")
+IMPORT_BATCH = 2000
+
+
+def open_listener(config: Path | None, **kwargs: Any) -> Listener:
+    settings = settings_from(config)
+    return make_listener(settings, **kwargs)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("poll")(poll)
+    app.command("import")(import_file)
+    app.command("score")(score)
+    app.command("mentions")(mentions)
+    app.add_typer(queue_app, name="queue")
+
+
+def run(
+    config: ConfigOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the service: poll every source on its interval, score, store, queue drafts."""
+    from listener.service import Service
+
+    setup_logging(verbose)
+    with user_errors():
+        listener = open_listener(config)
+        try:
+            _announce(listener)
+            service = Service(listener)
+            service.install_signal_handlers()
+            service.run_forever()
+        finally:
+            listener.close()
+    console.print("listener stopped cleanly.")
+
+
+def _announce(listener: Listener) -> None:
+    settings = listener.settings
+    console.print(f"listener: writing to [bold]{listener.store.url}[/]")
+    console.print(
+        f"listener: {len(settings.brands)} brand(s): " + ", ".join(b.name for b in settings.brands)
+    )
+    for config in settings.sources:
+        state = (
+            "disabled: " + listener.disabled[config.name]
+            if config.name in listener.disabled
+            else f"every {config.every}"
+        )
+        console.print(f"  source {config.name} ({config.kind}) {state}")
+    if not listener.sources:
+        console.print("[yellow]no enabled sources: nothing will be polled[/]")
+
+
+def poll(
+    config: ConfigOption = None,
+    source: Annotated[
+        str | None, typer.Option("--source", "-s", help="Poll only this source.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
+) -> None:
+    """Poll every source (or one) once, print a summary and exit (1 if any source failed)."""
+    setup_logging()
+    with user_errors():
+        listener = open_listener(config)
+        try:
+            reports = listener.poll(source)
+        finally:
+            listener.close()
+    if as_json:
+        print_json([r.as_dict() for r in reports])
+    else:
+        for report in reports:
+            style = "red" if report.error else "yellow" if report.skipped else "green"
+            console.print(f"[{style}]{report.summary()}[/]", soft_wrap=True)
+        total_new = sum(r.new for r in reports)
+        total_drafts = sum(r.drafts for r in reports)
+        console.print(f"{total_new} new mention(s), {total_drafts} draft(s) queued.")
+    if any(r.error for r in reports):
+        raise typer.Exit(1)
+
+
+def _progress(total: int | None, *, unit_bytes: bool) -> Progress:
+    columns: list[Any] = [TextColumn("{task.description}"), BarColumn(), TaskProgressColumn()]
+    columns += [TransferSpeedColumn()] if unit_bytes else [MofNCompleteColumn()]
+    columns += [TimeRemainingColumn()]
+    return Progress(
+        *columns,
+        console=console,
+        transient=False,
+        disable=not console.is_terminal and total is None,
+    )
+
+
+def import_file(
+    file: Annotated[Path, typer.Argument(help="JSONL or CSV of mentions ('-' for stdin).")],
+    config: ConfigOption = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="jsonl or csv (default: by extension).")
+    ] = None,
+    replay: Annotated[
+        bool,
+        typer.Option(
+            "--replay",
+            help="Process in published_at order with the clock set to each mention's time.",
+        ),
+    ] = False,
+) -> None:
+    """Ingest mentions through the same pipeline as polling (match, score, store, draft)."""
+    setup_logging()
+    if str(file) != "-" and not file.is_file():
+        fail(f"{file} does not exist or is not a file")
+    with user_errors():
+        if replay:
+            from listener.replay import replay_file
+
+            replay_file(file, config=config, fmt=fmt)
+            return
+        listener = open_listener(config)
+        try:
+            report, bad = _import(listener, file, fmt)
+        finally:
+            listener.close()
+    console.print(
+        f"imported {report.received:,} line(s): {report.matched:,} about a brand, "
+        f"{report.new:,} new, {report.duplicates:,} already stored, {report.drafts:,} draft(s) "
+        f"queued, {bad:,} bad line(s) skipped."
+    )
+    for problem in report.problems[:20]:
+        console.print(f"[yellow]warning:[/] {problem}")
+
+
+def _import(listener: Listener, file: Path, fmt: str | None) -> tuple[IngestReport, int]:
+    total = IngestReport()
+    bad = 0
+    fmt = fmt or ("jsonl" if str(file) == "-" else detect_format(file))
+    size = file.stat().st_size if str(file) != "-" else None
+    with open_text(file) as handle, _progress(size, unit_bytes=True) as progress:
+        task = progress.add_task(f"importing {file.name}", total=size)
+        batch: list[Mention] = []
+        now = listener.clock.now()
+        for item in read_mentions(handle, fmt, fetched_at=now):
+            if isinstance(item, BadLine):
+                bad += 1
+                if bad <= 50:
+                    console.print(f"[yellow]skipped[/] {item}")
+                elif bad == 51:
+                    console.print("[yellow]more bad lines; only the count is reported from now[/]")
+                continue
+            batch.append(item.mention)
+            if len(batch) >= IMPORT_BATCH:
+                total.add(listener.pipeline.ingest(batch, actor="import"))
+                batch = []
+                progress.update(task, completed=_position(handle))
+        if batch:
+            total.add(listener.pipeline.ingest(batch, actor="import"))
+        progress.update(task, completed=size)
+    return total, bad
+
+
+def _position(handle: IO[str]) -> int | None:
+    try:
+        return int(handle.buffer.tell())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def score(
+    text: Annotated[str | None, typer.Argument(help="A text to score.")] = None,
+    jsonl: Annotated[
+        Path | None, typer.Option("--jsonl", help="Score each JSON line's 'text' ('-' for stdin).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print JSON per text: dissatisfaction, dissatisfied, incident_risk, category, signals."""
+    from listener.scoring import make_scorer
+    from listener.settings import ScoringSettings
+
+    with user_errors():
+        scoring = ScoringSettings()
+        if config is not None or Path("settings.toml").is_file():
+            try:
+                scoring = settings_from(config).scoring
+            except Exception as exc:  # scoring a text must not need a valid service config
+                console.print(f"[yellow]warning:[/] using default scoring settings ({exc})")
+        scorer = make_scorer(scoring)
+        if text is None and jsonl is None:
+            fail("give a TEXT or --jsonl FILE", 2)
+        if text is not None:
+            result = scorer.score_batch([Mention(source="cli", external_id="1", text=text)])[0]
+            sys.stdout.write(
+                json.dumps({"text": text, **result.as_dict()}, ensure_ascii=False) + "\n"
+            )
+        if jsonl is not None:
+            _score_jsonl(scorer, jsonl)
+
+
+def _score_jsonl(scorer: Any, path: Path) -> None:
+    if str(path) != "-" and not path.is_file():
+        fail(f"{path} does not exist or is not a file")
+    size = path.stat().st_size if str(path) != "-" else None
+    out = sys.stdout
+    bad = 0
+    with open_text(path) as handle, _progress(size, unit_bytes=True) as progress:
+        task = progress.add_task(f"scoring {path.name}", total=size)
+        pending: list[tuple[dict[str, Any] | None, str]] = []
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+                if not isinstance(record, dict):
+                    raise ValueError("expected a JSON object")
+                value = record.get("text")
+                if not isinstance(value, str):
+                    raise ValueError("no string field 'text'")
+                pending.append((record, value))
+            except (json.JSONDecodeError, ValueError) as exc:
+                bad += 1
+                console.print(f"[yellow]line {number}:[/] {exc}; written as an error line")
+                pending.append(({"line": number, "error": str(exc)}, ""))
+            if len(pending) >= 500:
+                _flush_scores(scorer, pending, out)
+                progress.update(task, completed=_position(handle))
+        _flush_scores(scorer, pending, out)
+        progress.update(task, completed=size)
+    if bad:
+        console.print(
+            f"{bad} line(s) could not be scored; they appear in order with an 'error' field"
+        )
+
+
+def _flush_scores(
+    scorer: Any, pending: list[tuple[dict[str, Any] | None, str]], out: IO[str]
+) -> None:
+    if not pending:
+        return
+    wanted = [
+        (i, text)
+        for i, (record, text) in enumerate(pending)
+        if record is not None and "error" not in record
+    ]
+    scores = scorer.score_batch(
+        [Mention(source="cli", external_id=str(i), text=t) for i, t in wanted]
+    )
+    by_index = {i: s for (i, _), s in zip(wanted, scores, strict=True)}
+    lines = []
+    for i, (record, _) in enumerate(pending):
+        assert record is not None
+        if i in by_index:
+            lines.append(json.dumps({**record, **by_index[i].as_dict()}, ensure_ascii=False))
+        else:
+            lines.append(json.dumps(record, ensure_ascii=False))
+    out.write("\n".join(lines) + "\n")
+    out.flush()
+    pending.clear()
+
+
+def mentions(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    brand: Annotated[str, typer.Option(help="Only this brand.")] = "",
+    source: Annotated[str, typer.Option(help="Only this source.")] = "",
+    category: Annotated[str, typer.Option(help="Only this category.")] = "",
+    dissatisfied: Annotated[
+        bool | None,
+        typer.Option(
+            "--dissatisfied/--satisfied", help="Only (dis)satisfied mentions.", show_default=False
+        ),
+    ] = None,
+    search: Annotated[str, typer.Option(help="Text contains this.")] = "",
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+) -> None:
+    """List stored mentions, newest first, with their scores."""
+    with user_errors():
+        listener = open_listener(config)
+        try:
+            f = MentionFilter(
+                brand=brand,
+                source=source,
+                category=category,
+                dissatisfied=dissatisfied,
+                search=search,
+            )
+            found = listener.store.mentions(f, limit=limit, offset=offset)
+        finally:
+            listener.close()
+    if as_json:
+        print_json([stored_as_dict(s) for s in found])
+        return
+    for s in found:
+        flag = "[red]unhappy[/]" if s.score.dissatisfied else "ok"
+        when = s.mention.published_at.strftime("%Y-%m-%d %H:%M") if s.mention.published_at else ""
+        console.print(
+            f"#{s.id} {when} {s.brand} {s.mention.source} {flag} {s.score.category}: "
+            f"{(s.mention.title or s.mention.text)[:100]!r}",
+            soft_wrap=True,
+        )
+
+
+queue_app = typer.Typer(
+    help="The approval queue: list, approve, reject, edit drafts.", no_args_is_help=False
+)
+
+
+@queue_app.callback(invoke_without_command=True)
+def queue(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    status: Annotated[
+        str,
+        typer.Option(help="pending, approved, rejected, snoozed, sent, failed, cancelled or all."),
+    ] = "pending",
+    brand: Annotated[str, typer.Option(help="Only this brand.")] = "",
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+) -> None:
+    """List drafts, most urgent first."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = config
+        return
+    with user_errors():
+        listener = open_listener(config)
+        try:
+            drafts = listener.store.drafts(
+                DraftFilter(status=status, brand=brand), limit=limit, offset=offset
+            )
+        finally:
+            listener.close()
+    if as_json:
+        print_json([d.as_dict() for d in drafts])
+        return
+    if not drafts:
+        console.print(f"no {status} drafts.")
+    for d in drafts:
+        console.print(
+            f"[bold]#{d.id}[/] {d.status} {d.brand} via {d.channel} "
+            f"(mention {d.mention_id}, priority {d.priority:.2f})\n  {d.text}",
+            soft_wrap=True,
+        )
+
+
+def _review(
+    ctx: typer.Context,
+    config: Path | None,
+    draft_id: int,
+    action: ReviewAction,
+    actor: str | None,
+    **kwargs: Any,
+) -> None:
+    with user_errors():
+        listener = open_listener(config or ctx.obj)
+        try:
+            draft = listener.store.review(
+                draft_id,
+                action,
+                actor=actor_name(actor),
+                at=listener.clock.now(),
+                four_eyes=listener.settings.outreach.four_eyes,
+                **kwargs,
+            )
+        finally:
+            listener.close()
+    print_json(draft.as_dict())
+
+
+ActorOption = Annotated[str | None, typer.Option("--as", help="Who is acting (for the audit log).")]
+
+
+@queue_app.command("approve")
+def approve(
+    ctx: typer.Context,
+    draft_id: Annotated[int, typer.Argument(metavar="ID")],
+    config: ConfigOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Approve a draft for sending."""
+    _review(ctx, config, draft_id, ReviewAction.APPROVE, actor)
+
+
+@queue_app.command("reject")
+def reject(
+    ctx: typer.Context,
+    draft_id: Annotated[int, typer.Argument(metavar="ID")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (required).")],
+    config: ConfigOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Reject a draft, with a reason."""
+    _review(ctx, config, draft_id, ReviewAction.REJECT, actor, reason=reason)
+
+
+@queue_app.command("edit")
+def edit(
+    ctx: typer.Context,
+    draft_id: Annotated[int, typer.Argument(metavar="ID")],
+    text: Annotated[str, typer.Option("--text", help="The new reply text.")],
+    config: ConfigOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Replace a draft's text (it then needs approval again)."""
+    _review(ctx, config, draft_id, ReviewAction.EDIT, actor, text=text)
+
+
+@queue_app.command("snooze")
+def snooze(
+    ctx: typer.Context,
+    draft_id: Annotated[int, typer.Argument(metavar="ID")],
+    until: Annotated[str, typer.Option("--for", help="How long, e.g. 2h or 1d.")] = "4h",
+    config: ConfigOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Put a draft aside for a while."""
+    try:
+        delta = parse_duration(until)
+    except ValueError as exc:
+        fail(f"--for {until!r}: {exc}", 2)
+    _review(
+        ctx, config, draft_id, ReviewAction.SNOOZE, actor, snooze_until=datetime.now(UTC) + delta
+    )
+
+
+@queue_app.command("show")
+def show(
+    ctx: typer.Context,
+    draft_id: Annotated[int, typer.Argument(metavar="ID")],
+    config: ConfigOption = None,
+) -> None:
+    """A draft with its mention, scores and history."""
+    with user_errors():
+        listener = open_listener(config or ctx.obj)
+        try:
+            draft = listener.store.draft(draft_id)
+            mention = listener.store.mentions_by_ids([draft.mention_id]).get(draft.mention_id)
+            history = listener.store.draft_history(draft_id)
+        finally:
+            listener.close()
+    print_json(
+        {
+            **draft.as_dict(),
+            "mention": stored_as_dict(mention) if mention else None,
+            "history": history,
+        }
+    )

@@ -1,0 +1,187 @@
+"""Turn a scored mention into a reply draft from the Jinja2 templates in `templates/outreach/`.
+
+Mention text and author names are data: they are passed to templates as values and are never
+compiled as template source, so `{{ 7*7 }}` in a tweet stays the five characters it was.
+Templates run in Jinja2's sandbox with undefined names as errors, and are all test-rendered
+at start-up so a broken template stops the service before it drafts anything.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from listener.domain import CHANNEL_LIMITS, Category, Channel, Mention, Score
+from listener.errors import SettingsError
+from listener.settings import BrandSettings, OutreachSettings
+from listener.store.mentions import PlannedDraft
+
+TEMPLATE_FOR: dict[Category, str] = {
+    Category.COMPLAINT: "complaint",
+    Category.SPAM_COMPLAINT: "spam_complaint",
+    Category.PRIVACY: "privacy",
+    Category.OUTAGE: "outage",
+    Category.PRAISE: "praise",
+}
+# A dissatisfied mention of another category still gets the general complaint reply.
+FALLBACK_TEMPLATE = "complaint"
+
+
+def channel_for(mention: Mention) -> Channel:
+    """Reply where the customer spoke, when we can; otherwise a person posts it by hand."""
+    if mention.source_kind == "x" and mention.external_id:
+        return Channel.X
+    if mention.author_email:
+        return Channel.EMAIL
+    return Channel.MANUAL
+
+
+def priority(score: Score, mention: Mention) -> float:
+    """Most urgent first: unhappy x reach x risk, so a loud, risky complaint tops the queue."""
+    followers = max(mention.author_followers or 0, 0)
+    reach = 1.0 + math.log10(1 + followers) / 2.0
+    if mention.author_verified:
+        reach += 0.5
+    return round(score.dissatisfaction * reach * (1.0 + score.incident_risk), 6)
+
+
+@dataclass(frozen=True, slots=True)
+class DraftContext:
+    """What a template may use; nothing here is ever treated as template source."""
+
+    brand: str
+    author: str
+    author_name: str
+    channel: str
+    category: str
+    reason: str
+    support_url: str
+    support_email: str
+    signature: str
+    title: str
+    url: str
+    short: bool
+
+
+class Drafter:
+    """Renders replies; one instance per service, templates loaded and checked once."""
+
+    def __init__(self, templates_dir: Path, settings: OutreachSettings) -> None:
+        if not (templates_dir / "outreach").is_dir():
+            raise SettingsError(
+                f"outreach.templates_dir: {str(templates_dir)!r} has no 'outreach' folder with "
+                "reply templates; point it at the repository's templates/ folder"
+            )
+        self.settings = settings
+        self._env = SandboxedEnvironment(
+            loader=FileSystemLoader(str(templates_dir)),
+            undefined=StrictUndefined,
+            autoescape=False,  # plain-text replies; HTML pages use their own autoescaping env
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self._check_templates()
+
+    def _check_templates(self) -> None:
+        sample = BrandSettings(name="Sample", terms=["Sample"], support_url="https://example.org")
+        for name in sorted(set(TEMPLATE_FOR.values())):
+            for channel in Channel:
+                try:
+                    self._render(
+                        name,
+                        self._context(
+                            sample,
+                            Mention("s", "1", "t"),
+                            Category.COMPLAINT,
+                            None,
+                            channel,
+                            short=False,
+                        ),
+                    )
+                except TemplateError as exc:
+                    raise SettingsError(
+                        f"template outreach/{name}.txt.j2 cannot be rendered: {exc}"
+                    ) from None
+
+    def _context(
+        self,
+        brand: BrandSettings,
+        mention: Mention,
+        category: Category,
+        reason: str | None,
+        channel: Channel,
+        *,
+        short: bool,
+    ) -> DraftContext:
+        return DraftContext(
+            brand=brand.speaks_as,
+            author=mention.author,
+            author_name=mention.author_name or mention.author,
+            channel=channel.value,
+            category=category.value,
+            reason=reason or "",
+            support_url=brand.support_url,
+            support_email=brand.support_email,
+            signature=brand.signature,
+            title=mention.title,
+            url=mention.url,
+            short=short,
+        )
+
+    def _render(self, name: str, context: DraftContext) -> str:
+        template = self._env.get_template(f"outreach/{name}.txt.j2")
+        text = template.render(c=context)
+        return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+    def plan(self, mention: Mention, brand: BrandSettings, score: Score) -> PlannedDraft | None:
+        """The reply to queue for this mention, or None when it needs none."""
+        if not self.settings.enabled:
+            return None
+        wants_thanks = score.category is Category.PRAISE and self.settings.thank_praise
+        if not (score.dissatisfied or wants_thanks):
+            return None
+        if score.dissatisfaction < self.settings.min_dissatisfaction and not wants_thanks:
+            return None
+        if score.category is Category.NEWS and not mention.author:
+            return None
+        name = TEMPLATE_FOR.get(score.category, FALLBACK_TEMPLATE)
+        channel = channel_for(mention)
+        text = self.render(name, mention, brand, score, channel)
+        recipient = (
+            mention.author_email
+            if channel is Channel.EMAIL
+            else mention.external_id
+            if channel is Channel.X
+            else mention.url
+        )
+        return PlannedDraft(
+            channel=channel.value,
+            template=name,
+            text=text,
+            recipient=recipient,
+            priority=priority(score, mention),
+        )
+
+    def render(
+        self, name: str, mention: Mention, brand: BrandSettings, score: Score, channel: Channel
+    ) -> str:
+        """Render within the channel's limit: the short form first, then cut at a word."""
+        limit = CHANNEL_LIMITS[channel]
+        reason = score.reason.value if score.reason else None
+        text = self._render(
+            name, self._context(brand, mention, score.category, reason, channel, short=False)
+        )
+        if len(text) <= limit:
+            return text
+        text = self._render(
+            name, self._context(brand, mention, score.category, reason, channel, short=True)
+        )
+        if len(text) <= limit:
+            return text
+        cut = text[: limit - 1].rsplit(" ", 1)[0]
+        return cut + "…"

@@ -1,0 +1,259 @@
+"""The one place that does I/O in sequence: fetch → match → score → draft → store → after-store.
+
+Everything it calls in between is pure (matching, scoring, drafting decisions). A source's
+cursor is saved in the same transaction as the mentions it covers, so a crash at any point
+re-fetches at worst and the store's dedup drops what it already has: nothing is lost, nothing
+is stored twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from listener.clock import Clock
+from listener.domain import Mention, PollState, StoredMention
+from listener.drafting import Drafter
+from listener.errors import ListenerError, RateLimited, SourceError, StoreError
+from listener.matching import BrandMatcher
+from listener.scoring.base import Scorer
+from listener.settings import BrandSettings
+from listener.sources.base import Source
+from listener.store import IngestItem, Store
+
+log = logging.getLogger("listener.pipeline")
+
+
+class AfterStore(Protocol):
+    """A step that runs on newly stored mentions (incident detection, opt-outs, cases).
+
+    It gets only mentions that were new, in order, with the pipeline's clock time. A failure
+    is reported but never un-stores mentions; steps must be safe to run again on the same
+    mentions (they are keyed by mention id).
+    """
+
+    name: str
+
+    def __call__(self, stored: Sequence[StoredMention], now: datetime) -> None: ...
+
+
+@dataclass
+class IngestReport:
+    received: int = 0
+    matched: int = 0
+    new: int = 0
+    duplicates: int = 0
+    drafts: int = 0
+    stored: list[StoredMention] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, other: IngestReport) -> None:
+        self.received += other.received
+        self.matched += other.matched
+        self.new += other.new
+        self.duplicates += other.duplicates
+        self.drafts += other.drafts
+        self.problems.extend(other.problems)
+
+
+@dataclass
+class PollReport:
+    source: str
+    fetched: int = 0
+    matched: int = 0
+    new: int = 0
+    drafts: int = 0
+    not_modified: bool = False
+    skipped: str = ""
+    error: str = ""
+    retry_at: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "ok": self.ok,
+            "fetched": self.fetched,
+            "matched": self.matched,
+            "new": self.new,
+            "drafts": self.drafts,
+            "not_modified": self.not_modified,
+            "skipped": self.skipped or None,
+            "error": self.error or None,
+            "retry_at": self.retry_at.isoformat() if self.retry_at else None,
+            "notes": self.notes,
+        }
+
+    def summary(self) -> str:
+        if self.skipped:
+            return f"{self.source}: skipped ({self.skipped})"
+        if self.error:
+            return f"{self.source}: FAILED: {self.error}"
+        if self.not_modified:
+            return f"{self.source}: not modified since last poll"
+        extra = f"; {'; '.join(self.notes)}" if self.notes else ""
+        return (
+            f"{self.source}: {self.fetched} fetched, {self.matched} about a brand, "
+            f"{self.new} new, {self.drafts} drafts queued{extra}"
+        )
+
+
+class Pipeline:
+    """Matches, scores, drafts and stores mentions; polls sources through the same path."""
+
+    def __init__(
+        self,
+        *,
+        brands: Sequence[BrandSettings],
+        store: Store,
+        scorer: Scorer,
+        matcher: BrandMatcher,
+        drafter: Drafter | None,
+        clock: Clock,
+        source_brands: dict[str, Sequence[str]] | None = None,
+        after_store: Sequence[AfterStore] = (),
+        draft_filter: Callable[[Mention, str], bool] | None = None,
+    ) -> None:
+        self.brands = {b.name: b for b in brands}
+        self.store = store
+        self.scorer = scorer
+        self.matcher = matcher
+        self.drafter = drafter
+        self.clock = clock
+        self.source_brands = source_brands or {}
+        self.after_store = list(after_store)
+        self.draft_filter = draft_filter
+
+    def ingest(
+        self,
+        mentions: Sequence[Mention],
+        *,
+        source: str | None = None,
+        state: PollState | None = None,
+        actor: str = "listener",
+        now: datetime | None = None,
+    ) -> IngestReport:
+        """Match, score, draft and store one batch; returns what happened to it."""
+        now = now or self.clock.now()
+        report = IngestReport(received=len(mentions))
+        matched = self._match(mentions)
+        report.matched = len(matched)
+        fresh = self._drop_known(matched)
+        report.duplicates = len(matched) - len(fresh)
+        scores = self.scorer.score_batch([m for m, _, _ in fresh]) if fresh else []
+        items: list[IngestItem] = []
+        for (mention, brand, term), score in zip(fresh, scores, strict=True):
+            draft = None
+            if self.drafter is not None and (
+                self.draft_filter is None or self.draft_filter(mention, brand)
+            ):
+                draft = self.drafter.plan(mention, self.brands[brand], score)
+            items.append(IngestItem(mention, brand, term, score, draft))
+        if items or (source is not None and state is not None):
+            stored = self.store.ingest(items, at=now, source=source, state=state, actor=actor)
+        else:
+            stored = []
+        report.new = len(stored)
+        report.duplicates += len(items) - len(stored)
+        report.drafts = self._count_drafts(items, stored)
+        report.stored = stored
+        if stored:
+            self._after_store(stored, now, report)
+        return report
+
+    @staticmethod
+    def _count_drafts(items: Sequence[IngestItem], stored: Sequence[StoredMention]) -> int:
+        drafted = {(i.mention.source, i.mention.external_id) for i in items if i.draft is not None}
+        return sum(1 for s in stored if (s.mention.source, s.mention.external_id) in drafted)
+
+    def _match(self, mentions: Sequence[Mention]) -> list[tuple[Mention, str, str]]:
+        out: list[tuple[Mention, str, str]] = []
+        for mention in mentions:
+            allowed = self.source_brands.get(mention.source)
+            for match in self.matcher.match(mention.full_text):
+                if allowed and match.brand not in allowed:
+                    continue
+                # One mention, one brand: the first configured brand it is about.
+                out.append((mention, match.brand, match.term))
+                break
+        return out
+
+    def _drop_known(
+        self, matched: list[tuple[Mention, str, str]]
+    ) -> list[tuple[Mention, str, str]]:
+        by_source: dict[str, list[str]] = {}
+        for mention, _, _ in matched:
+            by_source.setdefault(mention.source, []).append(mention.external_id)
+        known: set[tuple[str, str]] = set()
+        for source, ids in by_source.items():
+            known.update((source, i) for i in self.store.known_external_ids(source, ids))
+        seen: set[tuple[str, str]] = set()
+        fresh = []
+        for item in matched:
+            key = (item[0].source, item[0].external_id)
+            if key in known or key in seen:
+                continue
+            seen.add(key)
+            fresh.append(item)
+        return fresh
+
+    def _after_store(
+        self, stored: Sequence[StoredMention], now: datetime, report: IngestReport
+    ) -> None:
+        for step in self.after_store:
+            try:
+                step(stored, now)
+            except ListenerError as exc:
+                report.problems.append(f"{step.name}: {exc}")
+                log.error("after-store step %s failed: %s", step.name, exc)
+            except Exception as exc:  # a bug in one step must not lose the batch's report
+                report.problems.append(f"{step.name}: internal error: {exc!r}")
+                log.exception("after-store step %s crashed", step.name)
+
+    def poll(self, source: Source) -> PollReport:
+        """Poll one source once; never raises (a failure is recorded as the source's error)."""
+        report = PollReport(source=source.name)
+        now = self.clock.now()
+        try:
+            retry_at = self.store.retry_at(source.name)
+            if retry_at is not None and retry_at > now:
+                report.skipped = f"rate limited until {retry_at:%Y-%m-%d %H:%M:%S} UTC"
+                return report
+            state = self.store.poll_state(source.name)
+            for batch in source.fetch(state):
+                report.notes.extend(batch.notes)
+                if batch.not_modified:
+                    report.not_modified = True
+                    continue
+                result = self.ingest(batch.mentions, source=source.name, state=batch.state)
+                report.fetched += result.received
+                report.matched += result.matched
+                report.new += result.new
+                report.drafts += result.drafts
+                report.notes.extend(result.problems)
+            self.store.record_success(source.name, self.clock.now())
+        except RateLimited as exc:
+            report.error = str(exc)
+            report.retry_at = exc.retry_at
+            self._record_failure(source.name, str(exc), exc.retry_at)
+        except (SourceError, StoreError) as exc:
+            report.error = str(exc)
+            self._record_failure(source.name, str(exc))
+        except Exception as exc:  # a bug in one source must not stop the others
+            log.exception("source %s crashed", source.name)
+            report.error = f"internal error while polling: {exc!r} (see the log)"
+            self._record_failure(source.name, report.error)
+        return report
+
+    def _record_failure(self, name: str, error: str, retry_at: datetime | None = None) -> None:
+        try:
+            self.store.record_failure(name, error, self.clock.now(), retry_at)
+        except StoreError as exc:
+            log.error("could not record the failure of %s: %s", name, exc)

@@ -1,0 +1,117 @@
+"""The scheduled service: APScheduler runs each source on its interval, and the periodic jobs.
+
+One scheduler per process (APScheduler's own advice); jobs have stable ids, never overlap
+(`max_instances=1`), coalesce missed runs, and carry jitter so many sources do not poll in
+lockstep. SIGINT/SIGTERM pause the scheduler, let running polls finish, then shut down.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from listener.app import Listener, PeriodicJob
+from listener.pipeline import PollReport
+from listener.sources.base import Source
+
+log = logging.getLogger("listener.service")
+
+
+def _jitter(every: timedelta) -> int:
+    return int(min(max(every.total_seconds() * 0.1, 0), 30))
+
+
+class Service:
+    """Runs a Listener until stopped."""
+
+    def __init__(
+        self,
+        listener: Listener,
+        *,
+        on_report: Callable[[PollReport], None] | None = None,
+    ) -> None:
+        self.listener = listener
+        self.on_report = on_report or (lambda report: log.info("%s", report.summary()))
+        self.stopped = threading.Event()
+        workers = max(2, min(listener.settings.service.max_concurrent_polls, 32))
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=workers)},
+            timezone="UTC",
+        )
+
+    def _poll_job(self, source: Source) -> Callable[[], None]:
+        def run() -> None:
+            report = self.listener.pipeline.poll(source)
+            self.on_report(report)
+
+        return run
+
+    def _guarded(self, job: PeriodicJob) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                job.run()
+            except Exception:  # a failing job is logged and runs again next time
+                log.exception("job %s failed", job.id)
+
+        return run
+
+    def start(self) -> None:
+        intervals = {c.name: c.every for c in self.listener.settings.sources}
+        now = self.listener.clock.now()
+        for name, source in self.listener.sources.items():
+            every = intervals.get(name, timedelta(minutes=5))
+            self.scheduler.add_job(
+                self._poll_job(source),
+                IntervalTrigger(seconds=every.total_seconds(), jitter=_jitter(every)),
+                id=f"poll:{name}",
+                name=f"poll {name}",
+                replace_existing=True,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(int(every.total_seconds()), 1),
+                next_run_time=now,
+            )
+        for job in self.listener.jobs:
+            self.scheduler.add_job(
+                self._guarded(job),
+                IntervalTrigger(seconds=job.every.total_seconds(), jitter=_jitter(job.every)),
+                id=job.id,
+                name=job.id,
+                replace_existing=True,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(int(job.every.total_seconds()), 1),
+            )
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.pause()
+            self.scheduler.shutdown(wait=True)
+        self.stopped.set()
+
+    def install_signal_handlers(self) -> None:
+        def handle(signum: int, _frame: FrameType | None) -> None:
+            log.info(
+                "received %s; finishing running polls and stopping", signal.Signals(signum).name
+            )
+            self.stopped.set()
+
+        signal.signal(signal.SIGINT, handle)
+        signal.signal(signal.SIGTERM, handle)
+
+    def run_forever(self) -> None:
+        """Start, block until a signal (or `stopped` is set), then stop cleanly."""
+        self.start()
+        try:
+            self.stopped.wait()
+        finally:
+            self.stop()
