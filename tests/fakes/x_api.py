@@ -22,18 +22,16 @@ sent instead. `x_api` is a pytest fixture yielding a started server.
 from __future__ import annotations
 
 import itertools
-import json
 import re
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+
+from tests.fakes.local_http import LocalHttpServer, RecordedRequest, Reply
 
 __all__ = [
     "DUPLICATE_CONTENT",
@@ -148,20 +146,8 @@ def _problem(status: int, title: str, detail: str, kind: str = "about:blank") ->
     return {"title": title, "detail": detail, "type": kind, "status": status}
 
 
-@dataclass(frozen=True)
-class Failure:
-    """A scripted bad answer. `delay` holds the answer back (to outlast a client timeout)."""
-
-    status: int
-    body: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-
-    @classmethod
-    def json(
-        cls, status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
-    ) -> Failure:
-        return cls(status, json.dumps(body).encode(), dict(headers or {}))
+class Failure(Reply):
+    """Scripted bad answers shaped like X's own (pass them to `XApiServer.fail_next`)."""
 
     @classmethod
     def rate_limited(cls, reset: int | None = None) -> Failure:
@@ -206,7 +192,7 @@ class Failure:
     @classmethod
     def slow(cls, seconds: float) -> Failure:
         """A normal-looking empty answer that only starts after `seconds`."""
-        return cls(200, json.dumps({"meta": {"result_count": 0}}).encode(), {}, delay=seconds)
+        return cls.json(200, {"meta": {"result_count": 0}}, delay=seconds)
 
     @classmethod
     def malformed_json(cls) -> Failure:
@@ -214,87 +200,28 @@ class Failure:
         return cls(200, b'{"data":[{"edit_history_tweet_ids":["1"],"id":"1","te')
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request the server received: `endpoint` is a key of ENDPOINTS or '' if unknown."""
+class XApiServer(LocalHttpServer):
+    """The fake X API. Thread-safe; start with `start()` or `with`, stop with `close()`;
+    `url` is the base URL to use as `api_url`, e.g. 'http://127.0.0.1:40123'."""
 
-    method: str
-    path: str
-    endpoint: str
-    params: dict[str, str]
-    headers: dict[str, str]
-    body: Any
-
-
-@dataclass
-class _ScriptedFailure:
-    failure: Failure
-    endpoint: str | None
-    remaining: int
-    skip: int
-
-
-class XApiServer:
-    """The fake X API. Thread-safe; start with `start()` or `with`, stop with `close()`."""
+    endpoints = ENDPOINTS
 
     def __init__(self, *, bearer_token: str = BEARER_TOKEN) -> None:
+        super().__init__()
         self.bearer_token = bearer_token
         self.users: dict[str, XUser] = {}
         self.tweets: dict[str, XTweet] = {}
         self.posts: list[XTweet] = []
-        self.requests: list[RecordedRequest] = []
         # Each next page repeats this many posts from the end of the previous one (keep it
         # below the page size), as X occasionally does: the client must cope with repeats.
         self.page_overlap = 0
-        self._failures: list[_ScriptedFailure] = []
         self._tokens: dict[str, str] = {}
         self._tweet_ids = itertools.count(_FIRST_TWEET_ID, 1_000_003)
         self._user_ids = itertools.count(_FIRST_USER_ID, 7)
         self._token_numbers = itertools.count(1)
         self._window_used: dict[str, int] = {}
-        self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         #: The account POST /2/tweets posts as.
         self.account = self.add_user("listener_brand", name="Brand Support", followers=5000)
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """Base URL to use as `api_url`, e.g. 'http://127.0.0.1:40123'."""
-        if self._httpd is None:
-            raise RuntimeError("the fake X API is not started")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> XApiServer:
-        handler = type("_Handler", (_Handler,), {"api": self})
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        httpd.daemon_threads = True
-        httpd.block_on_close = False
-        self._httpd = httpd
-        # A short poll interval keeps close() (and so each test's teardown) fast.
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, args=(0.02,), name="fake-x-api", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self._stopping.set()  # releases slow answers still waiting
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> XApiServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # -- scripting ---------------------------------------------------------------------------
 
@@ -334,35 +261,19 @@ class XApiServer:
             return tweet
 
     def fail_next(
-        self, failure: Failure, *, endpoint: str | None = None, times: int = 1, after: int = 0
+        self, failure: Reply, *, endpoint: str | None = None, times: int = 1, after: int = 0
     ) -> None:
         """Answer `times` requests (to `endpoint` only, if given) with `failure`, once `after`
         matching requests have been answered normally (e.g. after=1 fails the second page)."""
-        if endpoint is not None and endpoint not in ENDPOINTS:
-            raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {list(ENDPOINTS)}")
-        with self._lock:
-            self._failures.append(_ScriptedFailure(failure, endpoint, times, after))
-
-    def requests_to(self, endpoint: str) -> list[RecordedRequest]:
-        with self._lock:
-            return [r for r in self.requests if r.endpoint == endpoint]
+        self.script(failure, endpoint=endpoint, times=times, after=after)
 
     # -- answering ---------------------------------------------------------------------------
 
-    def _take_failure(self, endpoint: str) -> Failure | None:
-        with self._lock:
-            for scripted in self._failures:
-                if scripted.endpoint not in (None, endpoint) or scripted.remaining <= 0:
-                    continue
-                if scripted.skip > 0:
-                    scripted.skip -= 1
-                    continue
-                scripted.remaining -= 1
-                return scripted.failure
-        return None
+    def respond(self, request: RecordedRequest) -> Reply:
+        status, body, headers = self._answer(request)
+        return Reply.json(status, body, headers)
 
-    def answer(self, request: RecordedRequest) -> tuple[int, dict[str, Any], dict[str, str]]:
-        """Status, JSON body and extra headers for a (non-scripted) request."""
+    def _answer(self, request: RecordedRequest) -> tuple[int, dict[str, Any], dict[str, str]]:
         if request.endpoint == "":
             return 404, _problem(404, "Not Found", f"No route for {request.path}"), {}
         headers = self._rate_limit_headers(request.endpoint)
@@ -513,67 +424,6 @@ def _invalid(parameter: str, value: str, message: str) -> dict[str, Any]:
 
 def _fields(params: dict[str, str], name: str) -> set[str]:
     return {part for part in params.get(name, "").split(",") if part}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    api: XApiServer
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep test output clean
-
-    def _handle(self) -> None:
-        split = urlsplit(self.path)
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
-        endpoint = next(
-            (
-                name
-                for name, (method, route) in ENDPOINTS.items()
-                if method == self.command and route.match(split.path)
-            ),
-            "",
-        )
-        request = RecordedRequest(
-            method=self.command,
-            path=split.path,
-            endpoint=endpoint,
-            params=dict(parse_qsl(split.query, keep_blank_values=True)),
-            headers={k.lower(): v for k, v in self.headers.items()},
-            body=body,
-        )
-        with self.api._lock:
-            self.api.requests.append(request)
-        failure = self.api._take_failure(endpoint)
-        if failure is not None:
-            if failure.delay and self.api._stopping.wait(failure.delay):
-                return
-            self._send(failure.status, failure.body, dict(failure.headers))
-            return
-        status, payload, headers = self.api.answer(request)
-        self._send(status, json.dumps(payload).encode(), headers)
-
-    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("content-type", "application/json; charset=utf-8")
-            self.send_header("content-length", str(len(body)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (e.g. its timeout ran out): nothing left to tell it
 
 
 @pytest.fixture
