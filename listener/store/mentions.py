@@ -7,6 +7,7 @@ one statement to be safe when two pollers race.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,12 +26,14 @@ from listener.domain import (
     StoredMention,
     utc,
 )
-from listener.store.tables import DraftEventRow, DraftRow, MentionRow, ScoreRow
+from listener.store.tables import DraftEventRow, DraftRow, MentionRow, ScoreRow, SightingRow
 
 MENTION: Table = MentionRow.__table__  # type: ignore[attr-defined]
 SCORE: Table = ScoreRow.__table__  # type: ignore[attr-defined]
 DRAFT: Table = DraftRow.__table__  # type: ignore[attr-defined]
 DRAFT_EVENT: Table = DraftEventRow.__table__  # type: ignore[attr-defined]
+SIGHTING: Table = SightingRow.__table__  # type: ignore[attr-defined]
+_TITLE_WORDS = re.compile(r"\w+", re.UNICODE)
 _CHUNK = 500
 
 
@@ -76,6 +79,12 @@ def known_external_ids(conn: Connection, source: str, external_ids: Sequence[str
             )
         )
         known.update(r[0] for r in rows)
+        rows = conn.execute(
+            select(SIGHTING.c.external_id).where(
+                SIGHTING.c.source == source, SIGHTING.c.external_id.in_(chunk)
+            )
+        )
+        known.update(r[0] for r in rows)
     return known
 
 
@@ -105,6 +114,7 @@ def _mention_values(item: IngestItem, fetched_at: datetime) -> dict[str, Any]:
         "quotes": m.engagement.quotes,
         "in_reply_to": m.in_reply_to[:200],
         "story_key": story_key(m),
+        "title_key": title_key(m),
     }
 
 
@@ -117,6 +127,14 @@ def story_key(mention: Mention) -> str:
     for prefix in ("https://", "http://"):
         url = url.removeprefix(prefix)
     return url.removeprefix("www.")[:200]
+
+
+def title_key(mention: Mention) -> str:
+    """A headline shared by sightings of the same story; short, generic titles never match."""
+    words = _TITLE_WORDS.findall(mention.title.lower())
+    if len(words) < 5 or sum(len(w) for w in words) < 24:
+        return ""
+    return " ".join(words)[:200]
 
 
 def score_values(mention_id: int, score: Score, at: datetime) -> dict[str, Any]:
@@ -151,12 +169,21 @@ def _insert_chunk(
         by_key.setdefault((item.mention.source, item.mention.external_id), item)
     if not by_key:
         return []
+    everything = by_key
+    by_key, existing, repeats = _split_sightings(conn, everything)
+    _insert_sightings(conn, everything, existing, at)
+    if not by_key:
+        return []
     statement = upsert_ignore(conn, MENTION).returning(
         MENTION.c.id, MENTION.c.source, MENTION.c.external_id
     )
     rows = conn.execute(statement, [_mention_values(i, at) for i in by_key.values()]).all()
     if not rows:
         return []
+    ids = {(row.source, row.external_id): row.id for row in rows}
+    _insert_sightings(
+        conn, everything, {k: ids[first] for k, first in repeats.items() if first in ids}, at
+    )
     stored = [
         StoredMention(
             id=row.id,
@@ -188,7 +215,7 @@ def _insert_chunk(
                 }
             )
     if drafts:
-        ids = conn.execute(insert(DRAFT).returning(DRAFT.c.id, DRAFT.c.template), drafts).all()
+        created = conn.execute(insert(DRAFT).returning(DRAFT.c.id, DRAFT.c.template), drafts).all()
         conn.execute(
             insert(DRAFT_EVENT),
             [
@@ -199,10 +226,91 @@ def _insert_chunk(
                     "action": "created",
                     "detail": {"template": r.template},
                 }
-                for r in ids
+                for r in created
             ],
         )
     return stored
+
+
+def _story_keys(item: IngestItem) -> list[tuple[str, str]]:
+    keys = []
+    if item.mention.source_kind != "x" and (sk := story_key(item.mention)):
+        keys.append(("story", sk))
+    if tk := title_key(item.mention):
+        keys.append(("title", tk))
+    return keys
+
+
+def _split_sightings(
+    conn: Connection, by_key: dict[tuple[str, str], IngestItem]
+) -> tuple[
+    dict[tuple[str, str], IngestItem],
+    dict[tuple[str, str], int],
+    dict[tuple[str, str], tuple[str, str]],
+]:
+    """Split a batch into new stories, sightings of stored stories, and in-batch repeats.
+
+    A story is the same when its link (without query and fragment) or its headline matches a
+    mention from another place; the first sighting is the mention, later ones only record
+    where else it was seen, so the queue and incident counts see one story once.
+    """
+    wanted: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for key, item in by_key.items():
+        for story in _story_keys(item):
+            wanted.setdefault(story, []).append(key)
+    if not wanted:
+        return by_key, {}, {}
+    stored: dict[tuple[str, str], int] = {}
+    for kind, column in (("story", MENTION.c.story_key), ("title", MENTION.c.title_key)):
+        values = [v for k, v in wanted if k == kind]
+        for start in range(0, len(values), _CHUNK):
+            rows = conn.execute(
+                select(MENTION.c.id, column).where(column.in_(values[start : start + _CHUNK]))
+            )
+            for row in rows:
+                stored.setdefault((kind, row[1]), row.id)
+    existing: dict[tuple[str, str], int] = {}
+    repeats: dict[tuple[str, str], tuple[str, str]] = {}
+    first_of: dict[tuple[str, str], tuple[str, str]] = {}
+    for key, item in by_key.items():
+        stories = _story_keys(item)
+        hit = next((stored[s] for s in stories if s in stored), None)
+        if hit is not None:
+            existing[key] = hit
+            continue
+        earlier = next((first_of[s] for s in stories if s in first_of), None)
+        if earlier is not None:
+            repeats[key] = earlier
+            continue
+        for story in stories:
+            first_of.setdefault(story, key)
+    remaining = {k: v for k, v in by_key.items() if k not in existing and k not in repeats}
+    return remaining, existing, repeats
+
+
+def _insert_sightings(
+    conn: Connection,
+    by_key: dict[tuple[str, str], IngestItem],
+    links: dict[tuple[str, str], int],
+    at: datetime,
+) -> None:
+    if not links:
+        return
+    conn.execute(
+        upsert_ignore(conn, SIGHTING),
+        [
+            {
+                "mention_id": mention_id,
+                "source": key[0],
+                "external_id": key[1],
+                "url": by_key[key].mention.url[:4000],
+                "author": by_key[key].mention.author[:400],
+                "author_followers": by_key[key].mention.author_followers,
+                "seen_at": at,
+            }
+            for key, mention_id in links.items()
+        ],
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,6 +84,25 @@ class MentionRow(SQLModel, table=True):
     quotes: int = 0
     in_reply_to: str = Field(default="", max_length=200)
     story_key: str = Field(default="", max_length=200, index=True)
+    title_key: str = Field(default="", max_length=200, index=True)
+
+
+class SightingRow(SQLModel, table=True):
+    """Another place the same story was seen (same link or same headline, other feed)."""
+
+    __tablename__ = "sighting"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_sighting_source_external_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    mention_id: int = Field(foreign_key="mention.id", index=True, ondelete="CASCADE")
+    source: str = Field(max_length=200)
+    external_id: str = Field(max_length=1000)
+    url: str = Field(default="", max_length=4000)
+    author: str = Field(default="", max_length=400)
+    author_followers: int | None = None
+    seen_at: datetime = _dt(nullable=False)
 
 
 class ScoreRow(SQLModel, table=True):

@@ -1,8 +1,8 @@
-"""foundation: brands, sources, mentions, scores, drafts, audit, labels
+"""foundation: brands, sources, mentions with sightings, scores, drafts, audit log, labels
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 09:38:35.623011
+Create Date: 2026-11-23 09:49:10.608118
 """
 
 from collections.abc import Sequence
@@ -72,6 +72,7 @@ def upgrade() -> None:
         sa.Column("quotes", sa.Integer(), nullable=False),
         sa.Column("in_reply_to", sa.String(length=200), nullable=False),
         sa.Column("story_key", sa.String(length=200), nullable=False),
+        sa.Column("title_key", sa.String(length=200), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("source", "external_id", name="uq_mention_source_external_id"),
     )
@@ -79,6 +80,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_mention_author"), ["author"], unique=False)
         batch_op.create_index("ix_mention_brand_published", ["brand", "published_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_mention_story_key"), ["story_key"], unique=False)
+        batch_op.create_index(batch_op.f("ix_mention_title_key"), ["title_key"], unique=False)
 
     op.create_table(
         "source",
@@ -172,6 +174,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_score_dissatisfied"), ["dissatisfied"], unique=False)
 
     op.create_table(
+        "sighting",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("mention_id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=200), nullable=False),
+        sa.Column("external_id", sa.String(length=1000), nullable=False),
+        sa.Column("url", sa.String(length=4000), nullable=False),
+        sa.Column("author", sa.String(length=400), nullable=False),
+        sa.Column("author_followers", sa.Integer(), nullable=True),
+        sa.Column("seen_at", listener.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["mention_id"], ["mention.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("source", "external_id", name="uq_sighting_source_external_id"),
+    )
+    with op.batch_alter_table("sighting", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sighting_mention_id"), ["mention_id"], unique=False)
+
+    op.create_table(
         "draft_event",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("draft_id", sa.Integer(), nullable=False),
@@ -194,6 +213,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_draft_event_draft_id"))
 
     op.drop_table("draft_event")
+    with op.batch_alter_table("sighting", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sighting_mention_id"))
+
+    op.drop_table("sighting")
     with op.batch_alter_table("score", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_score_dissatisfied"))
         batch_op.drop_index(batch_op.f("ix_score_category"))
@@ -210,6 +233,7 @@ def downgrade() -> None:
     op.drop_table("draft")
     op.drop_table("source")
     with op.batch_alter_table("mention", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_mention_title_key"))
         batch_op.drop_index(batch_op.f("ix_mention_story_key"))
         batch_op.drop_index("ix_mention_brand_published")
         batch_op.drop_index(batch_op.f("ix_mention_author"))
