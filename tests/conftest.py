@@ -33,7 +33,9 @@ def _postgres_base_url() -> str | None:
 def postgres_available() -> str:
     url = _postgres_base_url()
     if url is None:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@localhost:5432/test)")
+        pytest.skip(
+            f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@localhost:5432/test)"
+        )
     try:
         engine = create_engine(url)
         with engine.connect() as conn:

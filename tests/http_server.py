@@ -149,8 +149,13 @@ class LocalServer:
             path, _, query = request.path.partition("?")
             route.hits += 1
             return route.handler(
-                {"method": request.method, "path": path, "query": query,
-                 "headers": request.headers, "body": request.body}
+                {
+                    "method": request.method,
+                    "path": path,
+                    "query": query,
+                    "headers": request.headers,
+                    "body": request.body,
+                }
             )
         headers = {k.lower(): v for k, v in request.headers.items()}
         if route.etag and headers.get("if-none-match") == route.etag:
@@ -165,7 +170,9 @@ class LocalServer:
             extra["ETag"] = route.etag
         if route.last_modified:
             extra["Last-Modified"] = route.last_modified
-        return Reply(reply.status, reply.body, {**extra, **reply.headers}, reply.delay, reply.trickle)
+        return Reply(
+            reply.status, reply.body, {**extra, **reply.headers}, reply.delay, reply.trickle
+        )
 
     @staticmethod
     def _send(handler: BaseHTTPRequestHandler, reply: Reply) -> None:

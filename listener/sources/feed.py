@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 import feedparser
 import httpx
@@ -172,11 +172,17 @@ def parse_feed(
     fetched: FetchedBytes, *, name: str, kind: str, fetched_at: datetime
 ) -> tuple[list[Mention], list[str]]:
     """Entries as mentions, plus notes about anything odd that was recovered from."""
+    if _looks_like_html(fetched):
+        raise SourceError(
+            f"source {name!r}: {fetched.url} is a web page, not an RSS/Atom feed; "
+            "use the site's feed URL (often linked as 'RSS' or ending in /feed)"
+        )
+    # No content-location: feedparser would resolve plain guids against the feed URL, making
+    # ids depend on where the feed is served from. Relative links are joined below instead.
     parsed: Any = feedparser.parse(
         fetched.body,
-        response_headers={"content-type": fetched.content_type, "content-location": fetched.url},
+        response_headers={"content-type": fetched.content_type or "application/xml"},
         sanitize_html=False,  # we reduce HTML to text ourselves
-        resolve_relative_uris=True,
     )
     entries = list(parsed.get("entries") or [])
     notes: list[str] = []
@@ -195,7 +201,9 @@ def parse_feed(
     mentions: list[Mention] = []
     undated = 0
     for entry in entries:
-        mention = entry_to_mention(entry, name=name, kind=kind, fetched_at=fetched_at)
+        mention = entry_to_mention(
+            entry, name=name, kind=kind, fetched_at=fetched_at, base_url=fetched.url
+        )
         if mention is None:
             continue
         if mention.published_at is None:
@@ -205,6 +213,13 @@ def parse_feed(
     if undated:
         notes.append(f"{undated} entries had no readable date; used the fetch time")
     return mentions, notes
+
+
+def _looks_like_html(fetched: FetchedBytes) -> bool:
+    head = fetched.body[:512].lstrip().lower()
+    return "text/html" in fetched.content_type.lower() or head.startswith(
+        (b"<!doctype html", b"<html")
+    )
 
 
 def _bozo(parsed: Any) -> str:
@@ -219,7 +234,7 @@ def _with_published(mention: Mention, at: datetime) -> Mention:
 
 
 def entry_to_mention(
-    entry: Mapping[str, Any], *, name: str, kind: str, fetched_at: datetime
+    entry: Mapping[str, Any], *, name: str, kind: str, fetched_at: datetime, base_url: str = ""
 ) -> Mention | None:
     title = html_to_text(str(entry.get("title") or ""))
     body = ""
@@ -229,7 +244,9 @@ def entry_to_mention(
             body = value
     summary = str(entry.get("summary") or "")
     text = html_to_text(body if len(body) >= len(summary) else summary)
-    link = str(entry.get("link") or "")
+    link = str(entry.get("link") or "").strip()
+    if link and base_url.startswith(("http://", "https://")):
+        link = urljoin(base_url, link)
     if not (title or text):
         return None
     external_id = str(entry.get("id") or entry.get("guid") or link or "")

@@ -1,0 +1,103 @@
+"""Reply drafts: one template per category, within the channel limit, mention text inert."""
+
+from pathlib import Path
+
+import pytest
+
+from listener.domain import CHANNEL_LIMITS, Category, Channel, ComplaintReason, Mention, Score
+from listener.drafting import Drafter, channel_for
+from listener.errors import SettingsError
+from listener.settings import BrandSettings, OutreachSettings
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+BRAND = BrandSettings(
+    name="O2", terms=["O2"], display_name="O2 UK", support_url="https://o2.example/help"
+)
+drafter = Drafter(TEMPLATES, OutreachSettings(thank_praise=True))
+
+
+def unhappy(category: Category, reason: ComplaintReason | None = None) -> Score:
+    return Score(0.9, True, 0.3, category, reason)
+
+
+@pytest.mark.parametrize(
+    "category", [Category.COMPLAINT, Category.SPAM_COMPLAINT, Category.PRIVACY, Category.OUTAGE]
+)
+@pytest.mark.parametrize("kind", ["x", "feed"])
+def test_every_reply_names_the_brand_offers_an_opt_out_and_fits(
+    category: Category, kind: str
+) -> None:
+    mention = Mention("s", "1", "text", author="@bob" if kind == "x" else "Bob", source_kind=kind)
+    plan = drafter.plan(mention, BRAND, unhappy(category))
+    assert plan is not None
+    assert "O2 UK" in plan.text
+    assert "STOP" in plan.text
+    assert len(plan.text) <= CHANNEL_LIMITS[Channel(plan.channel)]
+
+
+def test_an_x_reply_addresses_the_author_and_goes_back_to_the_tweet() -> None:
+    plan = drafter.plan(
+        Mention("x", "12345", "t", author="@bob", source_kind="x"),
+        BRAND,
+        unhappy(Category.COMPLAINT, ComplaintReason.DELAY),
+    )
+    assert plan is not None and plan.channel == "x" and plan.recipient == "12345"
+    assert plan.text.startswith("@bob ") and "wait" in plan.text
+
+
+def test_channel_follows_where_the_customer_spoke() -> None:
+    assert channel_for(Mention("x", "1", "t", source_kind="x")) is Channel.X
+    assert channel_for(Mention("f", "1", "t", author_email="a@b.example")) is Channel.EMAIL
+    assert channel_for(Mention("f", "1", "t")) is Channel.MANUAL
+
+
+def test_content_and_praise_without_the_setting_get_no_draft() -> None:
+    calm = Score(0.1, False, 0.0, Category.OTHER)
+    assert drafter.plan(Mention("s", "1", "t"), BRAND, calm) is None
+    quiet = Drafter(TEMPLATES, OutreachSettings())
+    assert (
+        quiet.plan(Mention("s", "1", "t"), BRAND, Score(0.05, False, 0.0, Category.PRAISE)) is None
+    )
+    assert (
+        drafter.plan(Mention("s", "1", "t"), BRAND, Score(0.05, False, 0.0, Category.PRAISE))
+        is not None
+    )
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "{{ 7*7 }}",
+        "{% for x in range(10**9) %}{% endfor %}",
+        "<script>alert(1)</script>",
+        "{{ ''.__class__.__mro__ }}",
+    ],
+)
+def test_template_syntax_in_the_mention_is_never_evaluated(hostile: str) -> None:
+    mention = Mention(
+        "x", "1", hostile, title=hostile, author=f"@{hostile}", author_name=hostile, source_kind="x"
+    )
+    plan = drafter.plan(mention, BRAND, unhappy(Category.COMPLAINT))
+    assert plan is not None
+    assert "49" not in plan.text and "mro" not in plan.text.replace(hostile, "")
+    assert len(plan.text) <= 280
+
+
+def test_a_huge_author_name_is_cut_to_the_limit_at_a_word() -> None:
+    mention = Mention("x", "1", "t", author="@" + "a" * 400, source_kind="x")
+    plan = drafter.plan(mention, BRAND, unhappy(Category.COMPLAINT))
+    assert plan is not None and len(plan.text) <= 280
+
+
+def test_a_missing_templates_folder_is_a_settings_error(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="no 'outreach' folder"):
+        Drafter(tmp_path, OutreachSettings())
+
+
+def test_a_broken_template_stops_start_up(tmp_path: Path) -> None:
+    (tmp_path / "outreach").mkdir()
+    for source in (TEMPLATES / "outreach").iterdir():
+        (tmp_path / "outreach" / source.name).write_text(source.read_text())
+    (tmp_path / "outreach" / "praise.txt.j2").write_text("{{ c.no_such_field }}")
+    with pytest.raises(SettingsError, match=r"outreach/praise.txt.j2 cannot be rendered"):
+        Drafter(tmp_path, OutreachSettings())

@@ -1,0 +1,137 @@
+"""The pipeline end to end on a real store (SQLite file, and PostgreSQL when configured)."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from listener.app import Listener, make_listener
+from listener.domain import DraftStatus, Mention
+from listener.settings import Settings
+from listener.store import DraftFilter, MentionFilter
+from tests.http_server import LocalServer
+
+RSS = (Path(__file__).parent / "fixtures" / "feeds" / "complaints.rss").read_bytes()
+
+
+@pytest.fixture
+def listener(
+    make_settings: Callable[..., Settings], http_server: LocalServer, db_url: str
+) -> Listener:
+    http_server.serve_feed("/blog.xml", RSS, etag='"v1"')
+    http_server.route("/broken.xml", status=500)
+    settings = make_settings(
+        database={"url": db_url},
+        sources=[
+            {"name": "blog", "kind": "feed", "url": http_server.url("/blog.xml"), "every": "1m"},
+            {"name": "broken", "kind": "feed", "url": http_server.url("/broken.xml")},
+        ],
+    )
+    built = make_listener(settings, environ={})
+    yield built
+    built.close()
+
+
+def test_a_poll_stores_matched_mentions_once_and_queues_drafts(listener: Listener) -> None:
+    [report] = listener.poll("blog")
+    assert report.ok, report.error
+    assert report.fetched == 5
+    assert report.matched == 4  # the CO2 / O2 arena item is not about the brand
+    assert report.new == 4
+    stored = listener.store.mentions(limit=10)
+    assert {m.mention.external_id for m in stored} == {"spam-1", "leak-1", "praise-1", "hostile-1"}
+    drafts = listener.store.drafts(DraftFilter(status="pending"))
+    assert len(drafts) == report.drafts >= 2
+    assert all(d.status is DraftStatus.PENDING for d in drafts)
+    praise = next(m for m in stored if m.mention.external_id == "praise-1")
+    assert not praise.score.dissatisfied
+    assert praise.id not in {d.mention_id for d in drafts}
+
+
+def test_a_second_poll_stores_nothing_new(listener: Listener) -> None:
+    listener.poll("blog")
+    [again] = listener.poll("blog")
+    assert again.ok and again.not_modified and again.new == 0
+    assert listener.store.count_mentions() == 4
+
+
+def test_the_same_entries_served_again_without_validators_are_not_stored_twice(
+    listener: Listener, http_server: LocalServer
+) -> None:
+    listener.poll("blog")
+    http_server.serve_feed("/blog.xml", RSS)  # no ETag any more: full body again
+    [again] = listener.poll("blog")
+    assert again.ok and again.new == 0 and again.matched == 4
+    assert listener.store.count_mentions() == 4
+    assert listener.store.count_drafts(DraftFilter(status="all")) == len(
+        listener.store.drafts(DraftFilter(status="all"))
+    )
+
+
+def test_a_failing_source_is_recorded_and_the_others_go_on(listener: Listener) -> None:
+    reports = {r.source: r for r in listener.poll()}
+    assert reports["blog"].ok and reports["blog"].new == 4
+    assert "HTTP 500" in reports["broken"].error
+    status = {s.name: s for s in listener.store.source_statuses(listener.clock.now())}
+    assert status["broken"].consecutive_failures == 1
+    assert "HTTP 500" in status["broken"].last_error
+    assert status["blog"].last_success_at is not None and status["blog"].mentions_total == 4
+    listener.poll("broken")
+    status = {s.name: s for s in listener.store.source_statuses(listener.clock.now())}
+    assert status["broken"].consecutive_failures == 2
+
+
+def test_mention_text_is_stored_as_data(listener: Listener) -> None:
+    listener.poll("blog")
+    [hostile] = listener.store.mentions(MentionFilter(search="charged me twice"))
+    assert "{{ 7*7 }}" in hostile.mention.text
+    drafts = [
+        d for d in listener.store.drafts(DraftFilter(status="all")) if d.mention_id == hostile.id
+    ]
+    for draft in drafts:
+        assert "49" not in draft.text and "<script" not in draft.text
+
+
+def test_ingest_scores_every_new_mention_and_skips_unmatched(listener: Listener) -> None:
+    report = listener.pipeline.ingest(
+        [
+            Mention("import", "1", "still on hold with @O2 after 2 hours, useless"),
+            Mention("import", "2", "lovely weather today"),
+            Mention("import", "1", "still on hold with @O2 after 2 hours, useless"),
+        ]
+    )
+    assert (report.received, report.matched, report.new) == (3, 2, 1)
+    [stored] = listener.store.mentions(MentionFilter(source="import"))
+    assert stored.score.dissatisfied and stored.score.signals
+
+
+def test_the_same_story_from_another_feed_is_a_sighting_not_a_new_mention(
+    listener: Listener,
+) -> None:
+    first = Mention(
+        "news-a",
+        "a1",
+        "O2 leaks phone numbers to every website",
+        title="O2 leaks customers phone numbers to every website",
+        url="https://news.example/o2-leak",
+    )
+    again_by_link = Mention(
+        "news-b",
+        "b1",
+        "Report: O2 leak",
+        title="Different headline here about it",
+        url="https://www.news.example/o2-leak/?utm_source=x",
+    )
+    again_by_title = Mention(
+        "news-c",
+        "c1",
+        "syndicated copy of the O2 story",
+        title="O2 leaks customers phone numbers to every website",
+        url="https://other.example/1",
+    )
+    listener.pipeline.ingest([first])
+    report = listener.pipeline.ingest([again_by_link, again_by_title])
+    assert report.new == 0
+    assert listener.store.count_mentions() == 1
+    # And sightings are remembered, so a re-poll of those feeds is not rescored either.
+    assert listener.store.known_external_ids("news-b", ["b1"]) == {"b1"}

@@ -1,0 +1,101 @@
+"""Review actions on drafts: allowed transitions, four eyes, history and the audit chain."""
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+from listener.domain import Category, DraftStatus, Mention, Score, Signal
+from listener.errors import InvalidTransition, NotAllowed, NotFound
+from listener.review import ReviewAction
+from listener.store import IngestItem, PlannedDraft, Store
+
+NOW = datetime(2026, 3, 6, 9, 41, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(db_url: str) -> Store:
+    store = Store.open(db_url)
+    score = Score(0.9, True, 0.2, Category.COMPLAINT, None, (Signal("cue", 0.5),), "test")
+    items = [
+        IngestItem(
+            Mention("src", str(i), f"complaint {i}", author=f"@user{i}", source_kind="x"),
+            "O2",
+            "O2",
+            score,
+            PlannedDraft("x", "complaint", f"@user{i} sorry", f"{i}", 1.0 + i),
+        )
+        for i in range(3)
+    ]
+    store.ingest(items, at=NOW)
+    yield store
+    store.close()
+
+
+def test_drafts_come_most_urgent_first(store: Store) -> None:
+    assert [d.priority for d in store.drafts()] == [3.0, 2.0, 1.0]
+
+
+def test_approve_then_it_cannot_be_approved_again(store: Store) -> None:
+    draft = store.review(1, ReviewAction.APPROVE, actor="ann", at=NOW)
+    assert draft.status is DraftStatus.APPROVED and draft.approved_by == "ann"
+    with pytest.raises(InvalidTransition, match="is approved; cannot approve"):
+        store.review(1, ReviewAction.APPROVE, actor="ann", at=NOW)
+
+
+def test_reject_needs_a_reason(store: Store) -> None:
+    with pytest.raises(NotAllowed, match="needs a reason"):
+        store.review(1, ReviewAction.REJECT, actor="ann", at=NOW, reason="  ")
+    draft = store.review(1, ReviewAction.REJECT, actor="ann", at=NOW, reason="not our customer")
+    assert draft.status is DraftStatus.REJECTED and draft.reject_reason == "not our customer"
+
+
+def test_edit_checks_the_channel_limit_and_needs_fresh_approval(store: Store) -> None:
+    with pytest.raises(NotAllowed, match="x allows at most 280"):
+        store.review(1, ReviewAction.EDIT, actor="ann", at=NOW, text="x" * 281)
+    store.review(1, ReviewAction.APPROVE, actor="bob", at=NOW)
+    edited = store.review(1, ReviewAction.EDIT, actor="ann", at=NOW, text="@user0 better reply")
+    assert edited.status is DraftStatus.PENDING and edited.text == "@user0 better reply"
+    assert edited.approved_by == ""
+
+
+def test_four_eyes_stops_approving_your_own_edit(store: Store) -> None:
+    store.review(2, ReviewAction.EDIT, actor="ann", at=NOW, text="@user1 new words")
+    with pytest.raises(NotAllowed, match="another person must approve"):
+        store.review(2, ReviewAction.APPROVE, actor="ann", at=NOW, four_eyes=True)
+    assert (
+        store.review(2, ReviewAction.APPROVE, actor="bob", at=NOW, four_eyes=True).status
+        is DraftStatus.APPROVED
+    )
+
+
+def test_unknown_draft(store: Store) -> None:
+    with pytest.raises(NotFound, match="no draft 99"):
+        store.review(99, ReviewAction.APPROVE, actor="ann", at=NOW)
+
+
+def test_every_action_is_in_the_history_and_the_audit_chain(store: Store) -> None:
+    store.review(1, ReviewAction.EDIT, actor="ann", at=NOW, text="@user0 hello")
+    store.review(1, ReviewAction.APPROVE, actor="bob", at=NOW)
+    assert [h["action"] for h in store.draft_history(1)] == ["created", "edit", "approve"]
+    actions = [r.action for r in store.audit(entity="draft", entity_id="1")]
+    assert actions == ["draft.approve", "draft.edit"]
+    check = store.verify_audit()
+    assert check.ok and check.records == 3  # the ingest batch, the edit, the approval
+
+
+def test_tampering_with_the_audit_log_is_detected(store: Store) -> None:
+    store.review(1, ReviewAction.APPROVE, actor="bob", at=NOW)
+    store.review(2, ReviewAction.REJECT, actor="bob", at=NOW, reason="spam")
+    with store.write() as conn:
+        conn.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE id = 2"))
+    check = store.verify_audit()
+    assert not check.ok and check.first_bad_id == 2 and "does not match its hash" in check.problem
+
+
+def test_labels_are_kept_for_retraining(store: Store) -> None:
+    store.add_label(1, "dissatisfied", "false", actor="ann", at=NOW)
+    [label] = store.labels()
+    assert label["value"] == "false" and label["text"] == "complaint 0"
+    with pytest.raises(NotFound):
+        store.add_label(999, "category", "praise", actor="ann", at=NOW)
