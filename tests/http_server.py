@@ -12,6 +12,7 @@ Every request is recorded in `server.requests` (method, path, headers) for asser
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -72,10 +73,8 @@ class LocalServer:
                     server.requests.append(request)
                     route = server.routes.get(self.path.split("?", 1)[0])
                     reply = server._reply_for(route, request)
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     server._send(self, reply)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             do_GET = _handle
             do_POST = _handle

@@ -113,7 +113,7 @@ def test_garbage_is_not_a_feed(http_server: LocalServer) -> None:
     http_server.serve_feed(
         "/feed.xml", b"<rss><channel><title>x</ti", content_type="application/xml"
     )
-    with pytest.raises(SourceError, match="not a readable feed|not an RSS/Atom feed"):
+    with pytest.raises(SourceError, match=r"not a readable feed|not an RSS/Atom feed"):
         fetch(http_server, "/feed.xml")
 
 
