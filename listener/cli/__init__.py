@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from listener.cli import core
+from listener.cli import core, sources
 
 app = typer.Typer(
     name="listener",
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 
 core.register(app)
+sources.register(app)
 
 
 def main() -> None:
