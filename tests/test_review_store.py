@@ -8,7 +8,7 @@ from sqlalchemy import text
 from listener.domain import Category, DraftStatus, Mention, Score, Signal
 from listener.errors import InvalidTransition, NotAllowed, NotFound
 from listener.review import ReviewAction
-from listener.store import IngestItem, PlannedDraft, Store
+from listener.store import DraftFilter, IngestItem, PlannedDraft, Store
 
 NOW = datetime(2026, 3, 6, 9, 41, tzinfo=UTC)
 
@@ -93,9 +93,31 @@ def test_tampering_with_the_audit_log_is_detected(store: Store) -> None:
     assert not check.ok and check.first_bad_id == 2 and "does not match its hash" in check.problem
 
 
-def test_labels_are_kept_for_retraining(store: Store) -> None:
+def test_labels_correct_the_score_and_are_kept_for_retraining(store: Store) -> None:
     store.add_label(1, "dissatisfied", "false", actor="ann", at=NOW)
-    [label] = store.labels()
-    assert label["value"] == "false" and label["text"] == "complaint 0"
+    store.add_label(2, "category", "praise", actor="ann", at=NOW)
+    mentions = store.mentions_by_ids([1, 2])
+    assert mentions[1].score.dissatisfied is False
+    assert mentions[2].score.category is Category.PRAISE
+    assert [label["kind"] for label in store.labels()] == ["dissatisfied", "category"]
+    assert store.training_examples() == [
+        {"text": "complaint 0", "dissatisfied": False},
+        {"text": "complaint 1", "dissatisfied": False},
+    ]
+    assert store.audit(limit=1)[0].action == "score.override"
     with pytest.raises(NotFound):
         store.add_label(999, "category", "praise", actor="ann", at=NOW)
+
+
+def test_not_about_us_cancels_the_waiting_reply(store: Store) -> None:
+    store.add_label(3, "not_about_us", "", actor="ann", at=NOW)
+    [draft] = [d for d in store.drafts(DraftFilter(status="all")) if d.mention_id == 3]
+    assert draft.status is DraftStatus.CANCELLED and draft.reject_reason == "not about us"
+    assert store.training_examples() == []
+
+
+def test_unknown_labels_are_refused(store: Store) -> None:
+    with pytest.raises(NotAllowed, match="label kind 'mood' is unknown"):
+        store.add_label(1, "mood", "x", actor="ann", at=NOW)
+    with pytest.raises(NotAllowed, match="category 'angry' is unknown"):
+        store.add_label(1, "category", "angry", actor="ann", at=NOW)

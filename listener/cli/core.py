@@ -55,6 +55,8 @@ def register(app: typer.Typer) -> None:
     app.command("score")(score)
     app.command("mentions")(mentions)
     app.add_typer(queue_app, name="queue")
+    app.command("label")(label)
+    app.command("labels")(labels)
 
 
 def run(
@@ -486,3 +488,63 @@ def show(
             "history": history,
         }
     )
+
+
+def label(
+    mention_id: Annotated[int, typer.Argument(metavar="MENTION_ID")],
+    config: ConfigOption = None,
+    category: Annotated[str | None, typer.Option(help="The right category.")] = None,
+    dissatisfied: Annotated[
+        bool | None,
+        typer.Option(
+            "--dissatisfied/--not-unhappy", help="Is the author unhappy?", show_default=False
+        ),
+    ] = None,
+    not_about_us: Annotated[
+        bool, typer.Option("--not-about-us", help="Wrong brand match.")
+    ] = False,
+    actor: Annotated[str | None, typer.Option("--as", help="Who is labelling.")] = None,
+) -> None:
+    """Correct a mention's score; the label is kept for retraining."""
+    chosen = [
+        ("category", category) if category else None,
+        ("dissatisfied", str(dissatisfied).lower()) if dissatisfied is not None else None,
+        ("not_about_us", "true") if not_about_us else None,
+    ]
+    given = [c for c in chosen if c is not None]
+    if len(given) != 1:
+        fail("give exactly one of --category, --dissatisfied/--not-unhappy, --not-about-us", 2)
+    kind, value = given[0]
+    with user_errors():
+        listener = open_listener(config)
+        try:
+            listener.store.add_label(
+                mention_id, kind, value, actor=actor_name(actor), at=listener.clock.now()
+            )
+            [stored] = listener.store.mentions_by_ids([mention_id]).values()
+        finally:
+            listener.close()
+    print_json(stored_as_dict(stored))
+
+
+def labels(
+    config: ConfigOption = None,
+    export: Annotated[
+        Path | None,
+        typer.Option("--export", help="Write training rows (JSONL) for listener.scoring.train."),
+    ] = None,
+) -> None:
+    """List people's corrections, or export them as training data."""
+    with user_errors():
+        listener = open_listener(config)
+        try:
+            rows = listener.store.training_examples() if export else listener.store.labels()
+        finally:
+            listener.close()
+    if export is None:
+        print_json(rows)
+        return
+    with export.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    console.print(f"wrote {len(rows)} labelled example(s) to {export}")

@@ -12,11 +12,11 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from listener.domain import Draft, PollState, StoredMention
-from listener.errors import StoreError
+from listener.domain import Category, Draft, PollState, StoredMention
+from listener.errors import NotAllowed, NotFound, StoreError
 from listener.review import ReviewAction
 from listener.store import audit, drafts, mentions, sources
 from listener.store.audit import ChainCheck
@@ -238,15 +238,39 @@ class Store:
     def add_label(
         self, mention_id: int, kind: str, value: str, *, actor: str, at: datetime
     ) -> None:
-        """Record a person's correction; the training script can learn from these."""
-        with self.write() as conn:
-            exists = conn.execute(
-                select(mentions.MENTION.c.id).where(mentions.MENTION.c.id == mention_id)
-            ).first()
-            if exists is None:
-                from listener.errors import NotFound
+        """Record a person's correction and apply it; the training script learns from these.
 
+        kinds: `category` (value a Category) and `dissatisfied` ("true"/"false") override the
+        score; `not_about_us` cancels any reply still waiting for the mention.
+        """
+        kind, value = _check_label(kind, value)
+        with self.write() as conn:
+            row = conn.execute(
+                select(mentions.SCORE).where(mentions.SCORE.c.mention_id == mention_id)
+            ).first()
+            if row is None:
                 raise NotFound(f"there is no mention {mention_id}")
+            before = {"category": row.category, "dissatisfied": row.dissatisfied}
+            after = dict(before)
+            if kind == "category":
+                after["category"] = value
+            elif kind == "dissatisfied":
+                after["dissatisfied"] = value == "true"
+            if after != before:
+                conn.execute(
+                    update(mentions.SCORE)
+                    .where(mentions.SCORE.c.mention_id == mention_id)
+                    .values(**after)
+                )
+            if kind == "not_about_us":
+                conn.execute(
+                    update(mentions.DRAFT)
+                    .where(
+                        mentions.DRAFT.c.mention_id == mention_id,
+                        mentions.DRAFT.c.status.in_(["pending", "snoozed", "approved"]),
+                    )
+                    .values(status="cancelled", reject_reason="not about us", updated_at=at)
+                )
             conn.execute(
                 LABEL.insert().values(
                     mention_id=mention_id, kind=kind, value=value, actor=actor, at=at
@@ -256,10 +280,11 @@ class Store:
                 conn,
                 at=at,
                 actor=actor,
-                action="score.label",
+                action="score.override" if after != before else "score.label",
                 entity="mention",
                 entity_id=mention_id,
-                after={"kind": kind, "value": value},
+                before=before,
+                after={**after, "label": kind, "value": value},
             )
 
     def labels(self) -> list[dict[str, Any]]:
@@ -280,6 +305,26 @@ class Store:
                 }
                 for r in rows
             ]
+
+    def training_examples(self) -> list[dict[str, Any]]:
+        """People's corrections as {"text", "dissatisfied"} rows for `listener.scoring.train`.
+
+        The latest label per mention wins; "not about us" teaches matching, not mood, so it is
+        left out.
+        """
+        latest: dict[int, dict[str, Any]] = {}
+        for label in self.labels():
+            if label["kind"] == "dissatisfied":
+                latest[label["mention_id"]] = {
+                    "text": label["text"],
+                    "dissatisfied": label["value"] == "true",
+                }
+            elif label["kind"] == "category":
+                latest[label["mention_id"]] = {
+                    "text": label["text"],
+                    "dissatisfied": Category(label["value"]).is_complaint,
+                }
+        return list(latest.values())
 
     def audit(
         self, *, limit: int = 100, entity: str = "", entity_id: str = ""
@@ -318,6 +363,29 @@ class Store:
     def verify_audit(self) -> ChainCheck:
         with self.read() as conn:
             return audit.verify(conn)
+
+
+LABEL_KINDS = ("category", "dissatisfied", "not_about_us")
+
+
+def _check_label(kind: str, value: str) -> tuple[str, str]:
+    if kind not in LABEL_KINDS:
+        raise NotAllowed(
+            f"label kind {kind!r} is unknown; expected one of {', '.join(LABEL_KINDS)}"
+        )
+    if kind == "category":
+        if value not in {c.value for c in Category}:
+            raise NotAllowed(
+                f"category {value!r} is unknown; expected one of "
+                + ", ".join(c.value for c in Category)
+            )
+    elif kind == "dissatisfied":
+        value = value.strip().lower()
+        if value not in ("true", "false"):
+            raise NotAllowed("a dissatisfied label is 'true' or 'false'")
+    else:
+        value = "true"
+    return kind, value
 
 
 def _first_line(error: object) -> str:
