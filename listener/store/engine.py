@@ -12,13 +12,14 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from listener.errors import StoreError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+_MIGRATE_LOCK = 7_302_910  # arbitrary constant advisory-lock key for schema migrations
 
 
 def is_sqlite(url: str) -> bool:
@@ -70,6 +71,9 @@ def migrate(engine: Engine) -> None:
     config.attributes["connection_url"] = engine.url
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Several instances starting at once must not race to create the same tables.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATE_LOCK})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
