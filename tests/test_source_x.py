@@ -6,6 +6,7 @@ import json
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,10 @@ from listener.errors import RateLimited, SettingsError, SourceDisabled, SourceEr
 from listener.settings import Settings, XSourceSettings, validate_settings
 from listener.sources import build_source
 from listener.sources.x import XSource, build_search_query, decode_cursor
+from tests.fakes.local_http import Reply
 from tests.fakes.x_api import BEARER_TOKEN, Failure, XApiServer, x_api  # noqa: F401
+
+FIXTURES = Path(__file__).parent / "fixtures" / "x"
 
 ENV = {"LISTENER_X_BEARER_TOKEN": BEARER_TOKEN}
 NOW = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
@@ -98,6 +102,28 @@ def test_first_poll_turns_tweets_into_mentions_and_saves_newest_id(x_api, open_s
     assert first.engagement == Engagement(replies=1, reposts=2, likes=5, quotes=4)
     assert first.fetched_at is not None
     assert since_ids(batches[0]) == {"search": newer.id}
+
+
+def test_a_full_search_page_as_x_writes_it_is_read_field_by_field(x_api, open_source):  # noqa: F811
+    page = (FIXTURES / "search_recent_page.json").read_bytes()
+    x_api.script(Reply(200, page), endpoint="search")
+
+    (batch,) = poll(open_source())
+
+    reply, news = batch.mentions
+    assert reply.url == "https://x.com/priya_n/status/1897651003120390317"
+    assert (reply.author, reply.author_name, reply.author_followers) == (
+        "@priya_n",
+        "Priya N.",
+        312,
+    )
+    assert reply.author_verified is False
+    assert reply.in_reply_to == "1897650212117426176"
+    assert reply.published_at == datetime(2026, 3, 6, 9, 41, tzinfo=UTC)
+    assert reply.engagement == Engagement(replies=1, reposts=0, likes=2, quotes=0)
+    assert (news.lang, news.author_verified, news.author_followers) == ("es", True, None)
+    assert news.engagement.total == 57 + 96 + 410 + 12
+    assert since_ids(batch) == {"search": "1897651003120390317"}
 
 
 def test_search_asks_for_authors_and_metrics_without_retweets(x_api, open_source):  # noqa: F811
@@ -282,6 +308,27 @@ def test_the_same_tweet_on_two_pages_is_delivered_twice(x_api, open_source):  # 
     newest_first = [t.id for t in reversed(tweets)]
     assert ids(batches) == newest_first[:10] + newest_first[9:]
     assert since_ids(batches[-1]) == {"search": tweets[-1].id}
+
+
+def test_a_since_id_too_old_for_x_restarts_the_search_and_notes_the_gap(x_api, open_source):  # noqa: F811
+    author = x_api.add_user("l")
+    tweets = [x_api.add_tweet(f"Acme {n}", author=author) for n in range(3)]
+    x_api.fail_next(Failure.since_id_too_old("1"), endpoint="search")
+
+    batches = poll(open_source(), json.dumps({"search": "1"}))
+
+    assert ids(batches) == [t.id for t in reversed(tweets)]
+    assert since_ids(batches[-1]) == {"search": tweets[-1].id}
+    assert "no longer accepts since_id 1" in " ".join(batches[-1].notes)
+    requests = x_api.requests_to("search")
+    assert [r.params.get("since_id") for r in requests] == ["1", None]
+
+
+def test_other_bad_requests_name_the_settings(x_api, open_source):  # noqa: F811
+    x_api.fail_next(Failure.since_id_too_old("1"), endpoint="search")
+
+    with pytest.raises(SourceError, match=r"400: Invalid 'since_id'.*check 'query'"):
+        poll(open_source())  # no saved since_id: nothing to retry without
 
 
 # -- errors ----------------------------------------------------------------------------------

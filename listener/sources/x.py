@@ -191,22 +191,27 @@ class XSource:
         since_ids: dict[str, str],
     ) -> Iterator[FetchBatch]:
         old_state = PollState(cursor=encode_cursor(since_ids))
-        pages = iter(
-            tweepy.Paginator(
-                method,
-                *args,
-                since_id=since_ids.get(stream) or None,
-                max_results=self.config.page_size,
-                expansions=EXPANSIONS,
-                user_fields=USER_FIELDS,
-                tweet_fields=TWEET_FIELDS,
-                limit=self.config.max_pages,
-            )
-        )
+        since_id = since_ids.get(stream) or None
+        pages = self._pages(method, args, since_id)
+        notes: list[str] = []
         newest_id = ""
         page_number = 0
         while True:
-            response = self._next_page(pages, stream)
+            try:
+                response = self._next_page(pages, stream)
+            except SourceError as exc:
+                if page_number or not since_id or not _since_id_refused(exc):
+                    raise
+                # Recent search reaches back only 7 days; after a longer outage X refuses the
+                # saved since_id. Start again from what X still has, and say a gap is likely.
+                notes.append(
+                    f"{stream}: X no longer accepts since_id {since_id} (the last poll was "
+                    "too long ago); fetched from the oldest posts X still serves, so posts "
+                    "in between were missed"
+                )
+                since_id = None
+                pages = self._pages(method, args, None)
+                continue
             if response is None:  # tweepy stops before a page only when there is no next page
                 return
             page_number += 1
@@ -218,7 +223,6 @@ class XSource:
             if more and page_number < self.config.max_pages:
                 yield FetchBatch(mentions=mentions, state=old_state)
                 continue
-            notes: list[str] = []
             if more:
                 notes.append(
                     f"{stream}: stopped after max_pages={self.config.max_pages} pages with more "
@@ -234,6 +238,22 @@ class XSource:
                 notes=notes,
             )
             return
+
+    def _pages(
+        self, method: Callable[..., Any], args: tuple[str, ...], since_id: str | None
+    ) -> Iterator[Any]:
+        return iter(
+            tweepy.Paginator(
+                method,
+                *args,
+                since_id=since_id,
+                max_results=self.config.page_size,
+                expansions=EXPANSIONS,
+                user_fields=USER_FIELDS,
+                tweet_fields=TWEET_FIELDS,
+                limit=self.config.max_pages,
+            )
+        )
 
     def _next_page(self, pages: Iterator[Any], stream: str) -> Any:
         what = "recent search" if stream == SEARCH else f"mentions of user {self.config.user_id}"
@@ -352,6 +372,11 @@ def _mention(tweet: Any, user: Any, source: str, fetched_at: datetime) -> Mentio
         ),
         in_reply_to=replied_to,
     )
+
+
+def _since_id_refused(exc: SourceError) -> bool:
+    cause = exc.__cause__
+    return isinstance(cause, tweepy.BadRequest) and "since_id" in " ".join(cause.api_messages)
 
 
 def _api_message(exc: tweepy.HTTPException) -> str:

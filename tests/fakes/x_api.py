@@ -184,6 +184,16 @@ class Failure(Reply):
         )
 
     @classmethod
+    def since_id_too_old(cls, since_id: str) -> Failure:
+        """400 as recent search answers a since_id from before its 7-day window."""
+        message = (
+            f"Invalid 'since_id':'{since_id}'. 'since_id' must be a tweet id created after "
+            "2026-02-27T12:00:00.000Z. Please use a 'since_id' that is larger than "
+            "1894000000000000000"
+        )
+        return cls.json(400, _invalid("since_id", since_id, message))
+
+    @classmethod
     def server_error(cls, status: int = 500) -> Failure:
         titles = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
         title = titles.get(status, "Server Error")
