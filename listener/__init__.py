@@ -59,7 +59,29 @@ _WHERE = {
     "load_settings": "listener.settings",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "Category",
+    "DispatchError",
+    "Draft",
+    "DraftStatus",
+    "InvalidTransition",
+    "Listener",
+    "ListenerError",
+    "Mention",
+    "NotAllowed",
+    "NotFound",
+    "RateLimited",
+    "Score",
+    "Settings",
+    "SettingsError",
+    "Signal",
+    "SourceDisabled",
+    "SourceError",
+    "StoreError",
+    "StoredMention",
+    "load_settings",
+    "make_listener",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from listener.settings import Settings, validate_settings
+from tests.fakes.x_api import x_api  # noqa: F401  (the fake X API, for every test module)
 from tests.http_server import LocalServer
 
 REPO = Path(__file__).resolve().parents[1]

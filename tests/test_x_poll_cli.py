@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.fakes.x_api import BEARER_TOKEN, XApiServer, x_api  # noqa: F401  (fixture)
+from tests.fakes.x_api import BEARER_TOKEN, XApiServer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,7 +24,7 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 def test_poll_stores_x_mentions_with_reach_and_engagement_once(
     tmp_path: Path, x_api: XApiServer
-) -> None:  # noqa: F811
+) -> None:
     dana = x_api.add_user("dana_tech", followers=120_000, verified=True)
     quiet = x_api.add_user("no_metrics", followers=None)
     x_api.add_tweet(
