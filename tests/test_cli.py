@@ -35,7 +35,7 @@ url = "{feed_url}"
 every = "{every}"
 
 [outreach]
-templates_dir = "{REPO / 'templates'}"
+templates_dir = "{REPO / "templates"}"
 
 [web]
 enabled = false
@@ -45,7 +45,9 @@ enabled = false
     return path
 
 
-def listener(*args: str, config: Path | None = None, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def listener(
+    *args: str, config: Path | None = None, stdin: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
     if config is not None:
         env["LISTENER_CONFIG"] = str(config)
@@ -58,7 +60,9 @@ def listener(*args: str, config: Path | None = None, stdin: str | None = None, c
         timeout=120,
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"exit {result.returncode}\nstdout:{result.stdout}\nstderr:{result.stderr}")
+        raise AssertionError(
+            f"exit {result.returncode}\nstdout:{result.stdout}\nstderr:{result.stderr}"
+        )
     return result
 
 
@@ -79,43 +83,80 @@ def test_poll_then_queue_then_review(config: Path) -> None:
     assert all(d["status"] == "pending" for d in queue)
     first_id, second_id = queue[0]["id"], queue[1]["id"]
 
-    edited = json.loads(listener("queue", "edit", str(first_id), "--text", "Hi from O2, sorry! Reply STOP to opt out.", config=config).stdout)
+    edited = json.loads(
+        listener(
+            "queue",
+            "edit",
+            str(first_id),
+            "--text",
+            "Hi from O2, sorry! Reply STOP to opt out.",
+            config=config,
+        ).stdout
+    )
     assert edited["text"].startswith("Hi from O2") and edited["status"] == "pending"
     approved = json.loads(listener("queue", "approve", str(first_id), config=config).stdout)
     assert approved["status"] == "approved"
-    rejected = json.loads(listener("queue", "reject", str(second_id), "--reason", "not a customer", config=config).stdout)
+    rejected = json.loads(
+        listener(
+            "queue", "reject", str(second_id), "--reason", "not a customer", config=config
+        ).stdout
+    )
     assert rejected["status"] == "rejected" and rejected["reject_reason"] == "not a customer"
 
     again = listener("queue", "approve", str(first_id), config=config, check=False)
-    assert again.returncode == 1 and "cannot approve" in again.stderr and "Traceback" not in again.stderr
+    assert (
+        again.returncode == 1
+        and "cannot approve" in again.stderr
+        and "Traceback" not in again.stderr
+    )
     missing = listener("queue", "reject", "999", "--reason", "x", config=config, check=False)
     assert missing.returncode == 1 and "no draft 999" in missing.stderr
 
     mentions = json.loads(listener("mentions", "--json", config=config).stdout)
     assert len(mentions) == 4
-    assert {"dissatisfaction", "dissatisfied", "incident_risk", "category", "signals"} <= set(mentions[0])
+    assert {"dissatisfaction", "dissatisfied", "incident_risk", "category", "signals"} <= set(
+        mentions[0]
+    )
 
 
 def test_bad_settings_stop_with_one_clear_message(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('[[brands]]\nname = "O2"\nterms = ["O2"]\n[[sources]]\nname = "x"\nurl = "f.xml"\nevery = "often"\n')
+    bad.write_text(
+        '[[brands]]\nname = "O2"\nterms = ["O2"]\n[[sources]]\nname = "x"\nurl = "f.xml"\nevery = "often"\n'
+    )
     result = listener("poll", config=bad, check=False)
     assert result.returncode == 2
     assert "sources[0].every: 'often' is not valid" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_import_reports_bad_lines_by_number_and_keeps_the_rest(tmp_path: Path, config: Path) -> None:
+def test_import_reports_bad_lines_by_number_and_keeps_the_rest(
+    tmp_path: Path, config: Path
+) -> None:
     lines = [
-        {"source": "import", "external_id": "1", "text": "still on hold with @O2 after 2 hours", "author": "@ann", "author_followers": 120, "published_at": "2026-03-06T09:41:00Z"},
+        {
+            "source": "import",
+            "external_id": "1",
+            "text": "still on hold with @O2 after 2 hours",
+            "author": "@ann",
+            "author_followers": 120,
+            "published_at": "2026-03-06T09:41:00Z",
+        },
         "this is not json",
         {"source": "import", "external_id": "2"},
-        {"source": "import", "external_id": "3", "text": "O2 billing is a joke", "published_at": "yesterday"},
+        {
+            "source": "import",
+            "external_id": "3",
+            "text": "O2 billing is a joke",
+            "published_at": "yesterday",
+        },
         {"source": "import", "external_id": "4", "text": "nothing to do with any brand"},
         {"source": "import", "external_id": "5", "text": "thanks @O2, great service today"},
     ]
     path = tmp_path / "mentions.jsonl"
-    path.write_text("\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n")
+    path.write_text(
+        "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n"
+    )
     result = listener("import", str(path), config=config)
     assert "line 2: not valid JSON" in result.stderr
     assert "line 3: missing required field 'text'" in result.stderr
@@ -123,25 +164,36 @@ def test_import_reports_bad_lines_by_number_and_keeps_the_rest(tmp_path: Path, c
     assert "imported 3 line(s): 2 about a brand, 2 new" in result.stderr
     again = listener("import", str(path), config=config)
     assert "0 new, 2 already stored" in again.stderr
-    mentions = json.loads(listener("mentions", "--json", "--source", "import", config=config).stdout)
+    mentions = json.loads(
+        listener("mentions", "--json", "--source", "import", config=config).stdout
+    )
     hold = next(m for m in mentions if m["external_id"] == "1")
     assert hold["author_followers"] == 120 and hold["published_at"].startswith("2026-03-06T09:41")
 
 
 def test_import_reads_csv_too(tmp_path: Path, config: Path) -> None:
     path = tmp_path / "mentions.csv"
-    path.write_text('source,external_id,text,author\ncsv,a,"O2 charged me twice, again",@bob\ncsv,b,"too,many",values,here\n')
+    path.write_text(
+        'source,external_id,text,author\ncsv,a,"O2 charged me twice, again",@bob\ncsv,b,"too,many",values,here\n'
+    )
     result = listener("import", str(path), config=config)
     assert "line 3: more values than columns" in result.stderr
     assert "1 new" in result.stderr
 
 
 def test_score_a_text_and_a_jsonl_file_in_order(tmp_path: Path) -> None:
-    one = json.loads(listener("score", "I keep getting spam texts from O2 and they won't stop").stdout)
+    one = json.loads(
+        listener("score", "I keep getting spam texts from O2 and they won't stop").stdout
+    )
     assert one["dissatisfied"] is True and one["category"] == "spam_complaint"
     assert {"dissatisfaction", "incident_risk", "signals"} <= set(one)
     path = tmp_path / "texts.jsonl"
-    rows = [{"id": i, "text": t} for i, t in enumerate(["thanks @X, great flight", "still on hold with @X after 2 hours", "{{ 7*7 }}", ""])]
+    rows = [
+        {"id": i, "text": t}
+        for i, t in enumerate(
+            ["thanks @X, great flight", "still on hold with @X after 2 hours", "{{ 7*7 }}", ""]
+        )
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\nnot json\n")
     out = [json.loads(line) for line in listener("score", "--jsonl", str(path)).stdout.splitlines()]
     assert [o.get("id") for o in out[:4]] == [0, 1, 2, 3]
@@ -149,7 +201,9 @@ def test_score_a_text_and_a_jsonl_file_in_order(tmp_path: Path) -> None:
     assert out[4]["line"] == 5 and "error" in out[4]
 
 
-def test_run_polls_on_schedule_and_stops_cleanly_on_sigterm(tmp_path: Path, http_server: LocalServer) -> None:
+def test_run_polls_on_schedule_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, http_server: LocalServer
+) -> None:
     http_server.serve_feed("/blog.xml", RSS)
     config = settings_file(tmp_path, http_server.url("/blog.xml"), every="1s")
     process = subprocess.Popen(
