@@ -5,3 +5,4 @@ tables.
 """
 
 from listener.store import tables  # noqa: F401
+from listener.store import web_tables  # noqa: F401

@@ -1,0 +1,167 @@
+"""Request dependencies shared by the routers: the desk, the signed-in user, roles and CSRF."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from jinja2 import Environment
+from starlette.templating import Jinja2Templates
+
+from listener.app import Listener
+from listener.store import users
+from listener.web.auth import LoginLimiter, Role, csrf_matches, new_csrf_token, role_of, token_hash
+from listener.web.pages import NavLink
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+@dataclass
+class Desk:
+    """What every request handler needs, built once by `create_app`."""
+
+    listener: Listener
+    templates: Jinja2Templates
+    limiter: LoginLimiter
+    nav: list[NavLink] = field(default_factory=list)
+
+    @property
+    def four_eyes(self) -> bool:
+        return self.listener.settings.outreach.four_eyes
+
+    @property
+    def jinja(self) -> Environment:
+        return self.templates.env
+
+
+class SignInRequired(Exception):
+    """The page needs a signed-in user; the app answers with a redirect to the sign-in page."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class Forbidden(Exception):
+    """The signed-in user's role does not allow this; the app answers 403."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthorized(Exception):
+    """An API call without a valid token; the app answers 401."""
+
+
+def get_desk(request: Request) -> Desk:
+    desk: Desk = request.app.state.desk
+    return desk
+
+
+def session_user(request: Request) -> users.WebUser | None:
+    """The signed-in user, re-read on every request so a disabled account stops at once."""
+    name = request.session.get("user")
+    if not isinstance(name, str) or not name:
+        return None
+    desk = get_desk(request)
+    with desk.listener.store.read() as conn:
+        user = users.find_user(conn, name)
+    if user is None or user.disabled:
+        request.session.pop("user", None)
+        return None
+    return user
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str) or not token:
+        token = new_csrf_token()
+        request.session["csrf"] = token
+    return token
+
+
+def requires(role: Role) -> Callable[[Request], Coroutine[Any, Any, users.WebUser]]:
+    """A page dependency: a signed-in user with at least `role`; POSTs must carry the CSRF token.
+
+    The CSRF check runs before the role check and before any handler, so a forged POST is
+    refused whoever's browser sends it.
+    """
+
+    async def dependency(request: Request) -> users.WebUser:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            await check_csrf(request)
+        user = session_user(request)
+        if user is None:
+            target = request.url.path
+            if request.url.query:
+                target += "?" + request.url.query
+            raise SignInRequired(target if request.method == "GET" else "/queue")
+        if not role_of(user).allows(role):
+            raise Forbidden(f"this needs the {role.value} role; {user.name} is {user.role}")
+        request.state.user = user
+        return user
+
+    return dependency
+
+
+async def check_csrf(request: Request) -> None:
+    given = request.headers.get(CSRF_HEADER)
+    if given is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        given = value if isinstance(value, str) else None
+    if not csrf_matches(request.session.get("csrf"), given):
+        raise Forbidden("the form has expired or did not come from this site; reload the page")
+
+
+def api_requires(role: Role) -> Callable[[Request], Coroutine[Any, Any, users.WebUser]]:
+    """An API dependency: `Authorization: Bearer <token>` of a user with at least `role`.
+
+    Cookies are ignored here, so the API needs no CSRF token and a page session cannot be
+    turned against it.
+    """
+
+    async def dependency(request: Request) -> users.WebUser:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized()
+        desk = get_desk(request)
+        with desk.listener.store.read() as conn:
+            user = users.user_by_token_hash(conn, token_hash(token.strip()))
+        if user is None or user.disabled:
+            raise Unauthorized()
+        if not role_of(user).allows(role):
+            raise Forbidden(f"this needs the {role.value} role; {user.name} is {user.role}")
+        return user
+
+    return dependency
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    desk = get_desk(request)
+    user: users.WebUser | None = getattr(request.state, "user", None)
+    if user is None and "user" in request.session:
+        user = session_user(request)
+    role = role_of(user) if user else None
+    flashes = request.session.pop("flash", []) if "flash" in request.session else []
+    return {
+        "user": user,
+        "role": role.value if role else "",
+        "can_review": bool(role and role.allows(Role.APPROVER)),
+        "is_admin": bool(role and role.allows(Role.ADMIN)),
+        "csrf_token": csrf_token(request),
+        "nav": [n for n in desk.nav if role and role.allows(Role(n.role))],
+        "path": request.url.path,
+        "flashes": flashes,
+    }
+
+
+def flash(request: Request, kind: str, message: str) -> None:
+    messages = list(request.session.get("flash", []))
+    messages.append([kind, message[:500]])
+    request.session["flash"] = messages[-5:]

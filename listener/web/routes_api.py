@@ -1,0 +1,220 @@
+"""The JSON API: the queue's reads and review actions for other tools, with bearer tokens.
+
+Same roles and the same audit as the pages (the actor is the token's user). Errors are
+`{"error": "..."}` with 401 (no or bad token), 403 (role, four-eyes), 404, 409 (the draft is
+not in a state that allows it, or changed meanwhile) and 422 (bad input).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from listener.domain import Category, DraftStatus, utc
+from listener.errors import NotAllowed
+from listener.review import ReviewAction, check_text
+from listener.settings import parse_duration
+from listener.store import DraftFilter, MentionFilter, users
+from listener.store import desk as desk_store
+from listener.store.mentions import stored_as_dict
+from listener.web import incident_data
+from listener.web.auth import Role
+from listener.web.deps import api_requires, get_desk
+
+router = APIRouter(prefix="/api")
+
+ApiViewer = Annotated[users.WebUser, Depends(api_requires(Role.VIEWER))]
+ApiApprover = Annotated[users.WebUser, Depends(api_requires(Role.APPROVER))]
+STATUSES = [s.value for s in DraftStatus] + ["all"]
+CATEGORIES = [c.value for c in Category]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RejectBody(_Body):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class EditBody(_Body):
+    text: str = Field(max_length=20_000)
+
+
+class SnoozeBody(_Body):
+    duration: str | None = Field(default=None, alias="for")
+    until: datetime | None = None
+
+
+def _unprocessable(message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=422)
+
+
+def _draft_json(request: Request, draft_id: int, *, history: bool = False) -> dict[str, Any]:
+    store = get_desk(request).listener.store
+    draft = store.draft(draft_id)
+    mention = store.mentions_by_ids([draft.mention_id]).get(draft.mention_id)
+    body: dict[str, Any] = {
+        **draft.as_dict(),
+        "mention": stored_as_dict(mention) if mention else None,
+    }
+    if history:
+        body["history"] = store.draft_history(draft_id)
+    return body
+
+
+@router.get("/queue")
+def api_queue(
+    request: Request,
+    user: ApiViewer,
+    status: Annotated[str, Query()] = "pending",
+    brand: str = "",
+    source: str = "",
+    category: str = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+    incident: int | None = None,
+    after: str = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> JSONResponse:
+    """Drafts, most urgent first; pass `next` back as `after` for the following page."""
+    if status not in STATUSES:
+        return _unprocessable(f"status {status!r} is unknown; expected one of {STATUSES}")
+    if category and category not in CATEGORIES:
+        return _unprocessable(f"category {category!r} is unknown; expected one of {CATEGORIES}")
+    desk = get_desk(request)
+    f = DraftFilter(status=status, brand=brand, source=source, category=category, search=q)
+    mention_ids = (
+        incident_data.mention_ids(desk.listener, incident) if incident is not None else None
+    )
+    with desk.listener.store.read() as conn:
+        items, cursor = desk_store.queue_page(
+            conn,
+            f,
+            after=desk_store.QueueCursor.decode(after) if after else None,
+            limit=limit,
+            mention_ids=mention_ids,
+        )
+        count = desk_store.count_drafts_capped(conn, f, mention_ids=mention_ids)
+    return JSONResponse(
+        {
+            "items": [
+                {**i.draft.as_dict(), "mention": stored_as_dict(i.mention) if i.mention else None}
+                for i in items
+            ],
+            "next": cursor.encode() if cursor else None,
+            "count": min(count, desk_store.COUNT_CAP),
+            "count_is_lower_bound": count > desk_store.COUNT_CAP,
+        }
+    )
+
+
+@router.get("/drafts/{draft_id}")
+def api_draft(request: Request, draft_id: int, user: ApiViewer) -> JSONResponse:
+    return JSONResponse(_draft_json(request, draft_id, history=True))
+
+
+def _act(
+    request: Request, user: users.WebUser, draft_id: int, action: ReviewAction, **kwargs: Any
+) -> JSONResponse:
+    desk = get_desk(request)
+    listener = desk.listener
+    listener.store.review(
+        draft_id,
+        action,
+        actor=user.name,
+        at=listener.clock.now(),
+        four_eyes=desk.four_eyes,
+        **kwargs,
+    )
+    return JSONResponse(_draft_json(request, draft_id))
+
+
+@router.post("/drafts/{draft_id}/approve")
+def api_approve(request: Request, draft_id: int, user: ApiApprover) -> JSONResponse:
+    return _act(request, user, draft_id, ReviewAction.APPROVE)
+
+
+@router.post("/drafts/{draft_id}/reject")
+def api_reject(
+    request: Request, draft_id: int, body: RejectBody, user: ApiApprover
+) -> JSONResponse:
+    if not body.reason.strip():
+        return _unprocessable("a rejection needs a reason")
+    return _act(request, user, draft_id, ReviewAction.REJECT, reason=body.reason)
+
+
+@router.post("/drafts/{draft_id}/edit")
+def api_edit(request: Request, draft_id: int, body: EditBody, user: ApiApprover) -> JSONResponse:
+    draft = get_desk(request).listener.store.draft(draft_id)
+    text = body.text.replace("\r\n", "\n")
+    try:
+        check_text(text, draft.channel)
+    except NotAllowed as exc:
+        return _unprocessable(str(exc))
+    return _act(request, user, draft_id, ReviewAction.EDIT, text=text)
+
+
+@router.post("/drafts/{draft_id}/snooze")
+def api_snooze(
+    request: Request, draft_id: int, body: SnoozeBody, user: ApiApprover
+) -> JSONResponse:
+    now = get_desk(request).listener.clock.now()
+    if body.until is not None:
+        until = utc(body.until)
+    else:
+        try:
+            until = now + parse_duration(body.duration or "4h")
+        except ValueError as exc:
+            return _unprocessable(f"'for': {exc}")
+    if until <= now:
+        return _unprocessable("snooze until a time in the future")
+    return _act(request, user, draft_id, ReviewAction.SNOOZE, snooze_until=until)
+
+
+@router.get("/mentions")
+def api_mentions(
+    request: Request,
+    user: ApiViewer,
+    brand: str = "",
+    source: str = "",
+    category: str = "",
+    dissatisfied: bool | None = None,
+    q: Annotated[str, Query(max_length=200)] = "",
+    incident: int | None = None,
+    before: str = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> JSONResponse:
+    """Mentions, newest first; pass `next` back as `before` for older ones."""
+    desk = get_desk(request)
+    f = MentionFilter(
+        brand=brand, source=source, category=category, dissatisfied=dissatisfied, search=q
+    )
+    mention_ids = (
+        incident_data.mention_ids(desk.listener, incident) if incident is not None else None
+    )
+    with desk.listener.store.read() as conn:
+        found, cursor = desk_store.mention_page(
+            conn,
+            f,
+            before=desk_store.FeedCursor.decode(before) if before else None,
+            limit=limit,
+            mention_ids=mention_ids,
+        )
+    return JSONResponse(
+        {"items": [stored_as_dict(m) for m in found], "next": cursor.encode() if cursor else None}
+    )
+
+
+@router.get("/incidents")
+def api_incidents(request: Request, user: ApiViewer) -> JSONResponse:
+    desk = get_desk(request)
+    return JSONResponse(
+        {
+            "available": incident_data.available(),
+            "items": incident_data.board_json(desk.listener),
+        }
+    )

@@ -1,0 +1,91 @@
+"""Signing in and out: argon2-checked passwords, a fresh session, limited failed attempts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from listener.store import audit, users
+from listener.web.auth import verify_password
+from listener.web.deps import check_csrf, get_desk, session_user
+from listener.web.pages import local_path, render
+
+router = APIRouter()
+
+
+@router.get("/")
+async def home() -> Response:
+    return RedirectResponse("/queue", status_code=303)
+
+
+@router.get("/login")
+async def login_page(request: Request, next: str = "/queue") -> Response:
+    if session_user(request) is not None:
+        return RedirectResponse(local_path(next, "/queue"), status_code=303)
+    return render(request, "login.html", {"next": local_path(next, "/queue"), "error": ""})
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    next: Annotated[str, Form()] = "/queue",
+) -> Response:
+    await check_csrf(request)
+    desk = get_desk(request)
+    name = username.strip()
+    address = _client(request)
+    target = local_path(next, "/queue")
+    wait = desk.limiter.retry_after(name, address)
+    if wait:
+        minutes = max(int(wait // 60), 1)
+        message = f"Too many failed sign-ins. Try again in about {minutes} minute(s)."
+        context = {"next": target, "error": message}
+        return render(request, "login.html", context, status_code=429)
+    with desk.listener.store.read() as conn:
+        user = users.find_user(conn, name) if name else None
+    ok = verify_password(user.password_hash if user else None, password)
+    now = desk.listener.clock.now()
+    if not ok or user is None or user.disabled:
+        desk.limiter.failed(name, address)
+        with desk.listener.store.write() as conn:
+            audit.append(
+                conn,
+                at=now,
+                actor=name[:200] or "anonymous",
+                action="user.login_failed",
+                entity="user",
+                entity_id=name[:200],
+                after={"address": address},
+            )
+        context = {"next": target, "error": "Wrong user name or password."}
+        return render(request, "login.html", context, status_code=401)
+    desk.limiter.succeeded(name, address)
+    with desk.listener.store.write() as conn:
+        audit.append(
+            conn,
+            at=now,
+            actor=user.name,
+            action="user.login",
+            entity="user",
+            entity_id=user.name,
+            after={"address": address},
+        )
+    # A new session on sign-in (fresh CSRF token): nothing planted before it carries over.
+    request.session.clear()
+    request.session["user"] = user.name
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    await check_csrf(request)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)

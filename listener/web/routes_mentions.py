@@ -1,0 +1,126 @@
+"""The mentions feed: everything heard, newest first, with the queue's filters and labels."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from listener.domain import Category
+from listener.errors import NotAllowed
+from listener.store import MentionFilter, users
+from listener.store import desk as desk_store
+from listener.web import incident_data
+from listener.web.auth import Role
+from listener.web.deps import flash, get_desk, requires
+from listener.web.pages import NavLink, local_path, render
+
+router = APIRouter()
+NAV = [NavLink("Mentions", "/mentions")]
+
+CATEGORIES = [c.value for c in Category]
+LABELS = {"not_about_us": ("not_about_us", "true"), "not_unhappy": ("dissatisfied", "false")}
+Viewer = Annotated[users.WebUser, Depends(requires(Role.VIEWER))]
+Approver = Annotated[users.WebUser, Depends(requires(Role.APPROVER))]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFilters:
+    brand: str = ""
+    source: str = ""
+    category: str = ""
+    mood: str = ""
+    incident: str = ""
+    q: str = ""
+
+    @classmethod
+    def from_request(cls, request: Request) -> FeedFilters:
+        p = request.query_params
+        return cls(
+            brand=p.get("brand", "")[:200],
+            source=p.get("source", "")[:200],
+            category=p.get("category", "") if p.get("category", "") in CATEGORIES else "",
+            mood=p.get("mood", "") if p.get("mood", "") in ("unhappy", "ok") else "",
+            incident=p.get("incident", "") if p.get("incident", "").isdigit() else "",
+            q=p.get("q", "").strip()[:200],
+        )
+
+    def mention_filter(self) -> MentionFilter:
+        mood = {"unhappy": True, "ok": False}.get(self.mood)
+        return MentionFilter(
+            brand=self.brand,
+            source=self.source,
+            category=self.category,
+            dissatisfied=mood,
+            search=self.q,
+        )
+
+
+@router.get("/mentions")
+def mentions_page(request: Request, user: Viewer) -> Response:
+    desk = get_desk(request)
+    filters = FeedFilters.from_request(request)
+    before = desk_store.FeedCursor.decode(request.query_params.get("before", ""))
+    mention_ids = (
+        incident_data.mention_ids(desk.listener, int(filters.incident))
+        if filters.incident
+        else None
+    )
+    with desk.listener.store.read() as conn:
+        found, cursor = desk_store.mention_page(
+            conn,
+            filters.mention_filter(),
+            before=before,
+            limit=desk.listener.settings.web.page_size,
+            mention_ids=mention_ids,
+        )
+        drafts = desk_store.draft_for_mentions(conn, [m.id for m in found])
+        brands = desk_store.brand_names(conn)
+        sources = desk_store.source_names(conn)
+    return render(
+        request,
+        "mentions.html",
+        {
+            "mentions": found,
+            "drafts": drafts,
+            "filters": asdict(filters),
+            "next_cursor": cursor.encode() if cursor else "",
+            "first_page": before is None,
+            "here": request.url.path + ("?" + request.url.query if request.url.query else ""),
+            "brands": brands,
+            "sources": sources,
+            "categories": CATEGORIES,
+            "statuses": [],
+            "incidents": incident_data.choices(desk.listener),
+        },
+    )
+
+
+@router.post("/mentions/{mention_id}/label")
+def label_mention(
+    request: Request,
+    mention_id: int,
+    user: Approver,
+    label: Annotated[str, Form()] = "",
+    category: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    """Set the category, or mark a mention "not about us" / "not unhappy"."""
+    desk = get_desk(request)
+    listener = desk.listener
+    if label == "category":
+        kind, value = "category", category
+    elif label in LABELS:
+        kind, value = LABELS[label]
+    else:
+        flash(request, "error", f"unknown label {label!r}")
+        return RedirectResponse(local_path(next, "/mentions"), status_code=303)
+    try:
+        listener.store.add_label(mention_id, kind, value, actor=user.name, at=listener.clock.now())
+    except NotAllowed as exc:
+        flash(request, "error", str(exc))
+    else:
+        flash(request, "ok", f"Mention {mention_id} labelled.")
+    return RedirectResponse(local_path(next, "/mentions"), status_code=303)
