@@ -63,7 +63,7 @@ def run(
     config: ConfigOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Run the service: poll every source on its interval, score, store, queue drafts."""
+    """Run the service: poll sources, score, store, queue drafts, and serve the review desk."""
     from listener.service import Service
 
     setup_logging(verbose)
@@ -73,10 +73,27 @@ def run(
             _announce(listener)
             service = Service(listener)
             service.install_signal_handlers()
-            service.run_forever()
+            web = _start_web(listener)
+            try:
+                service.run_forever()
+            finally:
+                if web is not None:
+                    web.stop()
         finally:
             listener.close()
     console.print("listener stopped cleanly.")
+
+
+def _start_web(listener: Listener) -> Any:
+    """The review desk in a thread beside the scheduler; the same signal stops both."""
+    if not listener.settings.web.enabled:
+        return None
+    from listener.web.server import WebServer
+
+    server = WebServer(listener)
+    server.start()
+    console.print(f"listener: review desk on [bold]{server.url}[/]")
+    return server
 
 
 def _announce(listener: Listener) -> None:

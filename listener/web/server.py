@@ -73,7 +73,7 @@ class WebServer:
             time.sleep(0.01)
         if not self.server.started:
             raise RuntimeError("the review desk did not start; see the log above")
-        log.info("review desk on %s", self.url)
+        log.debug("review desk on %s", self.url)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.server.should_exit = True
