@@ -18,6 +18,7 @@ from listener.clock import Clock, SystemClock
 from listener.drafting import Drafter
 from listener.errors import NotFound, SourceDisabled, StoreError
 from listener.matching import BrandMatcher, BrandTerms
+from listener.outreach.steps import build_outreach
 from listener.pipeline import AfterStore, Pipeline, PollReport
 from listener.scoring.base import Scorer
 from listener.settings import Settings
@@ -115,6 +116,7 @@ def make_listener(
         )
         for name, reason in disabled.items():
             store.record_disabled(name, reason)
+        outreach = build_outreach(settings, store, clock, env)
         pipeline = Pipeline(
             brands=settings.brands,
             store=store,
@@ -123,7 +125,8 @@ def make_listener(
             drafter=drafter,
             clock=clock,
             source_brands={c.name: c.brands for c in settings.sources if c.brands},
-            after_store=list(after_store),
+            after_store=[*outreach.after_store, *after_store],
+            draft_filter=outreach.draft_filter,
         )
     except StoreError:
         store.close()
@@ -135,6 +138,10 @@ def make_listener(
         clock=clock,
         sources=built,
         disabled=disabled,
+        jobs=[
+            PeriodicJob("dispatch", outreach.dispatcher.run_once, settings.outreach.dispatch_every)
+        ],
+        closers=[outreach.dispatcher.close],
     )
 
 

@@ -199,6 +199,11 @@ class Draft:
     platform_id: str = ""
     error: str = ""
     priority: float = 0.0
+    # Why an approved reply waits (cap, quiet hours, rate limit) and when it is tried again;
+    # `needs_check`: a send may or may not have reached the platform, a person must look.
+    hold_reason: str = ""
+    next_attempt_at: datetime | None = None
+    needs_check: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -219,6 +224,9 @@ class Draft:
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
             "platform_id": self.platform_id or None,
             "error": self.error or None,
+            "hold_reason": self.hold_reason or None,
+            "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
+            "needs_check": self.needs_check,
         }
 
 

@@ -227,6 +227,9 @@ class OutreachSettings(_Section):
     dispatch_every: Duration = timedelta(seconds=30)
     first_response_sla: Duration = timedelta(hours=4)
     resolution_sla: Duration = timedelta(hours=72)
+    # A reply left in `sending` this long by a process on another machine is taken as stuck
+    # (that process died mid-send) and handed to a person; never resent automatically.
+    stuck_after: Duration = timedelta(minutes=10)
 
 
 class IncidentSettings(_Section):
@@ -291,6 +294,7 @@ class EmailOutreachSettings(_Section):
     smtp_tls: Literal["none", "starttls", "ssl"] = "none"
     username: str = ""
     password_env: str = ""
+    timeout: Duration = timedelta(seconds=20)
 
 
 class XPublishSettings(_Section):
@@ -301,6 +305,7 @@ class XPublishSettings(_Section):
     consumer_secret_env: str = "LISTENER_X_CONSUMER_SECRET"
     access_token_env: str = "LISTENER_X_ACCESS_TOKEN"
     access_token_secret_env: str = "LISTENER_X_ACCESS_TOKEN_SECRET"
+    timeout: Duration = timedelta(seconds=20)
 
 
 class ServiceSettings(_Section):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from listener.cli import core, sources, web
+from listener.cli import core, outreach, sources, web
 
 app = typer.Typer(
     name="listener",
@@ -19,6 +19,7 @@ app = typer.Typer(
 
 core.register(app)
 sources.register(app)
+outreach.register(app)
 web.register(app)
 
 

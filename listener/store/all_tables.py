@@ -4,5 +4,8 @@ Migrations and `create_all` in tests rely on this one list; add a module here wh
 tables.
 """
 
-from listener.store import tables  # noqa: F401
-from listener.store import web_tables  # noqa: F401
+from listener.store import (
+    outreach_tables,  # noqa: F401
+    tables,  # noqa: F401
+    web_tables,  # noqa: F401
+)

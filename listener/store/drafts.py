@@ -45,6 +45,9 @@ def row_to_draft(row: Row[Any]) -> Draft:
         platform_id=row.platform_id,
         error=row.error,
         priority=row.priority,
+        hold_reason=row.hold_reason,
+        next_attempt_at=row.next_attempt_at,
+        needs_check=bool(row.needs_check),
     )
 
 

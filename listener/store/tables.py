@@ -147,6 +147,13 @@ class DraftRow(SQLModel, table=True):
     attempts: int = 0
     created_at: datetime = _dt(nullable=False)
     updated_at: datetime = _dt(nullable=False)
+    # Dispatch (outreach, migration 0006): who claimed it for sending, when to try again, why
+    # it waits, and whether a person must check the platform before anything else happens.
+    claimed_by: str = Field(default="", max_length=200)
+    claimed_at: datetime | None = _dt()
+    next_attempt_at: datetime | None = _dt()
+    hold_reason: str = Field(default="", max_length=2000)
+    needs_check: bool = False
 
 
 class DraftEventRow(SQLModel, table=True):

@@ -1,0 +1,136 @@
+"""Recognise a request to stop hearing from the brand, without mistaking everyday uses of "stop".
+
+Pure. A message opts out when it is a bare keyword ("STOP", "unsubscribe", "stop please"), when
+it opens or closes with a shouted STOP, or when it contains a clear request about contacting the
+author ("stop messaging me", "don't contact me", "leave me alone", "remove me from your list").
+"can't stop laughing", "bus stop" and "they never stop calling me" (a statement, not a request)
+do not count: adding someone to do-not-contact by mistake silences a customer who wanted help.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["is_opt_out", "opt_out_phrase"]
+
+_HANDLE = re.compile(r"(?<!\w)@\w+")
+_URL = re.compile(r"https?://\S+")
+_NON_WORD = re.compile(r"[^\w' ]+")
+_SPACES = re.compile(r"\s+")
+
+# Whole messages that are a keyword and nothing else (after handles and punctuation go).
+_BARE_KEYWORDS = {
+    "stop": "stop",
+    "stop please": "stop",
+    "please stop": "stop",
+    "stop it": "stop",
+    "stop stop": "stop",
+    "stop now": "stop",
+    "stopall": "stop",
+    "stop all": "stop",
+    "unsubscribe": "unsubscribe",
+    "unsubscribe me": "unsubscribe",
+    "please unsubscribe me": "unsubscribe",
+    "opt out": "opt out",
+    "optout": "opt out",
+    "opt me out": "opt out",
+    "remove me": "remove me",
+}
+
+_CONTACT_VERBS = (
+    r"(?:messag|contact|text|e-?mail|mail|spamm|call|phon|dm|dm'|tweet|pm|writ|bother|pester|"
+    r"harass|harrass|follow)ing"
+)
+_CONTACT_NOUNS = r"(?:messages|texts|e-?mails|mails|spam|dms|tweets|marketing|promotions|offers)"
+_CONTACT_BASE = (
+    r"(?:contact|message|text|e-?mail|mail|dm|pm|call|phone|spam|tweet at|reply to|write to|"
+    r"bother|pester|harass)"
+)
+# Words that turn "stop messaging me" into a statement about someone else, not a request.
+_NEGATED = r"(?<!\bnever )(?<!\bcan't )(?<!\bcant )(?<!\bcannot )(?<!\bwon't )(?<!\bwont )" + (
+    r"(?<!\bdon't )(?<!\bdont )(?<!\bdoesn't )(?<!\bdoesnt )(?<!\bdidn't )(?<!\bnot )"
+)
+# Subjects that make "don't contact me" a report ("they don't contact me back").
+_THIRD_PERSON = r"(?<!\bthey )(?<!\bhe )(?<!\bshe )(?<!\bit )(?<!\bwho )(?<!\bstill )"
+
+_PHRASES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\bunsubscribe\b"), "unsubscribe"),
+    (
+        re.compile(_NEGATED + rf"\bstop (?:\w+ )?{_CONTACT_VERBS} (?:me|us|my)\b"),
+        "stop messaging me",
+    ),
+    (
+        re.compile(_NEGATED + rf"\bstop sending (?:me|us) (?:\w+ )?{_CONTACT_NOUNS}\b"),
+        "stop messaging me",
+    ),
+    (
+        re.compile(
+            _THIRD_PERSON + rf"\b(?:don't|dont|do not) (?:ever )?{_CONTACT_BASE} me"
+            r"(?! back)\b"
+        ),
+        "don't contact me",
+    ),
+    (
+        re.compile(rf"\bnever (?:ever )?{_CONTACT_BASE} me again\b"),
+        "don't contact me",
+    ),
+    (re.compile(r"(?<!\bto )\bleave me alone\b"), "leave me alone"),
+    (
+        re.compile(
+            r"\b(?:remove|delete|take) (?:me|my (?:number|email|e-mail|address|details|data)) "
+            r"(?:from|off) (?:your|the|this|ur|all (?:your|of your)) (?:\w+ )?"
+            r"(?:list|lists|database|contacts|system|records)\b"
+        ),
+        "remove me from your list",
+    ),
+    (
+        re.compile(
+            r"\bopt (?:me )?out of (?:your |these |the |all )?"
+            r"(?:messages|texts|e-?mails|marketing|contact|list)"
+        ),
+        "opt out",
+    ),
+    (re.compile(r"\b(?:want to|wish to|please|let me) opt ?out$"), "opt out"),
+]
+
+
+def _normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).replace("\u2019", "'").replace("\u2018", "'")
+    text = _URL.sub(" ", text)
+    text = _HANDLE.sub(" ", text)
+    text = _NON_WORD.sub(" ", text.lower())
+    return _SPACES.sub(" ", text).strip()
+
+
+def _shouted_stop(text: str) -> bool:
+    """An upper-case STOP that opens or closes the message ("STOP, I never signed up")."""
+    words = re.findall(r"[\w']+", _HANDLE.sub(" ", _URL.sub(" ", text)))
+    if not words:
+        return False
+    if words[0] == "STOP" and (len(words) == 1 or not _shouted(words[1])):
+        return True
+    return words[-1] == "STOP" and (len(words) == 1 or not _shouted(words[-2]))
+
+
+def _shouted(word: str) -> bool:
+    return len(word) > 1 and word.isupper()
+
+
+def opt_out_phrase(text: str) -> str | None:
+    """The kind of opt-out `text` contains ("stop", "unsubscribe", ...), or None."""
+    normal = _normalise(text)
+    if not normal:
+        return None
+    if normal in _BARE_KEYWORDS:
+        return _BARE_KEYWORDS[normal]
+    for pattern, phrase in _PHRASES:
+        if pattern.search(normal):
+            return phrase
+    if _shouted_stop(text):
+        return "stop"
+    return None
+
+
+def is_opt_out(text: str) -> bool:
+    return opt_out_phrase(text) is not None

@@ -1,0 +1,49 @@
+"""The Publisher protocol and the three ways a send can go wrong.
+
+    DispatchError(retryable=False)   refused; certainly not delivered (bad address, 401 ...)
+    DispatchError(retryable=True)    certainly not delivered (could not connect); try later
+    ├── RetryLater                   the platform asked us to wait until `retry_at` (429)
+    └── OutcomeUnknown               it may have been delivered (timeout after sending, 5xx):
+        └── AlreadyPosted            the platform says this exact text is already posted
+
+The dispatcher never retries an `OutcomeUnknown` by itself: at most once in public.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from listener.domain import Channel, Draft, Mention
+from listener.errors import DispatchError
+
+__all__ = ["AlreadyPosted", "OutcomeUnknown", "Publisher", "RetryLater"]
+
+
+class Publisher(Protocol):
+    """Delivers one approved reply; returns the platform's id of what it posted or sent."""
+
+    channel: Channel
+
+    def publish(self, draft: Draft, mention: Mention) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class RetryLater(DispatchError):
+    """The platform refused for now (rate limit); nothing was delivered."""
+
+    def __init__(self, message: str, retry_at: datetime | None) -> None:
+        super().__init__(message, retryable=True)
+        self.retry_at = retry_at
+
+
+class OutcomeUnknown(DispatchError):
+    """The message may or may not have been delivered; a person must check the platform."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+class AlreadyPosted(OutcomeUnknown):
+    """The platform refused the text as a duplicate: most likely an earlier attempt posted it."""

@@ -1,0 +1,160 @@
+"""An opt-out puts the author on the brand's do-not-contact list, cancels what was waiting for
+them, and stops new drafts until a person takes them off the list."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from listener.domain import DraftStatus, Mention
+from listener.settings import Settings
+from listener.store.outreach import OutreachStore
+from tests.fakes.x_api import XApiServer, x_api  # noqa: F401
+from tests.outreach_support import (
+    NOW,
+    World,
+    email_mention,
+    world_factory,  # noqa: F401  (fixture)
+    x_mention,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+WorldFactory = Callable[..., World]
+
+
+@pytest.fixture
+def world(
+    world_factory: WorldFactory,  # noqa: F811
+    make_settings: Callable[..., Settings],
+    x_api: XApiServer,  # noqa: F811
+) -> World:
+    return world_factory(make_settings(x_publish={"api_url": x_api.url}))
+
+
+def test_stop_cancels_an_already_approved_reply_and_nothing_is_sent(
+    world: World,
+    x_api: XApiServer,  # noqa: F811
+) -> None:
+    dana = x_api.add_user("dana")
+    (draft,) = world.ingest(x_mention(x_api, dana, "@O2 why do you keep texting me"))
+    world.approve(draft)
+
+    stop = x_mention(x_api, dana, "@O2 STOP")
+    after = world.ingest(stop)
+
+    assert [d.id for d in after] == [draft.id]  # no reply drafted to the STOP itself
+    cancelled = world.draft(draft.id)
+    assert cancelled.status is DraftStatus.CANCELLED
+    assert cancelled.reject_reason.startswith('do not contact: opted out ("stop") in mention')
+    (entry,) = OutreachStore(world.store).contacts("O2")
+    assert entry.author == "dana" and entry.created_by == "listener"
+    world.dispatcher().run_once()
+    assert x_api.requests_to("post") == []
+    actions = {r.action for r in world.store.audit(limit=50)}
+    assert {"contact.do_not_contact", "draft.cancel"} <= actions
+
+
+def test_no_new_draft_for_them_until_a_person_removes_them(
+    world: World,
+    x_api: XApiServer,  # noqa: F811
+) -> None:
+    eve = x_api.add_user("eve")
+    world.ingest(x_mention(x_api, eve, "@O2 please stop messaging me"))
+    world.ingest(x_mention(x_api, eve, "@O2 my bill is wrong again"))
+    assert world.drafts() == []
+    # The list is per brand: another brand may still answer her.
+    assert len(world.ingest(x_mention(x_api, eve, "@SkylineAir lost my bag, awful"))) == 1
+
+    OutreachStore(world.store).remove_contact(brand="O2", author="@EVE", actor="ann", at=NOW)
+    drafts = world.ingest(x_mention(x_api, eve, "@O2 the bill is still wrong"))
+    assert [d.brand for d in drafts] == ["Skyline Air", "O2"]
+    assert any(r.action == "contact.remove" for r in world.store.audit(limit=20))
+
+
+def test_an_opt_out_by_email_covers_the_address(world: World) -> None:
+    (draft,) = world.ingest(email_mention(1, "kim@example.org"))
+    world.approve(draft)
+    world.ingest(email_mention(2, "kim@example.org", "O2 unsubscribe me from all of this"))
+    assert world.draft(draft.id).status is DraftStatus.CANCELLED
+    assert [c.author for c in OutreachStore(world.store).contacts()] == ["kim@example.org"]
+    assert len(world.drafts()) == 1
+
+
+def test_the_opt_out_step_is_safe_to_run_again(
+    world: World,
+    x_api: XApiServer,  # noqa: F811
+) -> None:
+    report = world.listener.pipeline.ingest(
+        [x_mention(x_api, x_api.add_user("fay"), "@O2 leave me alone")], now=NOW
+    )
+    for step in world.listener.pipeline.after_store:
+        step(report.stored, NOW)
+    assert len(OutreachStore(world.store).contacts()) == 1
+    assert report.problems == []
+
+
+def test_everyday_stop_does_not_silence_a_customer(
+    world: World,
+    x_api: XApiServer,  # noqa: F811
+) -> None:
+    drafts = world.ingest(
+        x_mention(x_api, x_api.add_user("gil"), "@O2 no signal at the bus stop again, awful")
+    )
+    assert len(drafts) == 1 and OutreachStore(world.store).contacts() == []
+
+
+def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LISTENER_CONFIG": str(config), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "listener", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_listener_contacts_edits_the_list(tmp_path: Path) -> None:
+    config = tmp_path / "settings.toml"
+    config.write_text(
+        '[database]\nurl = "sqlite:///l.db"\n'
+        '[[brands]]\nname = "O2"\nterms = ["O2"]\n'
+        f'[scoring]\nmodel = "lexicon"\n[outreach]\ntemplates_dir = "{REPO / "templates"}"\n'
+    )
+    added = _cli(
+        config,
+        "contacts",
+        "add",
+        "--brand",
+        "O2",
+        "--author",
+        "@Hal",
+        "--reason",
+        "phone call",
+        "--json",
+    )
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout) == {"added": True, "cancelled_drafts": []}
+    listed = json.loads(_cli(config, "contacts", "list", "--json").stdout)
+    assert [(c["brand"], c["author"], c["reason"]) for c in listed] == [("O2", "hal", "phone call")]
+    assert listed[0]["created_by"].startswith("cli:")
+
+    unknown = _cli(config, "contacts", "add", "--brand", "Nope", "--author", "x")
+    assert unknown.returncode == 1 and "there is no brand 'Nope'" in unknown.stderr
+    removed = _cli(config, "contacts", "remove", "--brand", "O2", "--author", "hal")
+    assert removed.returncode == 0, removed.stderr
+    assert json.loads(_cli(config, "contacts", "list", "--json").stdout) == []
+    again = _cli(config, "contacts", "remove", "--brand", "O2", "--author", "hal")
+    assert again.returncode == 1 and "is not on the do-not-contact list" in again.stderr
+
+
+def test_a_mention_without_an_author_cannot_opt_anyone_out(world: World) -> None:
+    world.ingest(Mention("blog", "1", "O2 STOP", source_kind="feed", published_at=NOW))
+    assert OutreachStore(world.store).contacts() == []
