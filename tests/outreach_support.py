@@ -139,8 +139,10 @@ class World:
         return [d.status for d in self.drafts()]
 
 
-def build_world(settings: Settings, environ: dict[str, str] | None = None) -> World:
-    clock = ReplayClock(NOW)
+def build_world(
+    settings: Settings, environ: dict[str, str] | None = None, start: datetime = NOW
+) -> World:
+    clock = ReplayClock(start)
     env = dict(X_KEYS if environ is None else environ)
     listener = make_listener(settings, scorer=UnhappyScorer(), clock=clock, sources=[], environ=env)
     return World(listener, clock, env)

@@ -1,0 +1,121 @@
+"""The audit log is a hash chain: `listener audit verify` finds the first record someone changed
+or removed, and every outreach step (send, opt-out, list edit, case change) leaves a record."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import text
+
+from listener.settings import load_settings
+from listener.store import Store
+from listener.store.outreach import OutreachStore
+from tests.fakes.x_api import XApiServer, x_api  # noqa: F401
+from tests.outreach_support import NOW, build_world, x_mention
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LISTENER_CONFIG": str(config), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "listener", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _config(tmp_path: Path, api_url: str) -> Path:
+    config = tmp_path / "settings.toml"
+    config.write_text(
+        '[database]\nurl = "sqlite:///l.db"\n'
+        '[[brands]]\nname = "O2"\nterms = ["O2", "@O2"]\n'
+        '[scoring]\nmodel = "lexicon"\n'
+        f'[outreach]\ntemplates_dir = "{REPO / "templates"}"\n'
+        f'[x_publish]\napi_url = "{api_url}"\n'
+    )
+    return config
+
+
+def test_outreach_leaves_a_verifiable_trail_and_tampering_is_caught(
+    tmp_path: Path,
+    x_api: XApiServer,  # noqa: F811
+) -> None:
+    config = _config(tmp_path, x_api.url)
+    settings = load_settings(config, environ={})
+    world = build_world(settings)
+    try:
+        dana, eli = x_api.add_user("dana"), x_api.add_user("eli")
+        (draft,) = world.ingest(x_mention(x_api, dana, "@O2 no signal for days"))
+        world.approve(draft)
+        world.dispatcher().run_once()
+        world.ingest(x_mention(x_api, eli, "@O2 stop messaging me"))
+        contacts = OutreachStore(world.store)
+        contacts.remove_contact(brand="O2", author="eli", actor="ann", at=NOW)
+        (case, *_) = contacts.cases()
+        contacts.update_case(case.id, actor="ann", at=NOW, owner="ann")
+    finally:
+        world.listener.close()
+
+    ok = _cli(config, "audit", "verify")
+    assert ok.returncode == 0, ok.stderr
+    assert "audit log intact" in ok.stderr
+    records = json.loads(_cli(config, "audit", "--json", "--limit", "1000").stdout)
+    actions = {r["action"] for r in records}
+    assert {
+        "ingest.batch",
+        "draft.approve",
+        "draft.sending",
+        "draft.sent",
+        "contact.do_not_contact",
+        "contact.remove",
+        "case.open",
+        "case.first_response",
+        "case.update",
+    } <= actions
+    sent = next(r for r in records if r["action"] == "draft.sent")
+    assert sent["before"] == {"status": "sending"} and sent["after"]["status"] == "sent"
+
+    # Someone rewrites history: who approved the reply.
+    approve = next(r for r in records if r["action"] == "draft.approve")
+    store = Store.open(settings.database_url)
+    try:
+        with store.write() as conn:
+            conn.execute(
+                text("UPDATE audit_log SET actor = 'mallory' WHERE id = :id"), {"id": approve["id"]}
+            )
+    finally:
+        store.close()
+    tampered = _cli(config, "audit", "verify")
+    assert tampered.returncode == 1
+    assert (
+        f"record {approve['id']}" in tampered.stderr
+        and "does not match its hash" in tampered.stderr
+    )
+
+
+def test_a_deleted_record_breaks_the_chain(
+    tmp_path: Path,
+    x_api: XApiServer,  # noqa: F811
+) -> None:
+    config = _config(tmp_path, x_api.url)
+    settings = load_settings(config, environ={})
+    world = build_world(settings)
+    try:
+        for name in ("fay", "gus", "hal"):
+            world.ingest(x_mention(x_api, x_api.add_user(name), f"@O2 awful, says {name}"))
+        ids = sorted(r.id for r in world.store.audit(limit=100))
+        with world.store.write() as conn:
+            conn.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": ids[2]})
+    finally:
+        world.listener.close()
+    broken = _cli(config, "audit", "verify")
+    assert broken.returncode == 1
+    assert f"record {ids[3]}" in broken.stderr and "link to the previous record" in broken.stderr
