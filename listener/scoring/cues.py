@@ -144,7 +144,7 @@ _OUTAGE: list[tuple[float, str]] = [
     (1.3, "cant connect|cannot connect|can't log in|cant log in|can't login|cant login"),
     (1.3, "unable to log in|unable to login|unable to connect|server error|no power"),
     (1.2, "power cut|no wifi|no broadband|dropped calls|keeps dropping|connection dropped"),
-    (0.8, "offline|down|blackout|503|502|not responding"),
+    (0.8, "offline|blackout|503|502|not responding|down for"),
     (1.4, "sin servicio|sin señal|sin internet|en panne|panne|pas de réseau|störung"),
     (1.3, "kein netz|kein internet|ausfall|sem sinal|sem internet|fora do ar|guasto"),
     (1.3, "fuori servizio|senza linea|senza rete|plus de réseau|caído|caida|caído"),
@@ -158,7 +158,8 @@ _INCIDENT: list[tuple[float, str]] = [
     (1.4, "food poisoning|salmonella|listeria|contaminated|explosion|injured|evacuated"),
     (1.3, "scandal|hack|hackers|emergency landing|safety concerns|whistleblower|fire"),
     (1.2, "customers affected|users affected|millions of|thousands of|nationwide|worldwide"),
-    (1.0, "down|outages|fine|ftc|fcc|ico|sec|ofcom|cnil|regulatory|probe|viral"),
+    (1.0, "outages|ftc|fcc|ofcom|cnil|regulatory|probe|viral|is down|went down|goes down"),
+    (0.5, "down|fine|sec|ico"),
     (1.0, "everyone|anyone else|is it just me|all over|across the country"),
     (1.4, "filtración|fuite de données|datenleck|vazamento|fuga de datos|demanda"),
 ]

@@ -72,6 +72,8 @@ class Reading:
     text: str
     cues: list[CueHit]
     compound: float
+    negative_share: float
+    positive_share: float
     question: bool
     first_person: bool
     news_domain: str
@@ -119,7 +121,7 @@ def read(mention: Mention, analyzer: SentimentAnalyzer | None = None) -> Reading
     text = clean_text(mention)
     lowered = text.lower()
     tokens = WORD.findall(lowered)
-    compound = float((analyzer or vader()).polarity_scores(text)["compound"]) if text else 0.0
+    polarity = (analyzer or vader()).polarity_scores(text) if text else {}
     question = "?" in text and any(t in _QUESTION_WORDS for t in tokens[:12])
     first_person = any(t in _FIRST_PERSON for t in tokens)
     cues = find_cues(lowered, tokens)
@@ -127,7 +129,9 @@ def read(mention: Mention, analyzer: SentimentAnalyzer | None = None) -> Reading
     return Reading(
         text=text,
         cues=cues,
-        compound=compound,
+        compound=float(polarity.get("compound", 0.0)),
+        negative_share=float(polarity.get("neg", 0.0)),
+        positive_share=float(polarity.get("pos", 0.0)),
         question=question,
         first_person=first_person,
         news_domain=domain,

@@ -1,0 +1,357 @@
+"""The learned dissatisfaction model: hashed n-gram logistic regressions stacked with the lexicon.
+
+Four linear models read the same hashed word 1-2-gram and char 2-5-gram features (TF-IDF,
+sublinear, L2-normalised): one trained on complaint-labelled tweets to brands, one on negative
+sentiment, one on both, one on offensive language. A final logistic regression (the "stacker")
+weighs their log-odds together with VADER and the cue lexicons; its weight on each input times
+the input's distance from a typical value is that input's signal, so the signals add up to the
+score's log-odds minus a constant.
+
+Weights are plain arrays (`weights.npz`) plus `weights.json` (version, hyperparameters, stacker
+coefficients): no pickle, so they load with any scikit-learn and cannot run code. They are
+loaded once per path and cached.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.preprocessing import normalize
+
+from listener.domain import Mention, Score, Signal
+from listener.errors import SettingsError
+from listener.scoring.lexicon import lexicon_evidence
+from listener.scoring.reading import Reading, SentimentAnalyzer, read, vader
+from listener.scoring.verdict import build_score, fallback_score, sigmoid
+
+SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights"
+WEIGHTS_JSON = "weights.json"
+WEIGHTS_NPZ = "weights.npz"
+FORMAT = 1
+
+# Base models, in the column order of the coefficient matrix, and how their signals are named.
+BASE_MODELS = ("complaint", "negativity", "joint", "offensive")
+BASE_MODEL_LABELS = {
+    "complaint": "complaint model",
+    "negativity": "negative-sentiment model",
+    "joint": "dissatisfaction model",
+    "offensive": "hostile-language model",
+}
+# Stacker inputs besides the base models' log-odds (see `lexicon_features`).
+LEXICON_FEATURES = (
+    "negative_sentiment",
+    "positive_sentiment",
+    "vader_negative_share",
+    "vader_positive_share",
+    "complaint_cues",
+    "praise_cues",
+    "question",
+    "news",
+)
+STACKER_FEATURES = BASE_MODELS + LEXICON_FEATURES
+CENTRED_FEATURES = BASE_MODELS + LEXICON_FEATURES[:4]
+# Inputs whose evidence against dissatisfaction comes from the praise words themselves, and so
+# is discounted when the lexicon finds sarcasm ("great, another delay, thanks").
+_FOOLED_BY_SARCASM = frozenset(BASE_MODEL_LABELS.values())
+
+_MENTION = re.compile(r"@\w+")
+_TOKEN_PATTERN = r"(?u)\b\w[\w']*\b|[!?]"
+
+
+def preprocess(text: str) -> str:
+    """Lower-case with every @handle the same, so no brand name is learned as a complaint cue."""
+    return _MENTION.sub("@user", text.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class VectorizerConfig:
+    n_features: int = 2**18
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (2, 5)
+
+
+class TextVectorizer:
+    """Hashed word and char n-grams with sublinear TF, IDF and L2 norm; stateless but for IDF."""
+
+    def __init__(self, config: VectorizerConfig, idf: npt.NDArray[np.floating[Any]]) -> None:
+        self.config = config
+        self.idf = np.asarray(idf, dtype=np.float64)
+        if self.idf.shape != (2 * config.n_features,):
+            raise ValueError(f"idf has shape {self.idf.shape}, expected ({2 * config.n_features},)")
+        common = {
+            "n_features": config.n_features,
+            "alternate_sign": False,
+            "norm": None,
+            "preprocessor": preprocess,
+            "dtype": np.float64,
+        }
+        self._word = HashingVectorizer(
+            ngram_range=config.word_ngrams, token_pattern=_TOKEN_PATTERN, **common
+        )
+        self._char = HashingVectorizer(analyzer="char_wb", ngram_range=config.char_ngrams, **common)
+
+    def counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """Raw hashed counts, words then chars (training fits IDF on these)."""
+        return sparse.hstack(
+            [self._word.transform(texts), self._char.transform(texts)], format="csr"
+        )
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        return weigh(self.counts(texts), self.idf)
+
+
+def weigh(counts: sparse.csr_matrix, idf: npt.NDArray[np.floating[Any]]) -> sparse.csr_matrix:
+    """Sublinear TF times IDF, L2-normalised rows."""
+    matrix = counts.astype(np.float64, copy=True)
+    np.log(matrix.data, out=matrix.data)
+    matrix.data += 1.0
+    matrix = matrix.multiply(idf).tocsr()
+    return normalize(matrix, norm="l2", copy=False)
+
+
+def lexicon_features(reading: Reading, evidence: Sequence[Signal]) -> list[float]:
+    """The stacker's view of VADER and the cues, in `LEXICON_FEATURES` order."""
+    negative = positive = cues = praise = question = news = 0.0
+    for signal in evidence:
+        name = signal.name
+        if name.startswith("negative sentiment"):
+            negative += signal.weight
+        elif name.startswith("positive sentiment"):
+            positive += signal.weight
+        elif name == "a question":
+            question = 1.0
+        elif name == "reads like a news report":
+            news = 1.0
+        elif signal.weight > 0:
+            cues += signal.weight
+        else:
+            praise += signal.weight
+    return [
+        negative,
+        positive,
+        reading.negative_share,
+        reading.positive_share,
+        cues,
+        praise,
+        question,
+        news,
+    ]
+
+
+@dataclass(frozen=True)
+class ModelWeights:
+    """Everything the learned scorer needs, as loaded from a weights directory."""
+
+    version: str
+    vectorizer: TextVectorizer
+    coef: npt.NDArray[np.float32]  # (features, len(BASE_MODELS))
+    intercept: npt.NDArray[np.float64]  # (len(BASE_MODELS),)
+    stacker_coef: npt.NDArray[np.float64]  # (len(STACKER_FEATURES),)
+    stacker_intercept: float
+    # Typical values of the always-present stacker inputs (base models, sentiment): signals
+    # report each input's difference from typical, so a plain text shows small signals.
+    centres: dict[str, float]
+    meta: dict[str, Any]
+
+    @property
+    def centred_intercept(self) -> float:
+        coef = dict(zip(STACKER_FEATURES, self.stacker_coef, strict=True))
+        shift = sum(float(coef[k]) * v for k, v in self.centres.items())
+        return float(self.stacker_intercept) + shift
+
+
+def save_weights(directory: Path, weights: ModelWeights) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        directory / WEIGHTS_NPZ,
+        idf=weights.vectorizer.idf.astype(np.float16),
+        coef=weights.coef.astype(np.float16),
+        intercept=weights.intercept.astype(np.float64),
+    )
+    config = weights.vectorizer.config
+    document = {
+        "format": FORMAT,
+        "version": weights.version,
+        "vectorizer": {
+            "n_features": config.n_features,
+            "word_ngrams": list(config.word_ngrams),
+            "char_ngrams": list(config.char_ngrams),
+        },
+        "base_models": list(BASE_MODELS),
+        "stacker": {
+            "features": list(STACKER_FEATURES),
+            "coef": [round(float(c), 6) for c in weights.stacker_coef],
+            "intercept": round(float(weights.stacker_intercept), 6),
+            "centres": {k: round(float(v), 6) for k, v in weights.centres.items()},
+        },
+        **weights.meta,
+    }
+    (directory / WEIGHTS_JSON).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+@cache
+def load_weights(directory: Path) -> ModelWeights:
+    """Read a weights directory once; a missing or malformed one is a `SettingsError`."""
+    json_path, npz_path = directory / WEIGHTS_JSON, directory / WEIGHTS_NPZ
+    if not json_path.is_file() or not npz_path.is_file():
+        raise SettingsError(
+            f"scoring.model: {str(directory)!r} has no {WEIGHTS_JSON} and {WEIGHTS_NPZ}; use "
+            "'default', 'lexicon', or a directory written by 'python -m listener.scoring.train'"
+        )
+    try:
+        document = json.loads(json_path.read_text(encoding="utf-8"))
+        with np.load(npz_path) as arrays:
+            idf, coef, intercept = arrays["idf"], arrays["coef"], arrays["intercept"]
+        if document.get("format") != FORMAT:
+            raise ValueError(f"format {document.get('format')!r}, expected {FORMAT}")
+        if tuple(document["base_models"]) != BASE_MODELS:
+            raise ValueError(f"base models {document['base_models']!r}, expected {BASE_MODELS}")
+        stacker = document["stacker"]
+        if tuple(stacker["features"]) != STACKER_FEATURES:
+            raise ValueError(f"stacker features {stacker['features']!r} are not the known ones")
+        if not set(stacker["centres"]) <= set(CENTRED_FEATURES):
+            raise ValueError(f"stacker centres {sorted(stacker['centres'])!r} are not known")
+        spec = document["vectorizer"]
+        config = VectorizerConfig(
+            n_features=int(spec["n_features"]),
+            word_ngrams=(int(spec["word_ngrams"][0]), int(spec["word_ngrams"][1])),
+            char_ngrams=(int(spec["char_ngrams"][0]), int(spec["char_ngrams"][1])),
+        )
+        vectorizer = TextVectorizer(config, idf)
+        if coef.shape != (2 * config.n_features, len(BASE_MODELS)):
+            raise ValueError(f"coef has shape {coef.shape}")
+        meta = {
+            k: v
+            for k, v in document.items()
+            if k not in {"format", "version", "vectorizer", "base_models", "stacker"}
+        }
+        return ModelWeights(
+            version=str(document["version"]),
+            vectorizer=vectorizer,
+            coef=np.asarray(coef, dtype=np.float32),
+            intercept=np.asarray(intercept, dtype=np.float64),
+            stacker_coef=np.asarray(stacker["coef"], dtype=np.float64),
+            stacker_intercept=float(stacker["intercept"]),
+            centres={str(k): float(v) for k, v in stacker["centres"].items()},
+            meta=meta,
+        )
+    except (OSError, KeyError, ValueError, TypeError, IndexError) as exc:
+        raise SettingsError(
+            f"scoring.model: the weights in {str(directory)!r} cannot be read ({exc}); "
+            "retrain them with 'python -m listener.scoring.train'"
+        ) from None
+
+
+class ModelScorer:
+    """Learned model stacked with the lexicon: the default scorer."""
+
+    def __init__(
+        self,
+        weights: ModelWeights,
+        dissatisfied_threshold: float = 0.5,
+        analyzer: SentimentAnalyzer | None = None,
+    ) -> None:
+        self.weights = weights
+        self.version = weights.version
+        self.dissatisfied_threshold = dissatisfied_threshold
+        self._analyzer = analyzer or vader()
+
+    def score_batch(self, mentions: Sequence[Mention]) -> list[Score]:
+        if not mentions:
+            return []
+        try:
+            readings = [read(m, self._analyzer) for m in mentions]
+            base = self.base_logits([r.text for r in readings])
+        except Exception:
+            # One poisoned text must not cost the batch: fall back to scoring one by one.
+            if len(mentions) == 1:
+                return [self._score_alone(mentions[0])]
+            return [self._score_alone(m) for m in mentions]
+        return [
+            self._finish(mention, reading, base[i])
+            for i, (mention, reading) in enumerate(zip(mentions, readings, strict=True))
+        ]
+
+    def base_logits(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Each base model's log-odds for each text: shape (len(texts), len(BASE_MODELS))."""
+        matrix = self.weights.vectorizer.transform(texts)
+        logits = np.asarray(matrix @ self.weights.coef, dtype=np.float64)
+        return logits + self.weights.intercept
+
+    def _score_alone(self, mention: Mention) -> Score:
+        try:
+            reading = read(mention, self._analyzer)
+            return self._finish(mention, reading, self.base_logits([reading.text])[0])
+        except Exception as exc:  # the protocol forbids raising; say what happened instead
+            return fallback_score(exc, self.version)
+
+    def _finish(self, mention: Mention, reading: Reading, base: npt.NDArray[np.float64]) -> Score:
+        try:
+            evidence = lexicon_evidence(reading, mention)
+            signals = self.explain(reading, evidence, base)
+            z = self.weights.centred_intercept + sum(s.weight for s in signals)
+            probability = sigmoid(z) if math.isfinite(z) else 0.5
+            return build_score(
+                mention,
+                reading,
+                probability,
+                signals,
+                threshold=self.dissatisfied_threshold,
+                version=self.version,
+            )
+        except Exception as exc:  # the protocol forbids raising; say what happened instead
+            return fallback_score(exc, self.version)
+
+    def explain(
+        self, reading: Reading, evidence: Sequence[Signal], base: npt.NDArray[np.float64]
+    ) -> list[Signal]:
+        """Each stacker input's contribution to the log-odds (relative to a typical text), named
+        as people read it."""
+        coef = dict(zip(STACKER_FEATURES, self.weights.stacker_coef, strict=True))
+        centres = self.weights.centres
+
+        def centred(name: str, value: float) -> float:
+            return float(coef[name] * (value - centres.get(name, 0.0)))
+
+        signals = [
+            Signal(BASE_MODEL_LABELS[name], centred(name, float(base[i])))
+            for i, name in enumerate(BASE_MODELS)
+        ]
+        values = dict(zip(LEXICON_FEATURES, lexicon_features(reading, evidence), strict=True))
+        sentiment = sum(centred(name, values[name]) for name in LEXICON_FEATURES[:4])
+        compound = reading.compound
+        mood = "negative" if compound < 0 else "positive" if compound > 0 else "neutral"
+        signals.append(Signal(f"{mood} sentiment {compound:+.2f}", sentiment))
+        sarcastic = False
+        for signal in evidence:
+            name, weight = signal.name, signal.weight
+            if name.endswith(" sentiment") or " sentiment " in name:
+                continue
+            if name == "a question":
+                signals.append(Signal(name, float(coef["question"])))
+            elif name == "reads like a news report":
+                signals.append(Signal(name, float(coef["news"])))
+            elif weight > 0:
+                sarcastic = sarcastic or name.startswith("sarcasm")
+                signals.append(Signal(name, float(coef["complaint_cues"] * weight)))
+            else:
+                signals.append(Signal(name, float(coef["praise_cues"] * weight)))
+        if sarcastic:
+            signals = [
+                Signal(s.name, 0.0)
+                if s.weight < 0 and (s.name in _FOOLED_BY_SARCASM or "sentiment" in s.name)
+                else s
+                for s in signals
+            ]
+        return [Signal(s.name, round(s.weight, 4)) for s in signals if abs(s.weight) >= 0.005]

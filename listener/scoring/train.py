@@ -1,0 +1,359 @@
+"""Train the dissatisfaction model and write its weights.
+
+    python -m listener.scoring.train --data ../shared/data [--labels feedback.jsonl] [--out DIR]
+
+`--data` is laid out like ../shared/data (complaints/ and tweeteval/); `--labels` adds JSON
+lines of {"text": ..., "dissatisfied": true|false} that people gave in the review queue. Only
+the train splits are used (see `training_data`); the held-out splits are scored at the end so
+every run says how well it did. Point `scoring.model` at `--out` to use the new weights.
+
+How it fits together (all with a fixed seed, so a rerun gives the same weights):
+1. IDF over the training texts; hashed word 1-2-grams + char 2-5-grams.
+2. Four logistic regressions: complaint (complaints train split, including its random-tweet
+   negatives), negativity (TweetEval sentiment train split + TweetEval emotion), joint (all of
+   it, each dataset weighted equally, plus feedback labels), offensive (TweetEval offensive).
+3. Their out-of-fold log-odds (5 folds) plus VADER and cue features train the stacker, on tweets
+   addressed to brands (complaints without the random-tweet rows), TweetEval and feedback, each
+   class weighted equally within its dataset: so 0.5 is even odds when dissatisfied and not are
+   equally likely a priori (the threshold setting moves the trade-off).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from listener.domain import Mention
+from listener.scoring.lexicon import lexicon_evidence
+from listener.scoring.model import (
+    BASE_MODELS,
+    CENTRED_FEATURES,
+    STACKER_FEATURES,
+    ModelScorer,
+    ModelWeights,
+    TextVectorizer,
+    VectorizerConfig,
+    lexicon_features,
+    load_weights,
+    save_weights,
+)
+from listener.scoring.reading import read, vader
+from listener.scoring.training_data import (
+    SPLIT_SALT,
+    TEST_PERCENT,
+    UNSEEN_DOMAINS,
+    DataError,
+    Example,
+    Split,
+    load_complaints,
+    load_feedback_labels,
+    load_tweeteval_emotion,
+    load_tweeteval_offensive,
+    load_tweeteval_sentiment,
+    only,
+)
+
+SEED = 20190728
+FOLDS = 5
+C_COMPLAINT = 3.0
+C_NEGATIVITY = 1.0
+C_JOINT = 3.0
+C_OFFENSIVE = 1.0
+C_STACKER = 1.0
+# How much each dataset counts when the stacker learns to weigh its inputs. TweetEval counts
+# more because generic sentiment is where the lexicon and complaint model are weakest.
+JOINT_DATASET_WEIGHT = {"complaints": 1.0, "tweeteval": 4.0, "feedback": 1.0}
+STACKER_DATASET_WEIGHT = {"complaints": 1.0, "tweeteval": 2.0, "feedback": 1.0}
+DEFAULT_VERSION = "model-1"
+
+Array = npt.NDArray[np.float64]
+
+
+def _labels(examples: Sequence[Example]) -> npt.NDArray[np.bool_]:
+    return np.array([e.dissatisfied for e in examples], dtype=bool)
+
+
+def _logistic(c: float) -> LogisticRegression:
+    return LogisticRegression(C=c, max_iter=5000)
+
+
+def _out_of_fold(
+    model: LogisticRegression,
+    x: object,
+    y: npt.NDArray[np.bool_],
+    weight: Array | None = None,
+) -> tuple[LogisticRegression, Array]:
+    """Log-odds for each row from a model that never saw it, and the model fit on all rows."""
+    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=SEED)
+    out = np.zeros(len(y))
+    for train_rows, test_rows in folds.split(np.zeros(len(y)), y):
+        fold = clone(model)
+        fold.fit(x[train_rows], y[train_rows], sample_weight=_rows(weight, train_rows))  # type: ignore[index]
+        out[test_rows] = fold.decision_function(x[test_rows])  # type: ignore[index]
+    model.fit(x, y, sample_weight=weight)
+    return model, out
+
+
+def _rows(weight: Array | None, rows: npt.NDArray[np.intp]) -> Array | None:
+    return None if weight is None else weight[rows]
+
+
+def _balanced(examples: Sequence[Example], dataset_weight: dict[str, float]) -> Array:
+    """Each dataset gets its share of the total weight, split equally between its classes."""
+    weight = np.zeros(len(examples))
+    groups: dict[tuple[str, bool], list[int]] = {}
+    for i, e in enumerate(examples):
+        groups.setdefault((e.dataset, e.dissatisfied), []).append(i)
+    total = sum(dataset_weight[d] for d in {e.dataset for e in examples})
+    for (dataset, _), rows in groups.items():
+        classes = sum(1 for key in groups if key[0] == dataset)
+        share = dataset_weight[dataset] / total / classes
+        weight[rows] = share * len(examples) / len(rows)
+    return weight
+
+
+def train(
+    examples: Sequence[Example], version: str = DEFAULT_VERSION, log: bool = True
+) -> ModelWeights:
+    """Fit the three base models and the stacker on the TRAIN examples given."""
+    started = time.perf_counter()
+    analyzer = vader()
+    train_rows = [e for e in examples if e.split is Split.TRAIN]
+    mentions = [
+        Mention(source="train", external_id=str(i), text=e.text) for i, e in enumerate(train_rows)
+    ]
+    readings = [read(m, analyzer) for m in mentions]
+    texts = [r.text for r in readings]
+    index = {id(e): i for i, e in enumerate(train_rows)}
+
+    config = VectorizerConfig()
+    probe = TextVectorizer(config, np.ones(2 * config.n_features))
+    counts = probe.counts(texts)
+    document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
+    idf = np.log((1 + len(texts)) / (1 + document_frequency)) + 1.0
+    # Stored as float16, so train on exactly what the service will load.
+    idf = idf.astype(np.float16).astype(np.float64)
+    vectorizer = TextVectorizer(config, idf)
+    x_all = vectorizer.transform(texts)
+
+    def rows_of(group: Sequence[Example]) -> npt.NDArray[np.intp]:
+        return np.array([index[id(e)] for e in group], dtype=np.intp)
+
+    complaints = [e for e in train_rows if e.dataset == "complaints"]
+    sentiment = [e for e in train_rows if e.dataset == "tweeteval"]
+    emotion = [e for e in train_rows if e.dataset == "emotion"]
+    feedback = [e for e in train_rows if e.dataset == "feedback"]
+    offensive = [e for e in train_rows if e.dataset == "offensive"]
+    if not complaints or not sentiment or not offensive:
+        raise DataError(
+            "training needs the complaints data and TweetEval sentiment and offensive data"
+        )
+
+    _say(
+        log,
+        f"training on {len(complaints)} complaints, {len(sentiment)} sentiment, "
+        f"{len(emotion)} emotion, {len(offensive)} offensive and {len(feedback)} feedback "
+        "examples",
+    )
+    complaint_model, complaint_oof = _out_of_fold(
+        _logistic(C_COMPLAINT), x_all[rows_of(complaints)], _labels(complaints)
+    )
+    negative_set = sentiment + emotion
+    negativity_model, negativity_oof = _out_of_fold(
+        _logistic(C_NEGATIVITY), x_all[rows_of(negative_set)], _labels(negative_set)
+    )
+    joint_set = complaints + negative_set + feedback
+    joint_weight = _balanced(
+        [_as_dataset(e, "tweeteval" if e.dataset == "emotion" else e.dataset) for e in joint_set],
+        JOINT_DATASET_WEIGHT,
+    )
+    joint_model, joint_oof = _out_of_fold(
+        _logistic(C_JOINT), x_all[rows_of(joint_set)], _labels(joint_set), joint_weight
+    )
+
+    offensive_model = _logistic(C_OFFENSIVE).fit(x_all[rows_of(offensive)], _labels(offensive))
+
+    # Out-of-fold log-odds where a model trained on the row, direct ones where it did not.
+    logits = np.column_stack(
+        [
+            complaint_model.decision_function(x_all),
+            negativity_model.decision_function(x_all),
+            joint_model.decision_function(x_all),
+            offensive_model.decision_function(x_all),
+        ]
+    )
+    logits[rows_of(complaints), 0] = complaint_oof
+    logits[rows_of(negative_set), 1] = negativity_oof
+    logits[rows_of(joint_set), 2] = joint_oof
+    # The stacker never trains on offensive rows, so the offensive model needs no folds.
+
+    stacker_set = (
+        [e for e in complaints if not e.domain.startswith("random")] + sentiment + feedback
+    )
+    stack_rows = rows_of(stacker_set)
+    lexicon = np.array(
+        [
+            lexicon_features(readings[i], lexicon_evidence(readings[i], mentions[i]))
+            for i in stack_rows
+        ]
+    )
+    features = np.column_stack([logits[stack_rows], lexicon])
+    stacker = LogisticRegression(C=C_STACKER, max_iter=5000)
+    stacker.fit(
+        features, _labels(stacker_set), sample_weight=_balanced(stacker_set, STACKER_DATASET_WEIGHT)
+    )
+
+    coef = np.column_stack(
+        [
+            complaint_model.coef_[0],
+            negativity_model.coef_[0],
+            joint_model.coef_[0],
+            offensive_model.coef_[0],
+        ]
+    ).astype(np.float32)
+    intercept = np.array(
+        [
+            complaint_model.intercept_[0],
+            negativity_model.intercept_[0],
+            joint_model.intercept_[0],
+            offensive_model.intercept_[0],
+        ]
+    )
+    meta = {
+        "trained_on": {
+            "complaints": len(complaints),
+            "tweeteval_sentiment": len(sentiment),
+            "tweeteval_emotion": len(emotion),
+            "tweeteval_offensive": len(offensive),
+            "feedback": len(feedback),
+        },
+        "datasets": [
+            "Preotiuc-Pietro, Gaman & Aletras, Automatically Identifying Complaints in Social "
+            "Media, ACL 2019",
+            "Barbieri et al., TweetEval: Unified Benchmark and Comparative Evaluation for "
+            "Tweet Classification, Findings of EMNLP 2020",
+        ],
+        "splits": {
+            "salt": SPLIT_SALT,
+            "test_percent": TEST_PERCENT,
+            "unseen_domains": sorted(UNSEEN_DOMAINS),
+        },
+        "hyperparameters": {
+            "seed": SEED,
+            "folds": FOLDS,
+            "C": {
+                "complaint": C_COMPLAINT,
+                "negativity": C_NEGATIVITY,
+                "joint": C_JOINT,
+                "offensive": C_OFFENSIVE,
+                "stacker": C_STACKER,
+            },
+            "joint_dataset_weight": JOINT_DATASET_WEIGHT,
+            "stacker_dataset_weight": STACKER_DATASET_WEIGHT,
+            "tf": "sublinear",
+            "norm": "l2",
+        },
+    }
+    _say(log, f"trained in {time.perf_counter() - started:.1f} s")
+    weights = ModelWeights(
+        version=version,
+        vectorizer=vectorizer,
+        coef=coef,
+        intercept=intercept,
+        stacker_coef=stacker.coef_[0].astype(np.float64),
+        stacker_intercept=float(stacker.intercept_[0]),
+        centres={
+            name: float(np.median(features[:, STACKER_FEATURES.index(name)]))
+            for name in CENTRED_FEATURES
+        },
+        meta=meta,
+    )
+    for name, value in zip(STACKER_FEATURES, weights.stacker_coef, strict=True):
+        _say(log, f"  stacker weight {name:>22}: {value:+.3f}")
+    assert len(BASE_MODELS) == coef.shape[1]
+    return weights
+
+
+def _as_dataset(example: Example, dataset: str) -> Example:
+    return Example(example.text, example.dissatisfied, dataset, example.split, example.domain)
+
+
+def _say(log: bool, message: str) -> None:
+    if log:
+        print(message, file=sys.stderr)
+
+
+def held_out_report(weights: ModelWeights, examples: Sequence[Example]) -> list[str]:
+    """F1 and ROC-AUC of the dissatisfied class on each held-out split."""
+    scorer = ModelScorer(weights)
+    lines = []
+    for label, split, dataset in (
+        ("complaints test", Split.TEST, "complaints"),
+        ("complaints unseen domains", Split.UNSEEN_DOMAIN, "complaints"),
+        ("tweeteval negative-vs-rest test", Split.TEST, "tweeteval"),
+    ):
+        rows = only(examples, split, dataset)
+        if not rows:
+            continue
+        scores = scorer.score_batch(
+            [Mention(source="eval", external_id=str(i), text=e.text) for i, e in enumerate(rows)]
+        )
+        y = _labels(rows)
+        p = np.array([s.dissatisfaction for s in scores])
+        auc = roc_auc_score(y, p) if 0 < y.sum() < len(y) else float("nan")
+        lines.append(
+            f"{label:<32} n={len(rows):>5}  F1 {f1_score(y, p >= 0.5):.3f}  ROC-AUC {auc:.3f}"
+        )
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m listener.scoring.train",
+        description="Train listener's dissatisfaction model and write its weights.",
+    )
+    parser.add_argument(
+        "--data", required=True, type=Path, help="directory laid out like ../shared/data"
+    )
+    parser.add_argument(
+        "--labels", type=Path, help='JSON lines of {"text": ..., "dissatisfied": true|false}'
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("scoring-weights"), help="where to write the weights"
+    )
+    parser.add_argument("--version", default=DEFAULT_VERSION, help="version stamped on scores")
+    args = parser.parse_args(argv)
+    try:
+        if not args.data.is_dir():
+            raise DataError(f"--data {args.data}: no such directory")
+        sentiment = load_tweeteval_sentiment(args.data)
+        examples = load_complaints(args.data) + sentiment
+        sentiment_texts = {e.text for e in sentiment}
+        examples += load_tweeteval_emotion(args.data, sentiment_texts)
+        examples += load_tweeteval_offensive(args.data, sentiment_texts)
+        if args.labels is not None:
+            examples += load_feedback_labels(args.labels)
+        weights = train(examples, version=args.version)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    save_weights(args.out, weights)
+    print(f"wrote {args.out / 'weights.json'} and {args.out / 'weights.npz'}")
+    # Report on the weights as written (float16), exactly as the service will load them.
+    for line in held_out_report(load_weights(args.out.resolve()), examples):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
