@@ -138,9 +138,7 @@ def make_listener(
         clock=clock,
         sources=built,
         disabled=disabled,
-        jobs=[
-            PeriodicJob("dispatch", outreach.dispatcher.run_once, settings.outreach.dispatch_every)
-        ],
+        jobs=[PeriodicJob("dispatch", outreach.run_dispatch, settings.outreach.dispatch_every)],
         closers=[outreach.dispatcher.close],
     )
 

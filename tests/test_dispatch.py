@@ -252,3 +252,18 @@ def test_retry_after_the_reset_time_the_platform_sends(
     world.clock.advance_to(datetime(2026, 3, 9, 10, 1, 1, tzinfo=UTC))
     world.dispatcher().run_once()
     assert world.draft(draft.id).status is DraftStatus.SENT and len(x_api.posts) == 1
+
+
+def test_the_service_dispatches_on_its_own_timer(
+    world_factory: WorldFactory,  # noqa: F811
+    make_settings: Callable[..., Settings],
+    x_api: XApiServer,  # noqa: F811
+) -> None:
+    settings = make_settings(x_publish={"api_url": x_api.url}, outreach={"dispatch_every": "15s"})
+    world = world_factory(settings)
+    (draft,) = world.ingest(x_mention(x_api, x_api.add_user("pam"), "@O2 awful"))
+    world.approve(draft)
+    (job,) = [j for j in world.listener.jobs if j.id == "dispatch"]
+    assert job.every == timedelta(seconds=15)
+    job.run()
+    assert world.draft(draft.id).status is DraftStatus.SENT and len(x_api.posts) == 1

@@ -10,27 +10,40 @@ Every step is idempotent by mention id, as the pipeline requires.
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from listener.clock import Clock
 from listener.domain import Mention, StoredMention
-from listener.outreach.dispatch import Dispatcher
+from listener.outreach.dispatch import Dispatcher, DispatchReport
 from listener.outreach.optouts import opt_out_phrase
 from listener.pipeline import AfterStore
 from listener.settings import Settings
 from listener.store import Store
 from listener.store import outreach as q
 
-__all__ = ["CaseStep", "OptOutStep", "Outreach", "build_outreach", "make_draft_filter"]
+log = logging.getLogger("listener.dispatch")
+
+__all__ = [
+    "CaseStep",
+    "DoNotContactCache",
+    "OptOutStep",
+    "Outreach",
+    "build_outreach",
+    "make_draft_filter",
+]
 
 
 class OptOutStep:
     name = "opt-outs"
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, cache: DoNotContactCache | None = None) -> None:
         self.store = store
+        self.cache = cache
 
     def __call__(self, stored: Sequence[StoredMention], now: datetime) -> None:
         found = []
@@ -52,6 +65,8 @@ class OptOutStep:
                         at=now,
                         mention_id=item.id,
                     )
+        if self.cache is not None:
+            self.cache.invalidate()
 
 
 class CaseStep:
@@ -67,17 +82,49 @@ class CaseStep:
             q.open_cases_for(conn, stored, at=now)
 
 
-def make_draft_filter(store: Store) -> Callable[[Mention, str], bool]:
+class DoNotContactCache:
+    """The do-not-contact list as a set, re-read at most every `ttl` seconds.
+
+    The draft filter runs once per mention on the ingest hot path, where one query per mention
+    nearly doubled ingest time (2,000 mentions: 1.5 s → 2.9 s on SQLite). A hit is confirmed in
+    the database, so a removal counts at once; an addition made by another process may take
+    `ttl` to be seen here, which is harmless: adding cancels waiting drafts, the opt-out step
+    refreshes the cache at once, and the dispatcher checks the database before every send.
+    """
+
+    def __init__(self, store: Store, ttl: float = 2.0) -> None:
+        self.store = store
+        self.ttl = ttl
+        self._entries: set[tuple[str, str]] = set()
+        self._loaded_at: float | None = None
+        self._lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._loaded_at = None
+
+    def blocked(self, brand: str, keys: Sequence[str]) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if self._loaded_at is None or now - self._loaded_at > self.ttl:
+                with self.store.read() as conn:
+                    self._entries = {(c.brand, c.author) for c in q.list_contacts(conn)}
+                self._loaded_at = now
+            if not any((brand, key) in self._entries for key in keys):
+                return False
+        # Rare (only people on the list get here): confirm, so a removal counts at once.
+        with self.store.read() as conn:
+            return q.blocked(conn, brand, keys) is not None
+
+
+def make_draft_filter(cache: DoNotContactCache) -> Callable[[Mention, str], bool]:
     """False (no draft) for an opt-out message, or an author on the brand's list."""
 
     def wants_draft(mention: Mention, brand: str) -> bool:
         if opt_out_phrase(mention.full_text):
             return False
         keys = q.identities(mention)
-        if not keys:
-            return True
-        with store.read() as conn:
-            return q.blocked(conn, brand, keys) is None
+        return not (keys and cache.blocked(brand, keys))
 
     return wants_draft
 
@@ -88,13 +135,23 @@ class Outreach:
     after_store: list[AfterStore] = field(default_factory=list)
     draft_filter: Callable[[Mention, str], bool] | None = None
 
+    def run_dispatch(self) -> DispatchReport:
+        """The service's periodic job: one dispatch pass, logged when it did anything."""
+        report = self.dispatcher.run_once()
+        if report.problems:
+            log.warning("dispatch: %s", report.summary())
+        elif report.sent or report.cancelled or report.sla_breaches:
+            log.info("dispatch: %s", report.summary())
+        return report
+
 
 def build_outreach(
     settings: Settings, store: Store, clock: Clock, environ: Mapping[str, str]
 ) -> Outreach:
     dispatcher = Dispatcher(settings, store, clock, environ=environ)
+    cache = DoNotContactCache(store)
     return Outreach(
         dispatcher=dispatcher,
-        after_store=[OptOutStep(store), CaseStep(store)],
-        draft_filter=make_draft_filter(store),
+        after_store=[OptOutStep(store, cache), CaseStep(store)],
+        draft_filter=make_draft_filter(cache),
     )
