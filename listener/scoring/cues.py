@@ -85,7 +85,8 @@ _COMPLAINT: list[tuple[float, ComplaintReason | None, str]] = [
     # billing
     (1.5, _B, "charged twice|double charged|charged me twice|overcharged|no refund"),
     (1.3, _B, "took my money|hidden fees|hidden fee|overcharging|still no refund|stole"),
-    (1.0, _B, "charged me|money back|my money|refund|refunds|overcharge|debited"),
+    (1.0, _B, "charged me|money back|my money|overcharge|debited|want a refund"),
+    (0.6, _B, "refund|refunds"),
     (0.5, _B, "billing|bill|fee|fees|charge|charges|price increase"),
     # product
     (1.3, _P, "stopped working|keeps crashing|not working|doesn't work|does not work"),

@@ -28,7 +28,7 @@ _INCIDENT_AS_COMPLAINT = 0.4
 _QUESTION = -0.3
 _NEWS = -1.5
 # Complaint evidence at least this strong turns praise words into sarcasm.
-_SARCASM_MIN_COMPLAINT = 1.0
+_SARCASM_MIN_COMPLAINT = 1.3
 
 _COMPLAINT_FAMILIES = frozenset(
     {Family.COMPLAINT, Family.SPAM, Family.PRIVACY, Family.OUTAGE, Family.SARCASM}

@@ -38,6 +38,9 @@ _GENERAL_REASONS = frozenset(
         ComplaintReason.PRODUCT,
     }
 )
+_COMPLAINT_FAMILIES = frozenset(
+    {Family.COMPLAINT, Family.SPAM, Family.PRIVACY, Family.OUTAGE, Family.SARCASM}
+)
 _SPECIFIC_FAMILIES = (
     (Family.PRIVACY, Category.PRIVACY, ComplaintReason.PRIVACY),
     (Family.SPAM, Category.SPAM_COMPLAINT, ComplaintReason.SPAM),
@@ -70,6 +73,11 @@ def categorise(
         if specific:
             _, category, reason = max(specific, key=lambda item: item[0])
             return category, reason
+        if reading.question and not any(
+            hit.cue.family in _COMPLAINT_FAMILIES and hit.cue.weight >= 0.5 for hit in reading.cues
+        ):
+            # Unhappy enough to ask, but nothing says what about: a question for a person.
+            return Category.QUESTION, None
         general = {r: w for r, w in reason_weight.items() if r in _GENERAL_REASONS}
         if not general:
             return Category.COMPLAINT, None
