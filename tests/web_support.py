@@ -33,6 +33,7 @@ def mention(
     *,
     author: str = "",
     author_name: str = "",
+    url: str = "",
     followers: int = 1000,
     **extra: object,
 ) -> Mention:
@@ -41,7 +42,7 @@ def mention(
         source_kind="x",
         external_id=f"tweet-{n}",
         text=text,
-        url=f"https://x.example/status/{n}",
+        url=url or f"https://x.example/status/{n}",
         author=author or f"@customer{n}",
         author_name=author_name or f"Customer {n}",
         author_followers=followers,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import getpass
+import signal
 import sys
+import threading
 from typing import Annotated
 
 import typer
@@ -32,27 +34,24 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Override web.port.")] = None,
 ) -> None:
     """Serve the review desk alone (no polling); `listener run` serves it beside the service."""
-    from listener.web.server import bind
+    from listener.web.server import WebServer
 
     setup_logging()
+    stop = threading.Event()
     with user_errors():
         listener = open_listener(config)
         try:
-            import uvicorn
-
-            from listener.web.app import create_app
-
-            web = listener.settings.web
-            sock = bind(host or web.host, web.port if port is None else port)
-            app = create_app(listener)
-            shown_host, shown_port = sock.getsockname()[:2]
-            console.print(
-                f"review desk on [bold]http://{shown_host}:{shown_port}[/] (Ctrl+C stops)"
-            )
-            server = uvicorn.Server(
-                uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-            )
-            server.run(sockets=[sock])
+            server = WebServer(listener, host=host, port=port)
+            # Handlers first: a signal that arrives as soon as the address is printed still
+            # stops the server cleanly.
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, lambda *_: stop.set())
+            server.start()
+            try:
+                console.print(f"review desk on [bold]{server.url}[/] (Ctrl+C stops)")
+                stop.wait()
+            finally:
+                server.stop()
         finally:
             listener.close()
     console.print("review desk stopped.")

@@ -321,6 +321,8 @@ def edit(
 ) -> Response:
     desk = get_desk(request)
     listener = desk.listener
+    # Browsers send a textarea's line breaks as CRLF; count and store them as one character.
+    text = text.replace("\r\n", "\n")
     try:
         listener.store.review(
             draft_id,
