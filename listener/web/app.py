@@ -38,6 +38,7 @@ ROUTER_MODULES: list[str] = [
     "routes_overview",
     "routes_admin",
     "routes_api",
+    "routes_outreach",
 ]
 
 CONTENT_SECURITY_POLICY = (
