@@ -169,3 +169,17 @@ def test_the_do_not_contact_list_is_edited_in_the_page(
     assert OutreachStore(world.store).contacts() == []
     refused = _post(site.client("vic"), "/contacts", brand="O2", author="@x")
     assert refused.status_code == 403
+
+
+def test_the_review_card_warns_about_promotional_wording_before_approval(site: Site) -> None:
+    world = site.world
+    (draft,) = world.ingest(forum_mention(5, "quin"))
+    world.store.review(
+        draft.id,
+        ReviewAction.EDIT,
+        actor="bob",
+        at=world.clock.now(),
+        text="So sorry. Here is a promo code for 20% off. Say STOP to opt out.",
+    )
+    page = site.client("ann").get(f"/drafts/{draft.id}").text
+    assert "Sounds like sales, not care: promo code, 20% off" in page

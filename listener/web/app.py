@@ -115,6 +115,7 @@ def create_app(
         limiter=limiter or LoginLimiter(),
     )
     app.state.desk = desk
+    desk.jinja.globals["warn_promotional"] = settings.outreach.warn_promotional
     for router, nav in [*_routers(ROUTER_MODULES), *routers]:
         app.include_router(router)
         desk.nav.extend(nav)

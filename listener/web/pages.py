@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from listener.outreach.tone import promotional_phrases
+
 PACKAGE_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "web"
 
 
@@ -51,6 +53,7 @@ def make_templates(dirs: Sequence[str]) -> Jinja2Templates:
     env.filters["number"] = number
     env.filters["pct"] = pct
     env.filters["capped"] = capped
+    env.filters["promotional"] = promotional_phrases
     env.globals["query"] = query_string
     return Jinja2Templates(env=env)
 
