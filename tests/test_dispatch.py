@@ -134,6 +134,14 @@ def test_other_x_refusals_fail_with_the_platforms_words(
     assert failed.status is DraftStatus.FAILED and not failed.needs_check
     assert "401" in failed.error and "x_publish" in failed.error
     assert draft.id in report.failed
+    # Certainly not delivered, so it does not count against the author's cap: once the keys
+    # are fixed, reopened and approved again, it goes out straight away.
+    from listener.review import ReviewAction
+
+    world.store.review(draft.id, ReviewAction.REOPEN, actor="ann", at=NOW)
+    world.approve(draft)
+    world.dispatcher().run_once()
+    assert world.draft(draft.id).status is DraftStatus.SENT and len(x_api.posts) == 1
 
 
 def test_a_server_error_while_posting_is_never_retried_blindly(
@@ -267,3 +275,33 @@ def test_the_service_dispatches_on_its_own_timer(
     assert job.every == timedelta(seconds=15)
     job.run()
     assert world.draft(draft.id).status is DraftStatus.SENT and len(x_api.posts) == 1
+
+
+def test_after_checking_a_person_can_reword_and_send_it_again(
+    world_factory: WorldFactory,  # noqa: F811
+    settings: Settings,
+    x_api: XApiServer,  # noqa: F811
+) -> None:
+    from listener.review import ReviewAction
+
+    world = world_factory(settings)
+    (draft,) = world.ingest(x_mention(x_api, x_api.add_user("rae"), "@O2 no data"))
+    world.approve(draft)
+    x_api.fail_next(Failure.forbidden(DUPLICATE_CONTENT), endpoint="post")
+    world.dispatcher().run_once()
+    # Not on X after all: reopen, reword, approve again.
+    world.store.review(draft.id, ReviewAction.REOPEN, actor="ann", at=NOW)
+    world.store.review(
+        draft.id, ReviewAction.EDIT, actor="ann", at=NOW, text="@rae sorry! Reply STOP to opt out."
+    )
+    reopened = world.draft(draft.id)
+    world.store.review(draft.id, ReviewAction.APPROVE, actor="bob", at=NOW)
+    world.dispatcher().run_once()
+    # The doubtful attempt may have reached them, so it counts against the frequency cap.
+    assert "frequency cap" in world.draft(draft.id).hold_reason
+    world.advance(hours=24, seconds=1)
+    world.dispatcher().run_once()
+    sent = world.draft(draft.id)
+    assert reopened.status is DraftStatus.PENDING
+    assert sent.status is DraftStatus.SENT and not sent.needs_check and sent.error == ""
+    assert [p.text for p in x_api.posts] == ["@rae sorry! Reply STOP to opt out."]

@@ -308,6 +308,7 @@ def claim(conn: Connection, draft: Draft, *, author: str, instance: str, at: dat
             hold_reason="",
             next_attempt_at=None,
             error="",
+            needs_check=False,
             updated_at=at,
         )
     )
@@ -410,6 +411,8 @@ def mark_failed(
     )
     if result.rowcount != 1:
         return False
+    if not needs_check:
+        _forget_last_send(conn, draft_id)  # certainly not delivered: no cap for it
     after = {"status": "failed", "error": error, "needs_check": needs_check}
     _event(conn, draft_id, at, actor, "failed", after)
     audit.append(
@@ -423,6 +426,14 @@ def mark_failed(
         after=after,
     )
     return True
+
+
+def _forget_last_send(conn: Connection, draft_id: int) -> None:
+    last = conn.execute(
+        select(func.max(SEND_LOG.c.id)).where(SEND_LOG.c.draft_id == draft_id)
+    ).scalar_one_or_none()
+    if last is not None:
+        conn.execute(delete(SEND_LOG).where(SEND_LOG.c.id == last))
 
 
 def retry_later(
@@ -454,12 +465,7 @@ def retry_later(
     )
     if result.rowcount != 1:
         return False
-    # The attempt did not reach anyone: it must not count against caps and rates.
-    last = conn.execute(
-        select(func.max(SEND_LOG.c.id)).where(SEND_LOG.c.draft_id == draft_id)
-    ).scalar_one_or_none()
-    if last is not None:
-        conn.execute(delete(SEND_LOG).where(SEND_LOG.c.id == last))
+    _forget_last_send(conn, draft_id)  # it reached no one: no cap or rate for it
     after = {"status": "approved", "reason": reason, "retry_at": retry_at.isoformat()}
     _event(conn, draft_id, at, actor, "retry", after)
     audit.append(

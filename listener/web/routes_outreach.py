@@ -86,7 +86,9 @@ def outbox_page(request: Request, user: Viewer) -> Response:
         request,
         "outbox.html",
         {
-            "needs_check": [i for i in items if i.draft.needs_check],
+            "needs_check": [
+                i for i in items if i.draft.needs_check and i.draft.status is DraftStatus.FAILED
+            ],
             "manual": [
                 i
                 for i in items
