@@ -26,7 +26,7 @@ _DIMINISHING = (1.0, 0.7, 0.5, 0.35, 0.25, 0.2)
 _CUE_CAP = 3.5
 _INCIDENT_AS_COMPLAINT = 0.4
 _QUESTION = -0.3
-_NEWS = -1.5
+NEWS_WEIGHT = -1.5
 # Complaint evidence at least this strong turns praise words into sarcasm.
 _SARCASM_MIN_COMPLAINT = 1.3
 
@@ -94,7 +94,7 @@ def lexicon_evidence(reading: Reading, mention: Mention) -> list[Signal]:
     if reading.question and complaint_strength < _SARCASM_MIN_COMPLAINT:
         signals.append(Signal("a question", _QUESTION))
     if reading.news_like:
-        signals.append(Signal("reads like a news report", _NEWS))
+        signals.append(Signal("reads like a news report", NEWS_WEIGHT))
     return [s for s in signals if abs(s.weight) >= 0.005]
 
 

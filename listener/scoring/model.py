@@ -74,6 +74,10 @@ def preprocess(text: str) -> str:
     return _MENTION.sub("@user", text.lower())
 
 
+def _as_is(text: str) -> str:
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class VectorizerConfig:
     n_features: int = 2**18
@@ -93,7 +97,8 @@ class TextVectorizer:
             "n_features": config.n_features,
             "alternate_sign": False,
             "norm": None,
-            "preprocessor": preprocess,
+            # Texts are preprocessed once in `counts`, not once per vectorizer.
+            "preprocessor": _as_is,
             "dtype": np.float64,
         }
         self._word = HashingVectorizer(
@@ -103,8 +108,9 @@ class TextVectorizer:
 
     def counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Raw hashed counts, words then chars (training fits IDF on these)."""
+        prepared = [preprocess(text) for text in texts]
         return sparse.hstack(
-            [self._word.transform(texts), self._char.transform(texts)], format="csr"
+            [self._word.transform(prepared), self._char.transform(prepared)], format="csr"
         )
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:

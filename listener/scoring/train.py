@@ -34,7 +34,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from listener.domain import Mention
-from listener.scoring.lexicon import lexicon_evidence
+from listener.scoring.lexicon import NEWS_WEIGHT, lexicon_evidence
 from listener.scoring.model import (
     BASE_MODELS,
     CENTRED_FEATURES,
@@ -212,6 +212,12 @@ def train(
     stacker.fit(
         features, _labels(stacker_set), sample_weight=_balanced(stacker_set, STACKER_DATASET_WEIGHT)
     )
+    stacker_coef = stacker.coef_[0].astype(np.float64)
+    # Tweets never read like news reports, so the data cannot weigh that input: keep the
+    # lexicon's hand-set weight (a reporter is not an unhappy customer).
+    news = STACKER_FEATURES.index("news")
+    if not features[:, news].any():
+        stacker_coef[news] = NEWS_WEIGHT
 
     coef = np.column_stack(
         [
@@ -270,7 +276,7 @@ def train(
         vectorizer=vectorizer,
         coef=coef,
         intercept=intercept,
-        stacker_coef=stacker.coef_[0].astype(np.float64),
+        stacker_coef=stacker_coef,
         stacker_intercept=float(stacker.intercept_[0]),
         centres={
             name: float(np.median(features[:, STACKER_FEATURES.index(name)]))
