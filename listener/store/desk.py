@@ -78,17 +78,20 @@ def _contains(column: Any, text: str) -> Any:
     return func.lower(column).contains(text.lower(), autoescape=True)
 
 
-def _draft_conditions(f: DraftFilter, mention_ids: Any | None) -> tuple[list[Any], bool]:
+def _draft_conditions(f: DraftFilter, mention_ids: Any | None) -> tuple[list[Any], set[str]]:
+    """The WHERE clauses for `f`, and which other tables ("mention", "score") they need."""
     conditions: list[Any] = []
-    joined = bool(f.source or f.category or f.search)
+    needs: set[str] = set()
     if f.status and f.status != "all":
         conditions.append(DRAFT.c.status == f.status)
     if f.brand:
         conditions.append(DRAFT.c.brand == f.brand)
     if f.source:
         conditions.append(MENTION.c.source == f.source)
+        needs.add("mention")
     if f.category:
         conditions.append(SCORE.c.category == f.category)
+        needs.add("score")
     if f.search:
         conditions.append(
             or_(
@@ -98,17 +101,20 @@ def _draft_conditions(f: DraftFilter, mention_ids: Any | None) -> tuple[list[Any
                 _contains(DRAFT.c.text, f.search),
             )
         )
+        needs.add("mention")
     if mention_ids is not None:
         conditions.append(DRAFT.c.mention_id.in_(mention_ids))
-    return conditions, joined
+    return conditions, needs
 
 
-def _draft_from(joined: bool) -> Any:
-    if not joined:
-        return DRAFT
-    return DRAFT.join(MENTION, MENTION.c.id == DRAFT.c.mention_id).join(
-        SCORE, SCORE.c.mention_id == DRAFT.c.mention_id
-    )
+def _draft_from(needs: set[str]) -> Any:
+    # Join only what the filters read: each join is a lookup per draft walked.
+    joined: Any = DRAFT
+    if "mention" in needs:
+        joined = joined.join(MENTION, MENTION.c.id == DRAFT.c.mention_id)
+    if "score" in needs:
+        joined = joined.join(SCORE, SCORE.c.mention_id == DRAFT.c.mention_id)
+    return joined
 
 
 def queue_page(
@@ -123,7 +129,7 @@ def queue_page(
 
     `mention_ids` (a subquery or list) narrows the queue, e.g. to one incident's mentions.
     """
-    conditions, joined = _draft_conditions(f, mention_ids)
+    conditions, needs = _draft_conditions(f, mention_ids)
     if after is not None:
         conditions.append(
             or_(
@@ -133,7 +139,7 @@ def queue_page(
         )
     query = (
         select(DRAFT)
-        .select_from(_draft_from(joined))
+        .select_from(_draft_from(needs))
         .where(and_(literal(True), *conditions))
         .order_by(DRAFT.c.priority.desc(), DRAFT.c.id.asc())
         .limit(limit + 1)
@@ -151,10 +157,10 @@ def count_drafts_capped(
     conn: Connection, f: DraftFilter, *, cap: int = COUNT_CAP, mention_ids: Any | None = None
 ) -> int:
     """How many drafts match, counting no further than `cap` + 1 (shown as "1,000+")."""
-    conditions, joined = _draft_conditions(f, mention_ids)
+    conditions, needs = _draft_conditions(f, mention_ids)
     inner = (
         select(DRAFT.c.id)
-        .select_from(_draft_from(joined))
+        .select_from(_draft_from(needs))
         .where(and_(literal(True), *conditions))
         .limit(cap + 1)
         .subquery()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
+from listener.store.tables import DraftRow, MentionRow
 from listener.store.types import UTCDateTime
 
 
@@ -40,3 +41,15 @@ class WebSecretRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=60)
     value: str = Field(max_length=200)
     created_at: datetime = _dt(nullable=False)
+
+
+# Indexes the review desk's pages need on the foundation's tables (created in migration 0005):
+# the mentions feed walks mentions newest first, and the queue filtered by brand walks one
+# brand's pending drafts in priority order, both without sorting the whole table.
+Index("ix_mention_published_at", MentionRow.__table__.c.published_at)  # type: ignore[attr-defined]
+Index(
+    "ix_draft_status_brand_priority",
+    DraftRow.__table__.c.status,  # type: ignore[attr-defined]
+    DraftRow.__table__.c.brand,  # type: ignore[attr-defined]
+    DraftRow.__table__.c.priority,  # type: ignore[attr-defined]
+)

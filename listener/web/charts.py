@@ -32,6 +32,7 @@ class Marker:
 class Tick:
     position: float
     label: str
+    anchor: str = "middle"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,24 @@ class LineChart:
     y_ticks: list[Tick] = field(default_factory=list)
     markers: list[DrawnMarker] = field(default_factory=list)
     empty: bool = False
+
+
+_TICK_STEPS = [
+    timedelta(hours=1),
+    timedelta(hours=3),
+    timedelta(hours=6),
+    timedelta(hours=12),
+    timedelta(days=1),
+    timedelta(days=2),
+    timedelta(days=7),
+]
+
+
+def _ceil(moment: datetime, step: timedelta) -> datetime:
+    """The first whole step (hour, day ...) at or after `moment`, counted from midnight."""
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    steps = -(-(moment - midnight) // step)
+    return midnight + steps * step
 
 
 def _nice_max(value: float) -> float:
@@ -109,12 +128,22 @@ def line_chart(
         ]
         drawn.append(DrawnSeries(s.name, f"c{index % 6}", " ".join(commands), points[-1][1]))
     x_ticks = []
-    steps = 6
-    for i in range(steps + 1):
-        moment = start + timedelta(seconds=span * i / steps)
-        label = moment.strftime("%d %b %H:%M") if span <= 3 * 86400 else moment.strftime("%d %b")
+    step = next((t for t in _TICK_STEPS if span / t.total_seconds() <= 8), _TICK_STEPS[-1])
+    moment = _ceil(start, step)
+    while moment <= end:
+        label = moment.strftime("%H:%M") if step < timedelta(days=1) else moment.strftime("%d %b")
+        if step < timedelta(days=1) and moment.hour == 0:
+            label = moment.strftime("%d %b")
         x_ticks.append(Tick(x_of(moment), label))
-    y_ticks = [Tick(y_of(top_value * i / 4), y_format(top_value * i / 4)) for i in range(5)]
+        moment += step
+    # Counts get whole-number ticks (50 -> 0, 10, ... 50 rather than 12.5 steps).
+    divisions = 4
+    if y_max is None:
+        divisions = next((n for n in (4, 5, 2) if (top_value / n).is_integer()), 4)
+    y_ticks = [
+        Tick(y_of(top_value * i / divisions), y_format(top_value * i / divisions))
+        for i in range(divisions + 1)
+    ]
     drawn_markers = [
         DrawnMarker(x_of(m.at), m.label, m.href) for m in markers if start <= m.at <= end
     ]

@@ -1,4 +1,4 @@
-"""web: review desk users and the generated session secret.
+"""web: review desk users, the generated session secret, indexes for the desk's pages.
 
 Revision ID: 0005
 Revises: 0004
@@ -41,9 +41,14 @@ def upgrade() -> None:
         sa.Column("created_at", listener.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
+    # Plain CREATE INDEX (no batch table copy): the mention table may already be large.
+    op.create_index("ix_mention_published_at", "mention", ["published_at"])
+    op.create_index("ix_draft_status_brand_priority", "draft", ["status", "brand", "priority"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_draft_status_brand_priority", table_name="draft")
+    op.drop_index("ix_mention_published_at", table_name="mention")
     op.drop_table("web_secret")
     with op.batch_alter_table("web_user", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_user_api_token_hash"))
