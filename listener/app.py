@@ -17,6 +17,7 @@ from datetime import timedelta
 from listener.clock import Clock, SystemClock
 from listener.drafting import Drafter
 from listener.errors import NotFound, SourceDisabled, StoreError
+from listener.incident_tracking import build_incidents
 from listener.matching import BrandMatcher, BrandTerms
 from listener.outreach.steps import build_outreach
 from listener.pipeline import AfterStore, Pipeline, PollReport
@@ -117,6 +118,7 @@ def make_listener(
         for name, reason in disabled.items():
             store.record_disabled(name, reason)
         outreach = build_outreach(settings, store, clock, env)
+        incidents = build_incidents(settings, store, clock, env)
         pipeline = Pipeline(
             brands=settings.brands,
             store=store,
@@ -125,7 +127,7 @@ def make_listener(
             drafter=drafter,
             clock=clock,
             source_brands={c.name: c.brands for c in settings.sources if c.brands},
-            after_store=[*outreach.after_store, *after_store],
+            after_store=[*outreach.after_store, *incidents.after_store, *after_store],
             draft_filter=outreach.draft_filter,
         )
     except StoreError:
@@ -138,8 +140,14 @@ def make_listener(
         clock=clock,
         sources=built,
         disabled=disabled,
-        jobs=[PeriodicJob("dispatch", outreach.run_dispatch, settings.outreach.dispatch_every)],
-        closers=[outreach.dispatcher.close],
+        jobs=[
+            PeriodicJob("dispatch", outreach.run_dispatch, settings.outreach.dispatch_every),
+            PeriodicJob("alerts", incidents.dispatcher.run_once, settings.incidents.dispatch_every),
+            PeriodicJob(
+                "incidents.resolve", incidents.resolver.run_once, settings.incidents.resolve_every
+            ),
+        ],
+        closers=[outreach.dispatcher.close, incidents.dispatcher.close],
     )
 
 

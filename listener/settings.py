@@ -241,6 +241,23 @@ class IncidentSettings(_Section):
     reach_incident_risk: float = Field(default=0.6, ge=0.0, le=1.0)
     quiet_after: Duration = timedelta(hours=6)
     group_window: Duration = timedelta(hours=24)
+    # Incident detection and alert delivery (listener.incidents, listener.alerts); see README.
+    prior_rate: float = Field(default=1.0, gt=0.0)
+    prior_buckets: float = Field(default=12.0, gt=0.0)
+    baseline_half_life: Duration = timedelta(days=1)
+    seasonal_after: Duration = timedelta(days=14)
+    min_share: float = Field(default=0.5, ge=0.0, le=1.0)
+    cooldown: Duration = timedelta(minutes=30)
+    join_weight: float = Field(default=4.0, gt=0.0)
+    news_domains: list[str] = []
+    severity_mentions: list[int] = Field(default=[10, 50, 250], min_length=3, max_length=3)
+    severity_reach_high: int = Field(default=1_000_000, ge=0)
+    severity_total_reach_critical: int = Field(default=10_000_000, ge=0)
+    dispatch_every: Duration = timedelta(seconds=10)
+    resolve_every: Duration = timedelta(minutes=1)
+    retry_base: Duration = timedelta(seconds=30)
+    retry_max: Duration = timedelta(minutes=30)
+    stuck_after: Duration = timedelta(minutes=2)
 
 
 class AlertChannelSettings(_Section):

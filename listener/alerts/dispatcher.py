@@ -1,0 +1,193 @@
+"""Delivering the alert outbox: route, hold (quiet hours, cooldown), claim, send, confirm.
+
+Each run: deliveries stuck in `sending` longer than `stuck_after` go back to `pending` (their
+dispatcher died after claiming); new alerts are routed to the channels whose brands and
+minimum severity match; due deliveries are claimed (pending → sending, compare-and-set) in one
+short transaction, sent with no transaction open, and confirmed (sending → sent) by their
+claimer only. A failed send is retried with exponential backoff (capped, never given up while
+the error is retryable), so a receiver that is down delays alerts and never loses them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from listener.alerts.channel import Channel, OutgoingAlert
+from listener.alerts.email import EmailChannel
+from listener.alerts.message import ESCALATED
+from listener.alerts.slack import SlackChannel
+from listener.alerts.webhook import WebhookChannel
+from listener.clock import Clock
+from listener.errors import DispatchError
+from listener.incidents.model import Severity
+from listener.outreach.caps import quiet_hours_end
+from listener.settings import AlertChannelSettings, Settings
+from listener.store import Store
+from listener.store import alerts as q
+
+log = logging.getLogger("listener.alerts")
+
+
+def build_channels(
+    configs: list[AlertChannelSettings], environ: Mapping[str, str]
+) -> dict[str, Channel]:
+    channels: dict[str, Channel] = {}
+    for config in configs:
+        if config.kind == "webhook":
+            channels[config.name] = WebhookChannel(config, environ)
+        elif config.kind == "slack":
+            channels[config.name] = SlackChannel(config)
+        else:
+            channels[config.name] = EmailChannel(config, environ)
+    return channels
+
+
+def routes_to(config: AlertChannelSettings, brand: str, severity: str) -> bool:
+    """Does an alert about `brand` at `severity` go to this channel?"""
+    if config.brands and brand and brand not in config.brands:
+        return False
+    try:
+        level = Severity(severity).level
+    except ValueError:
+        level = Severity.LOW.level
+    return level >= Severity(config.min_severity).level
+
+
+def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
+    """base, 2·base, 4·base ... up to cap, after the `attempts`-th failure (1-based)."""
+    factor: int = 2 ** max(0, min(attempts - 1, 20))
+    return min(cap, base * factor)
+
+
+@dataclass
+class DispatchReport:
+    routed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    held: int = 0
+    superseded: int = 0
+    recovered: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class AlertDispatcher:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        clock: Clock,
+        channels: Mapping[str, Channel],
+        *,
+        owner: str | None = None,
+        batch: int = 50,
+    ) -> None:
+        self.settings = settings
+        self.configs = {c.name: c for c in settings.alerts}
+        self.store = store
+        self.clock = clock
+        self.channels = dict(channels)
+        instance = settings.service.instance or socket.gethostname()
+        self.owner = owner or f"{instance}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.batch = batch
+
+    def run_once(self) -> DispatchReport:
+        """One pass; safe to run from several processes at once."""
+        report = DispatchReport()
+        now = self.clock.now()
+        self.route(now, report)
+        for delivery in self.claim(now, report):
+            self._send(delivery, report)
+        return report
+
+    def route(self, now: datetime, report: DispatchReport | None = None) -> None:
+        report = report or DispatchReport()
+        incidents = self.settings.incidents
+        with self.store.write() as conn:
+            report.recovered += q.recover_stuck(conn, now, incidents.stuck_after)
+            for alert in q.unrouted(conn):
+                names = [
+                    c.name
+                    for c in self.configs.values()
+                    if routes_to(c, alert.brand, alert.severity)
+                ]
+                q.route(conn, alert, names, now)
+                report.routed += 1
+
+    def claim(self, now: datetime, report: DispatchReport | None = None) -> list[q.Delivery]:
+        """Take due deliveries for this dispatcher (pending → sending); hold the ones that wait."""
+        report = report or DispatchReport()
+        claimed: list[q.Delivery] = []
+        with self.store.write() as conn:
+            for d in q.due(conn, now, self.batch):
+                config = self.configs.get(d.channel)
+                if config is None or d.channel not in self.channels:
+                    if q.claim(conn, d.id, self.owner, now):
+                        q.mark_failed(
+                            conn,
+                            d.id,
+                            self.owner,
+                            f"channel {d.channel!r} is no longer configured",
+                            now,
+                        )
+                        report.failed += 1
+                    continue
+                quiet_end = quiet_hours_end(config.quiet_hours, now)
+                if quiet_end is not None:
+                    q.hold(conn, d.id, quiet_end, "quiet hours")
+                    report.held += 1
+                    continue
+                if d.alert.kind == ESCALATED and (newer := q.newer_pending(conn, d)):
+                    q.supersede(conn, d.id, newer)
+                    report.superseded += 1
+                    continue
+                last = q.last_sent(conn, d.channel, d.cooldown_key)
+                if last is not None and now - last < config.cooldown:
+                    q.hold(conn, d.id, last + config.cooldown, "cooldown")
+                    report.held += 1
+                    continue
+                if q.claim(conn, d.id, self.owner, now):
+                    claimed.append(d)
+        return claimed
+
+    def _send(self, d: q.Delivery, report: DispatchReport) -> None:
+        now = self.clock.now()
+        channel = self.channels[d.channel]
+        alert = OutgoingAlert(
+            alert_id=d.alert.id,
+            kind=d.alert.kind,
+            brand=d.alert.brand,
+            severity=d.alert.severity,
+            title=d.alert.title,
+            body=d.alert.body,
+            created_at=d.alert.created_at,
+            sent_at=now,
+        )
+        incidents = self.settings.incidents
+        try:
+            channel.send(alert)
+        except DispatchError as exc:
+            with self.store.write() as conn:
+                if exc.retryable:
+                    wait = backoff(d.attempts + 1, incidents.retry_base, incidents.retry_max)
+                    q.mark_retry(conn, d.id, self.owner, str(exc), now + wait)
+                    report.retrying += 1
+                else:
+                    q.mark_failed(conn, d.id, self.owner, str(exc), now)
+                    report.failed += 1
+            report.errors.append(str(exc))
+            log.warning("alert %s to %s not delivered: %s", d.alert.id, d.channel, exc)
+            return
+        with self.store.write() as conn:
+            if q.mark_sent(conn, d.id, self.owner, now):
+                report.sent += 1
+
+    def close(self) -> None:
+        for channel in self.channels.values():
+            channel.close()

@@ -1,0 +1,75 @@
+"""What an alert says, as data and as plain text; never a template.
+
+Mention text is untrusted: it travels as JSON values (webhook), escaped text (Slack) or a plain
+text body (email), so nothing an author writes can become markup, a mention of @channel, or
+a template expression.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from listener.store.incidents import Incident
+
+OPENED = "incident.opened"
+ESCALATED = "incident.escalated"
+
+
+def incident_body(
+    incident: Incident, kind: str, public_url: str, *, previous_severity: str | None = None
+) -> dict[str, Any]:
+    """The alert payload: what, how big, since when, who amplifies, where to look."""
+    return {
+        "kind": kind,
+        "incident_id": incident.id,
+        "brand": incident.brand,
+        "type": incident.type,
+        "severity": incident.severity,
+        "previous_severity": previous_severity,
+        "title": incident.title,
+        "summary": incident.summary,
+        "mention_count": incident.mention_count,
+        "total_reach": incident.total_reach,
+        "first_mention_at": incident.first_mention_at.isoformat(),
+        "opened_at": incident.opened_at.isoformat(),
+        "top_authors": incident.top_authors[:5],
+        "sources": incident.sources,
+        "url": f"{public_url.rstrip('/')}/incidents/{incident.id}",
+    }
+
+
+def headline(body: dict[str, Any], title: str, severity: str) -> str:
+    kind = str(body.get("kind", ""))
+    if kind == OPENED:
+        return f"[{severity.upper()}] New incident: {title}"
+    if kind == ESCALATED:
+        return (
+            f"[{severity.upper()}] Incident escalated from {body.get('previous_severity')}: {title}"
+        )
+    return f"[{severity.upper()}] {title}"
+
+
+def plain_text(body: dict[str, Any], title: str, severity: str) -> str:
+    """The alert for a person: headline, figures, amplifiers, summary, link."""
+    lines = [headline(body, title, severity)]
+    if "incident_id" in body:
+        lines.append(
+            f"{body.get('mention_count', 0)} mention(s) about {body.get('brand')} "
+            f"({body.get('type')}), first seen {body.get('first_mention_at')}, "
+            f"detected {body.get('opened_at')}."
+        )
+        authors = body.get("top_authors") or []
+        if authors:
+            lines.append(
+                "Amplifying: "
+                + ", ".join(f"{a.get('author')} ({int(a.get('followers', 0)):,})" for a in authors)
+            )
+        if body.get("summary"):
+            lines.append("")
+            lines.append(str(body["summary"]))
+    elif body.get("text"):
+        lines.append(str(body["text"]))
+    if body.get("url"):
+        lines.append("")
+        lines.append(f"Open: {body['url']}")
+    return "\n".join(lines)

@@ -1,0 +1,139 @@
+"""Incident detection wired to the store: the after-store step, auto-resolve, alert dispatch.
+
+The step runs on each committed batch of new mentions. In ONE write transaction per batch it
+locks each brand's detector state, runs the pure detector (`listener.incidents`), saves the
+incidents it opened or grew, and writes their alerts to the outbox: an incident never exists
+without its alert, nor an alert without its incident. Detector state lives in the database, so
+a restart (or another instance) carries on where the last batch left off.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from listener.alerts.channel import Channel
+from listener.alerts.dispatcher import AlertDispatcher, build_channels
+from listener.alerts.message import ESCALATED, OPENED, incident_body
+from listener.clock import Clock
+from listener.domain import StoredMention
+from listener.incidents.detector import (
+    ActiveIncident,
+    BrandState,
+    DetectionRules,
+    Detector,
+    observe,
+)
+from listener.incidents.terms import brand_words
+from listener.settings import Settings
+from listener.store import Store
+from listener.store import incidents as q
+from listener.store.alerts import enqueue_alert
+from listener.store.mentions import story_key
+
+
+def detection_rules(settings: Settings) -> DetectionRules:
+    return DetectionRules.from_settings(
+        settings.incidents, settings.scoring.incident_risk_threshold
+    )
+
+
+class IncidentTracker:
+    """After-store step: new mentions → incidents and outbox alerts, in one transaction."""
+
+    name = "incidents"
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.rules = detection_rules(settings)
+        self.detector = Detector(self.rules)
+        self.ignore = {b.name: brand_words([b.name, *b.terms]) for b in settings.brands}
+        self.public_url = settings.web.public_url
+
+    def __call__(self, stored: Sequence[StoredMention], now: datetime) -> None:
+        by_brand: dict[str, list[StoredMention]] = defaultdict(list)
+        for s in stored:
+            by_brand[s.brand].append(s)
+        with self.store.write() as conn:
+            for brand in sorted(by_brand):
+                self._brand(conn, brand, by_brand[brand], now)
+
+    def _brand(
+        self, conn: Connection, brand: str, stored: Sequence[StoredMention], now: datetime
+    ) -> None:
+        state = BrandState.from_json(q.lock_state(conn, brand, now))
+        incidents = q.active_incidents(conn, brand)
+        ignore = self.ignore.get(brand, frozenset())
+        observations = [observe(s, self.rules, ignore, story_key(s.mention)) for s in stored]
+        self.detector.process(state, incidents, observations, now)
+        for incident in incidents:
+            if incident.changed:
+                self._save(conn, incident, now)
+        q.save_state(conn, brand, state.as_json(), now)
+
+    def _save(self, conn: Connection, incident: ActiveIncident, now: datetime) -> None:
+        opened = incident.is_new
+        saved = q.save_detected(conn, incident, now)
+        if opened:
+            kind, previous, key = OPENED, None, f"incident:{saved.id}:opened"
+        elif incident.escalations:
+            previous = incident.escalations[0][0].value
+            kind, key = ESCALATED, f"incident:{saved.id}:severity:{saved.severity}"
+        else:
+            return
+        enqueue_alert(
+            conn,
+            kind,
+            saved.brand,
+            saved.severity,
+            saved.title,
+            incident_body(saved, kind, self.public_url, previous_severity=previous),
+            key,
+            now,
+            incident_id=saved.id,
+        )
+
+
+@dataclass
+class IncidentWiring:
+    """What `make_listener` adds for incidents: the step, the dispatcher, the resolver."""
+
+    tracker: IncidentTracker
+    dispatcher: AlertDispatcher
+    resolver: QuietResolver
+    after_store: list[IncidentTracker] = field(default_factory=list)
+
+
+class QuietResolver:
+    """Resolves incidents that have been quiet for `incidents.quiet_after`."""
+
+    def __init__(self, settings: Settings, store: Store, clock: Clock) -> None:
+        self.quiet_after = settings.incidents.quiet_after
+        self.store = store
+        self.clock = clock
+
+    def run_once(self) -> list[int]:
+        with self.store.write() as conn:
+            return q.resolve_quiet(conn, self.clock.now(), self.quiet_after)
+
+
+def build_incidents(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    environ: Mapping[str, str],
+    channels: Mapping[str, Channel] | None = None,
+) -> IncidentWiring:
+    tracker = IncidentTracker(settings, store)
+    built = dict(channels) if channels is not None else build_channels(settings.alerts, environ)
+    return IncidentWiring(
+        tracker=tracker,
+        dispatcher=AlertDispatcher(settings, store, clock, built),
+        resolver=QuietResolver(settings, store, clock),
+        after_store=[tracker],
+    )

@@ -1,0 +1,478 @@
+"""Per-brand incident detection over a time-ordered stream of mentions; pure, time passed in.
+
+For each brand it keeps (as `BrandState`, saved by the caller) two baselines on fixed buckets
+(all mentions, and "concerning" ones: dissatisfied or risky), the brand's usual vocabulary, and
+a short pool of recent concerning mentions that belong to no incident yet. A mention:
+
+1. joins the best-matching active incident of its brand (same link/story, shared distinctive
+   words, or the same specific category while concerning, within `group_window`); else
+2. opens an incident on its own when it is risky and has reach (a large following or a news
+   site): the reach rule; else
+3. counts towards the bucket; when the concerning count is a spike (negative-binomial tail,
+   minimum count and ratio, over the current bucket or the last three), or all mentions spike
+   with a high concerning share, the spike's related mentions open an incident: the volume rule.
+
+An incident's severity is recomputed as mentions join; a rise is recorded as an escalation,
+which is what the caller turns into an alert: one alert per opening and per level, never one
+per mention.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from listener.domain import StoredMention, utc
+from listener.incidents.model import (
+    SPECIFIC_CATEGORIES,
+    IncidentProfile,
+    Observation,
+    Severity,
+    SeverityRule,
+)
+from listener.incidents.spike import Baseline, SpikeRule, SpikeVerdict, spike_test
+from listener.incidents.terms import TermStats, tokens
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_POOL_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionRules:
+    """Every threshold of detection and grouping, built from settings (see `from_settings`)."""
+
+    bucket: timedelta = timedelta(minutes=5)
+    spike: SpikeRule = field(default_factory=SpikeRule)
+    severity: SeverityRule = field(default_factory=SeverityRule)
+    risk_threshold: float = 0.6
+    min_share: float = 0.5
+    reach_followers: int = 100_000
+    reach_incident_risk: float = 0.6
+    news_domains: frozenset[str] = frozenset()
+    group_window: timedelta = timedelta(hours=24)
+    cooldown: timedelta = timedelta(minutes=30)
+    join_weight: float = 4.0
+    min_idf: float = 1.0
+    pool_buckets: int = 3
+    window_buckets: int = 3
+
+    @classmethod
+    def from_settings(cls, incidents: Any, risk_threshold: float) -> DetectionRules:
+        bucket_s = incidents.bucket.total_seconds()
+        return cls(
+            bucket=incidents.bucket,
+            spike=SpikeRule(
+                min_count=incidents.min_count,
+                min_ratio=incidents.min_ratio,
+                p_value=incidents.p_value,
+                prior_rate=incidents.prior_rate,
+                prior_buckets=incidents.prior_buckets,
+                half_life_buckets=max(1.0, incidents.baseline_half_life.total_seconds() / bucket_s),
+                seasonal_after_buckets=int(incidents.seasonal_after.total_seconds() // bucket_s),
+            ),
+            severity=SeverityRule(
+                mentions=(
+                    incidents.severity_mentions[0],
+                    incidents.severity_mentions[1],
+                    incidents.severity_mentions[2],
+                ),
+                reach_medium=incidents.reach_followers,
+                reach_high=incidents.severity_reach_high,
+                total_reach_critical=incidents.severity_total_reach_critical,
+            ),
+            risk_threshold=risk_threshold,
+            min_share=incidents.min_share,
+            reach_followers=incidents.reach_followers,
+            reach_incident_risk=incidents.reach_incident_risk,
+            news_domains=frozenset(d.lower().removeprefix("www.") for d in incidents.news_domains),
+            group_window=incidents.group_window,
+            cooldown=incidents.cooldown,
+            join_weight=incidents.join_weight,
+        )
+
+
+def observe(
+    stored: StoredMention, rules: DetectionRules, ignore: frozenset[str], story_key: str = ""
+) -> Observation:
+    """Reduce a stored mention to what detection reads (`story_key`: its normalised link)."""
+    m = stored.mention
+    at = utc(m.published_at or m.fetched_at or _EPOCH)
+    host = urlsplit(m.url).hostname or "" if m.url else ""
+    host = host.lower().removeprefix("www.")
+    news = m.source_kind == "news" or any(
+        host == d or host.endswith("." + d) for d in rules.news_domains
+    )
+    return Observation(
+        mention_id=stored.id,
+        brand=stored.brand,
+        at=at,
+        source=m.source,
+        source_kind=m.source_kind,
+        author=m.author or m.author_name or host,
+        followers=int(m.author_followers or 0),
+        verified=bool(m.author_verified),
+        news=news,
+        url=m.url,
+        story_key=story_key,
+        title=m.title,
+        text=m.text,
+        category=stored.score.category.value,
+        dissatisfied=stored.score.dissatisfied,
+        risk=float(stored.score.incident_risk),
+        words=tokens(m.full_text, ignore),
+    )
+
+
+@dataclass
+class ActiveIncident:
+    """An open or acknowledged incident of one brand, as the caller loaded it (id None: new)."""
+
+    id: int | None
+    profile: IncidentProfile
+    severity: Severity
+    opened_at: datetime
+    trigger: str = ""
+    joined: list[int] = field(default_factory=list)
+    escalations: list[tuple[Severity, Severity]] = field(default_factory=list)
+
+    @property
+    def is_new(self) -> bool:
+        return self.id is None
+
+    @property
+    def changed(self) -> bool:
+        return self.is_new or bool(self.joined)
+
+
+@dataclass
+class BrandState:
+    """What detection remembers about one brand between batches and across restarts."""
+
+    bucket: int = -1
+    total: int = 0
+    concerning: int = 0
+    recent: list[int] = field(default_factory=list)
+    base_total: Baseline = field(default_factory=Baseline)
+    base_concerning: Baseline = field(default_factory=Baseline)
+    terms: TermStats = field(default_factory=TermStats)
+    pool: list[Observation] = field(default_factory=list)
+    last_volume_open: datetime | None = None
+    max_mention_id: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "bucket": self.bucket,
+            "total": self.total,
+            "concerning": self.concerning,
+            "recent": self.recent,
+            "base_total": self.base_total.as_json(),
+            "base_concerning": self.base_concerning.as_json(),
+            "terms": self.terms.as_json(),
+            "pool": [_obs_json(o) for o in self.pool],
+            "last_volume_open": self.last_volume_open.isoformat()
+            if self.last_volume_open
+            else None,
+            "max_mention_id": self.max_mention_id,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> BrandState:
+        if not data:
+            return cls()
+        last = data.get("last_volume_open")
+        return cls(
+            bucket=int(data.get("bucket", -1)),
+            total=int(data.get("total", 0)),
+            concerning=int(data.get("concerning", 0)),
+            recent=[int(v) for v in data.get("recent", [])],
+            base_total=Baseline.from_json(data.get("base_total")),
+            base_concerning=Baseline.from_json(data.get("base_concerning")),
+            terms=TermStats.from_json(data.get("terms")),
+            pool=[_obs_from_json(o) for o in data.get("pool", [])],
+            last_volume_open=datetime.fromisoformat(last) if last else None,
+            max_mention_id=int(data.get("max_mention_id", 0)),
+        )
+
+
+def _obs_json(o: Observation) -> dict[str, Any]:
+    return {
+        "id": o.mention_id,
+        "brand": o.brand,
+        "at": o.at.isoformat(),
+        "source": o.source,
+        "kind": o.source_kind,
+        "author": o.author,
+        "followers": o.followers,
+        "verified": o.verified,
+        "news": o.news,
+        "url": o.url,
+        "story": o.story_key,
+        "title": o.title[:300],
+        "text": o.text[:500],
+        "category": o.category,
+        "dissatisfied": o.dissatisfied,
+        "risk": round(o.risk, 4),
+        "words": sorted(o.words),
+    }
+
+
+def _obs_from_json(d: dict[str, Any]) -> Observation:
+    return Observation(
+        mention_id=int(d["id"]),
+        brand=str(d["brand"]),
+        at=datetime.fromisoformat(d["at"]),
+        source=str(d["source"]),
+        source_kind=str(d["kind"]),
+        author=str(d["author"]),
+        followers=int(d["followers"]),
+        verified=bool(d["verified"]),
+        news=bool(d["news"]),
+        url=str(d["url"]),
+        story_key=str(d["story"]),
+        title=str(d["title"]),
+        text=str(d["text"]),
+        category=str(d["category"]),
+        dissatisfied=bool(d["dissatisfied"]),
+        risk=float(d["risk"]),
+        words=frozenset(d["words"]),
+    )
+
+
+class Detector:
+    """Runs the rules over one brand's new mentions; mutates the state and the incidents."""
+
+    def __init__(self, rules: DetectionRules) -> None:
+        self.rules = rules
+        self._bucket_s = rules.bucket.total_seconds()
+
+    def process(
+        self,
+        state: BrandState,
+        incidents: list[ActiveIncident],
+        observations: Iterable[Observation],
+        now: datetime,
+    ) -> list[ActiveIncident]:
+        """Feed mentions (time-ordered) through; returns the incidents opened by them.
+
+        Mentions with ids the state has already seen are skipped, so a step run twice on the
+        same batch changes nothing.
+        """
+        opened: list[ActiveIncident] = []
+        seen = state.max_mention_id
+        fresh = [o for o in observations if o.mention_id > seen]
+        for obs in sorted(fresh, key=lambda o: (o.at, o.mention_id)):
+            state.max_mention_id = max(state.max_mention_id, obs.mention_id)
+            new = self._one(state, incidents, obs, now)
+            if new is not None:
+                incidents.append(new)
+                opened.append(new)
+        return opened
+
+    # the steps --------------------------------------------------------------------------
+
+    def _one(
+        self, state: BrandState, incidents: list[ActiveIncident], obs: Observation, now: datetime
+    ) -> ActiveIncident | None:
+        rules = self.rules
+        moment = min(obs.at, now)
+        self._roll(state, self._bucket_of(moment))
+        concerning = obs.concerning(rules.risk_threshold)
+        state.total += 1
+        target = self._best_match(state, incidents, obs)
+        if target is not None:
+            # Explained by an incident already: it must not make the volume test fire again.
+            self._join(target, obs)
+            return None
+        if concerning:
+            state.concerning += 1
+        state.terms.observe(obs.words)
+        if not concerning:
+            return None
+        if self._has_reach(obs):
+            return self._open(state, obs, now, trigger="reach", by_volume=False)
+        verdict = self._volume_spike(state, moment)
+        if verdict is not None and not self._cooling(state, now):
+            state.last_volume_open = now
+            return self._open(state, obs, now, trigger=f"volume: {verdict.describe()}")
+        state.pool.append(obs)
+        self._trim_pool(state, moment)
+        return None
+
+    def _bucket_of(self, moment: datetime) -> int:
+        return int((moment - _EPOCH).total_seconds() // self._bucket_s)
+
+    def _hour_of(self, bucket: int) -> int:
+        return (_EPOCH + timedelta(seconds=bucket * self._bucket_s)).hour
+
+    def _roll(self, state: BrandState, bucket: int) -> None:
+        """Close the current bucket (and any empty ones) when time moves past it."""
+        if state.bucket < 0:
+            state.bucket = bucket
+            return
+        if bucket <= state.bucket:
+            return  # late mentions count in the open bucket
+        spike = self.rules.spike
+        for base, count in (
+            (state.base_total, state.total),
+            (state.base_concerning, state.concerning),
+        ):
+            _, mean = base.shape_and_mean(self._hour_of(state.bucket), spike)
+            # A spike is not the new normal: learn it only up to where it would start to count.
+            cap = max(float(spike.min_count - 1), spike.min_ratio * mean)
+            base.learn(min(float(count), cap), self._hour_of(state.bucket), spike)
+        gap = bucket - state.bucket - 1
+        if gap > 0:
+            # Empty buckets are learnt in one step; the hourly profile sees only the real ones.
+            state.base_total.learn(0.0, self._hour_of(bucket - 1), spike, empty_before=gap - 1)
+            state.base_concerning.learn(0.0, self._hour_of(bucket - 1), spike, empty_before=gap - 1)
+        keep = self.rules.window_buckets - 1
+        state.recent = ([0] * min(gap, keep) + [state.concerning] + state.recent)[:keep]
+        state.bucket = bucket
+        state.total = 0
+        state.concerning = 0
+
+    def _volume_spike(self, state: BrandState, moment: datetime) -> SpikeVerdict | None:
+        spike = self.rules.spike
+        hour = moment.hour
+        verdict = spike_test(state.concerning, state.base_concerning, hour, spike)
+        if verdict.spike:
+            return verdict
+        window = state.concerning + sum(state.recent)
+        if state.recent and window > state.concerning:
+            wide = SpikeRule(
+                min_count=spike.min_count,
+                min_ratio=spike.min_ratio,
+                p_value=spike.p_value,
+                prior_rate=spike.prior_rate * (1 + len(state.recent)),
+                prior_buckets=spike.prior_buckets,
+                half_life_buckets=spike.half_life_buckets,
+                seasonal_after_buckets=spike.seasonal_after_buckets,
+            )
+            scaled = Baseline(
+                weighted_sum=state.base_concerning.weighted_sum * (1 + len(state.recent)),
+                weight=state.base_concerning.weight,
+                buckets_seen=state.base_concerning.buckets_seen,
+                hourly_sum=state.base_concerning.hourly_sum,
+                hourly_weight=state.base_concerning.hourly_weight,
+            )
+            verdict = spike_test(window, scaled, hour, wide)
+            if verdict.spike:
+                return verdict
+        total = spike_test(state.total, state.base_total, hour, spike)
+        if total.spike and state.concerning >= self.rules.min_share * state.total:
+            return total
+        return None
+
+    def _cooling(self, state: BrandState, now: datetime) -> bool:
+        last = state.last_volume_open
+        return last is not None and now - last < self.rules.cooldown
+
+    def _has_reach(self, obs: Observation) -> bool:
+        rules = self.rules
+        if obs.risk < rules.reach_incident_risk:
+            return False
+        big = obs.followers >= rules.reach_followers
+        verified = obs.verified and obs.followers >= rules.reach_followers // 10
+        return big or verified or obs.news
+
+    def _similarity(self, state: BrandState, obs: Observation, profile: IncidentProfile) -> float:
+        rules = self.rules
+        if obs.story_key and obs.story_key in profile.story_keys:
+            return 100.0
+        terms = state.terms
+        shared = obs.words & profile.terms.keys()
+        weight = 0.0
+        for word in shared:
+            idf = terms.idf(word)
+            if idf >= rules.min_idf:
+                weight += idf
+        if (
+            obs.category in SPECIFIC_CATEGORIES
+            and obs.concerning(rules.risk_threshold)
+            and obs.category == profile.dominant_category
+        ):
+            weight = max(weight, rules.join_weight)
+        return weight
+
+    def _best_match(
+        self, state: BrandState, incidents: Sequence[ActiveIncident], obs: Observation
+    ) -> ActiveIncident | None:
+        best: ActiveIncident | None = None
+        best_score = 0.0
+        for incident in incidents:
+            profile = incident.profile
+            if profile.brand != obs.brand or obs.at - profile.last_at > self.rules.group_window:
+                continue
+            score = self._similarity(state, obs, profile)
+            if score >= self.rules.join_weight and score > best_score:
+                best, best_score = incident, score
+        return best
+
+    def _join(self, incident: ActiveIncident, obs: Observation) -> None:
+        incident.profile.add(obs, self.rules.risk_threshold)
+        incident.joined.append(obs.mention_id)
+        self._reassess(incident)
+
+    def _reassess(self, incident: ActiveIncident) -> None:
+        severity = incident.profile.severity(self.rules.severity)
+        if severity.level > incident.severity.level:
+            incident.escalations.append((incident.severity, severity))
+            incident.severity = severity
+
+    def _open(
+        self,
+        state: BrandState,
+        seed: Observation,
+        now: datetime,
+        *,
+        trigger: str,
+        by_volume: bool = True,
+    ) -> ActiveIncident:
+        self._trim_pool(state, min(seed.at, now))
+        probe = IncidentProfile.starting_with(seed, self.rules.risk_threshold)
+        related = [
+            o for o in state.pool if self._similarity(state, o, probe) >= self.rules.join_weight
+        ]
+        if by_volume and len(related) < 2:
+            # The spike itself is the story (many unrelated-looking complaints at once).
+            related = list(state.pool)
+        chosen = {o.mention_id for o in related}
+        state.pool = [o for o in state.pool if o.mention_id not in chosen]
+        profile = IncidentProfile.starting_with(seed, self.rules.risk_threshold)
+        for o in sorted(related, key=lambda o: o.at):
+            profile.add(o, self.rules.risk_threshold)
+        incident = ActiveIncident(
+            id=None,
+            profile=profile,
+            severity=profile.severity(self.rules.severity),
+            opened_at=now,
+            trigger=trigger,
+            joined=[seed.mention_id, *sorted(chosen)],
+        )
+        return incident
+
+    def _trim_pool(self, state: BrandState, moment: datetime) -> None:
+        horizon = moment - self.rules.bucket * self.rules.pool_buckets
+        pool = [o for o in state.pool if o.at >= horizon]
+        state.pool = pool[-_POOL_LIMIT:]
+
+
+def rules_summary(rules: DetectionRules) -> dict[str, Any]:
+    """The thresholds in force, for reports (`listener backtest`)."""
+    s = rules.spike
+    return {
+        "bucket_seconds": rules.bucket.total_seconds(),
+        "min_count": s.min_count,
+        "min_ratio": s.min_ratio,
+        "p_value": s.p_value,
+        "reach_followers": rules.reach_followers,
+        "reach_incident_risk": rules.reach_incident_risk,
+        "half_life_hours": round(s.half_life_buckets * rules.bucket.total_seconds() / 3600, 2),
+        "seasonal_after_days": math.floor(
+            s.seasonal_after_buckets * rules.bucket.total_seconds() / 86400
+        ),
+    }

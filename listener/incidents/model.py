@@ -1,0 +1,315 @@
+"""An incident as detection sees it: who is involved, how big, what kind, in plain words.
+
+`IncidentProfile` is kept with the incident (as JSON) so grouping, severity and the summary
+can be recomputed after a restart without reading every mention again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from listener.domain import Category
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def level(self) -> int:
+        return _LEVELS.index(self)
+
+    @classmethod
+    def at_level(cls, level: int) -> Severity:
+        return _LEVELS[max(0, min(level, len(_LEVELS) - 1))]
+
+
+_LEVELS = [Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
+
+
+class IncidentType(StrEnum):
+    PRIVACY = "privacy/data"
+    SPAM = "spam/abuse"
+    OUTAGE = "outage"
+    SERVICE = "service failure"
+    OTHER = "other"
+
+
+class IncidentStatus(StrEnum):
+    """open → acknowledged → resolved (quiet) | closed (by a person) | merged (into another)."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    MERGED = "merged"
+
+    @property
+    def is_active(self) -> bool:
+        return self in (IncidentStatus.OPEN, IncidentStatus.ACKNOWLEDGED)
+
+
+_TYPE_OF_CATEGORY = {
+    Category.PRIVACY.value: IncidentType.PRIVACY,
+    Category.SPAM_COMPLAINT.value: IncidentType.SPAM,
+    Category.OUTAGE.value: IncidentType.OUTAGE,
+    Category.COMPLAINT.value: IncidentType.SERVICE,
+}
+# Categories precise enough that sharing one groups two concerning mentions by itself.
+SPECIFIC_CATEGORIES = frozenset(
+    {Category.PRIVACY.value, Category.SPAM_COMPLAINT.value, Category.OUTAGE.value}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One stored mention reduced to what detection and grouping need."""
+
+    mention_id: int
+    brand: str
+    at: datetime
+    source: str
+    source_kind: str
+    author: str
+    followers: int
+    verified: bool
+    news: bool
+    url: str
+    story_key: str
+    title: str
+    text: str
+    category: str
+    dissatisfied: bool
+    risk: float
+    words: frozenset[str]
+
+    @property
+    def reach(self) -> int:
+        return self.followers
+
+    def concerning(self, risk_threshold: float) -> bool:
+        """Dissatisfied or risky: what the crisis series counts."""
+        return self.dissatisfied or self.risk >= risk_threshold
+
+
+@dataclass(frozen=True, slots=True)
+class SeverityRule:
+    """Mention counts for medium, high, critical; follower counts for medium and high."""
+
+    mentions: tuple[int, int, int] = (10, 50, 250)
+    reach_medium: int = 100_000
+    reach_high: int = 1_000_000
+    total_reach_critical: int = 10_000_000
+    risk_bump: float = 0.8
+
+
+@dataclass
+class IncidentProfile:
+    """Running figures of an incident, rebuilt from JSON after a restart."""
+
+    brand: str
+    first_at: datetime
+    last_at: datetime
+    mention_count: int = 0
+    concerning_count: int = 0
+    risk_sum: float = 0.0
+    max_followers: int = 0
+    total_reach: int = 0
+    news_count: int = 0
+    story_keys: list[str] = field(default_factory=list)
+    terms: Counter[str] = field(default_factory=Counter)
+    categories: Counter[str] = field(default_factory=Counter)
+    sources: Counter[str] = field(default_factory=Counter)
+    authors: dict[str, int] = field(default_factory=dict)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, obs: Observation, risk_threshold: float) -> None:
+        self.mention_count += 1
+        if obs.concerning(risk_threshold):
+            self.concerning_count += 1
+            self.categories[obs.category] += 1
+        self.risk_sum += obs.risk
+        self.first_at = min(self.first_at, obs.at)
+        self.last_at = max(self.last_at, obs.at)
+        self.max_followers = max(self.max_followers, obs.followers)
+        self.total_reach += obs.followers
+        self.news_count += 1 if obs.news else 0
+        if obs.story_key and obs.story_key not in self.story_keys and len(self.story_keys) < 50:
+            self.story_keys.append(obs.story_key)
+        self.terms.update(obs.words)
+        if len(self.terms) > 300:
+            self.terms = Counter(dict(self.terms.most_common(150)))
+        self.sources[obs.source_kind or obs.source] += 1
+        if obs.author:
+            known = self.authors.get(obs.author, -1)
+            if obs.followers > known:
+                self.authors[obs.author] = obs.followers
+                if len(self.authors) > 60:
+                    self.authors = dict(sorted(self.authors.items(), key=lambda kv: -kv[1])[:40])
+        self._keep_sample(obs)
+
+    def _keep_sample(self, obs: Observation) -> None:
+        sample = {
+            "mention_id": obs.mention_id,
+            "author": obs.author,
+            "followers": obs.followers,
+            "source": obs.source,
+            "text": (obs.title or obs.text)[:280],
+            "risk": round(obs.risk, 3),
+        }
+        self.samples.append(sample)
+        self.samples.sort(key=lambda s: (-int(s["followers"]), -float(s["risk"])))
+        del self.samples[5:]
+
+    def merge(self, other: IncidentProfile) -> None:
+        self.mention_count += other.mention_count
+        self.concerning_count += other.concerning_count
+        self.risk_sum += other.risk_sum
+        self.first_at = min(self.first_at, other.first_at)
+        self.last_at = max(self.last_at, other.last_at)
+        self.max_followers = max(self.max_followers, other.max_followers)
+        self.total_reach += other.total_reach
+        self.news_count += other.news_count
+        self.story_keys = list(dict.fromkeys([*self.story_keys, *other.story_keys]))[:50]
+        self.terms.update(other.terms)
+        self.categories.update(other.categories)
+        self.sources.update(other.sources)
+        for author, followers in other.authors.items():
+            self.authors[author] = max(followers, self.authors.get(author, -1))
+        self.samples = sorted(
+            [*self.samples, *other.samples],
+            key=lambda s: (-int(s["followers"]), -float(s["risk"])),
+        )[:5]
+
+    @property
+    def mean_risk(self) -> float:
+        return self.risk_sum / self.mention_count if self.mention_count else 0.0
+
+    @property
+    def dominant_category(self) -> str:
+        if not self.categories:
+            return Category.OTHER.value
+        return self.categories.most_common(1)[0][0]
+
+    @property
+    def type(self) -> IncidentType:
+        return incident_type(self.categories)
+
+    def top_authors(self, n: int = 5) -> list[dict[str, Any]]:
+        ranked = sorted(self.authors.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+        return [{"author": a, "followers": f} for a, f in ranked]
+
+    def severity(self, rule: SeverityRule) -> Severity:
+        return severity_of(self, rule)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "brand": self.brand,
+            "first_at": self.first_at.isoformat(),
+            "last_at": self.last_at.isoformat(),
+            "mention_count": self.mention_count,
+            "concerning_count": self.concerning_count,
+            "risk_sum": round(self.risk_sum, 4),
+            "max_followers": self.max_followers,
+            "total_reach": self.total_reach,
+            "news_count": self.news_count,
+            "story_keys": self.story_keys,
+            "terms": dict(self.terms.most_common(150)),
+            "categories": dict(self.categories),
+            "sources": dict(self.sources),
+            "authors": self.authors,
+            "samples": self.samples,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IncidentProfile:
+        return cls(
+            brand=str(data["brand"]),
+            first_at=_parse_time(data["first_at"]),
+            last_at=_parse_time(data["last_at"]),
+            mention_count=int(data.get("mention_count", 0)),
+            concerning_count=int(data.get("concerning_count", 0)),
+            risk_sum=float(data.get("risk_sum", 0.0)),
+            max_followers=int(data.get("max_followers", 0)),
+            total_reach=int(data.get("total_reach", 0)),
+            news_count=int(data.get("news_count", 0)),
+            story_keys=[str(k) for k in data.get("story_keys", [])],
+            terms=Counter({str(k): int(v) for k, v in dict(data.get("terms", {})).items()}),
+            categories=Counter(
+                {str(k): int(v) for k, v in dict(data.get("categories", {})).items()}
+            ),
+            sources=Counter({str(k): int(v) for k, v in dict(data.get("sources", {})).items()}),
+            authors={str(k): int(v) for k, v in dict(data.get("authors", {})).items()},
+            samples=list(data.get("samples", [])),
+        )
+
+    @classmethod
+    def starting_with(cls, obs: Observation, risk_threshold: float) -> IncidentProfile:
+        profile = cls(brand=obs.brand, first_at=obs.at, last_at=obs.at)
+        profile.add(obs, risk_threshold)
+        return profile
+
+
+def _parse_time(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def incident_type(categories: Counter[str]) -> IncidentType:
+    """The type of the most common concerning category; a specific one wins over 'complaint'."""
+    if not categories:
+        return IncidentType.OTHER
+    specific = [(c, n) for c, n in categories.items() if c in SPECIFIC_CATEGORIES]
+    if specific:
+        category = max(specific, key=lambda cn: (cn[1], cn[0]))[0]
+        return _TYPE_OF_CATEGORY[category]
+    category = categories.most_common(1)[0][0]
+    return _TYPE_OF_CATEGORY.get(category, IncidentType.OTHER)
+
+
+def severity_of(profile: IncidentProfile, rule: SeverityRule) -> Severity:
+    """The larger of the volume level and the reach level, one up when nearly all is high risk."""
+    count = profile.mention_count
+    volume = sum(1 for threshold in rule.mentions if count >= threshold)
+    reach = 0
+    if profile.max_followers >= rule.reach_medium or profile.news_count > 0:
+        reach = 1
+    if profile.max_followers >= rule.reach_high:
+        reach = 2
+    if profile.total_reach >= rule.total_reach_critical:
+        reach = 3
+    level = max(volume, reach)
+    if profile.mean_risk >= rule.risk_bump and count >= rule.mentions[0]:
+        level += 1
+    return Severity.at_level(level)
+
+
+def summary(profile: IncidentProfile, *, top_terms: int = 6) -> str:
+    """A short plain-text account: how many, from where, since when, the words, a sample."""
+    terms = ", ".join(t for t, _ in profile.terms.most_common(top_terms)) or "no common words"
+    sources = ", ".join(f"{s} ({n})" for s, n in profile.sources.most_common(4))
+    lines = [
+        f"{profile.type.value.capitalize()} incident about {profile.brand}: "
+        f"{profile.mention_count} mention(s) since {profile.first_at:%Y-%m-%d %H:%M} UTC "
+        f"from {sources}.",
+        f"Top terms: {terms}.",
+    ]
+    if profile.authors:
+        amplifiers = ", ".join(
+            f"{a['author']} ({a['followers']:,} followers)" for a in profile.top_authors(3)
+        )
+        lines.append(f"Amplified by: {amplifiers}.")
+    if profile.samples:
+        lines.append(f'Example: "{profile.samples[0]["text"]}"')
+    return "\n".join(lines)
+
+
+def title(profile: IncidentProfile, *, top_terms: int = 3) -> str:
+    words = " ".join(t for t, _ in profile.terms.most_common(top_terms))
+    return f"{profile.brand}: {profile.type.value} ({words})" if words else profile.brand

@@ -1,0 +1,95 @@
+"""Distinctive terms: the words that make one story different from a brand's usual chatter.
+
+Each brand keeps a decayed document frequency of the words in its recent mentions; a word's
+weight is its inverse document frequency there. "phone numbers leaked" is distinctive for a
+mobile operator on a normal day; "signal" and "contract" are not. Two mentions share a story
+when the weight of the words they share is high enough.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+_WORD = re.compile(r"[^\W\d_][\w'-]{2,}", re.UNICODE)
+_STOPWORD_TEXT = """
+    about above after again against all also and any are aren't because been before being below
+    between both but can can't cannot could couldn't did didn't does doesn't doing don't down
+    during each few for from further had hadn't has hasn't have haven't having her here hers
+    herself him himself his how i'm i've into isn't it's its itself just let's like more most
+    mustn't myself nor not now off once only other ought our ours ourselves out over own same
+    she she's should shouldn't some such than that that's the their theirs them themselves then
+    there there's these they they're this those through too under until very was wasn't we're
+    were weren't what what's when where which while who whom why will with won't would wouldn't
+    you you're your yours yourself yourselves yet get got gets via http https www com amp rt
+    today really still even one two new know think going want need make made says said
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+MAX_TERMS = 4000
+
+
+def tokens(text: str, ignore: frozenset[str] = frozenset()) -> frozenset[str]:
+    """Lower-case words of three letters or more, without stopwords and the brand's own name."""
+    words = {w.strip("'-") for w in _WORD.findall(text.lower())}
+    return frozenset(w for w in words if len(w) >= 3 and w not in STOPWORDS and w not in ignore)
+
+
+def brand_words(terms: Iterable[str]) -> frozenset[str]:
+    """Words of a brand's search terms: present in every mention, so never distinctive."""
+    out: set[str] = set()
+    for term in terms:
+        out.update(w.strip("'-") for w in re.findall(r"\w+", term.lower()))
+    return frozenset(out)
+
+
+@dataclass
+class TermStats:
+    """Decayed document frequency of words over one brand's recent mentions.
+
+    Counts are stored inflated by decay**-ticks so that observing a mention touches only its
+    own words; they are rebased (multiplied down) every `_REBASE` mentions.
+    """
+
+    docs: float = 0.0
+    df: dict[str, float] = field(default_factory=dict)
+    ticks: int = 0
+    decay: float = 0.999
+
+    def observe(self, words: Iterable[str]) -> None:
+        self.docs = self.docs * self.decay + 1.0
+        self.ticks += 1
+        inflated = self.decay**-self.ticks
+        df = self.df
+        for word in words:
+            df[word] = df.get(word, 0.0) + inflated
+        if self.ticks >= _REBASE or len(df) > 2 * MAX_TERMS:
+            self._rebase()
+
+    def idf(self, word: str) -> float:
+        """log((N + 1) / (df + 1)): near zero for a word in every mention, high for a rare one."""
+        frequency = self.df.get(word, 0.0) * self.decay**self.ticks
+        return math.log((self.docs + 1.0) / (frequency + 1.0))
+
+    def _rebase(self) -> None:
+        scale = self.decay**self.ticks
+        top = sorted(self.df.items(), key=lambda kv: kv[1], reverse=True)[:MAX_TERMS]
+        self.df = {w: c * scale for w, c in top if c * scale > 0.01}
+        self.ticks = 0
+
+    def as_json(self) -> dict[str, Any]:
+        self._rebase()
+        return {"docs": round(self.docs, 4), "df": {w: round(c, 4) for w, c in self.df.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> TermStats:
+        stats = cls()
+        if data:
+            stats.docs = float(data.get("docs", 0.0))
+            stats.df = {str(w): float(c) for w, c in dict(data.get("df", {})).items()}
+        return stats
+
+
+_REBASE = 2000

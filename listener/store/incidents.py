@@ -1,0 +1,548 @@
+"""Incident storage: detector state per brand, incidents with their mentions and timeline, and
+the operator actions on them (acknowledge, close, merge), each audited in its own transaction.
+
+The web pages read incidents through `list_incidents`, `get_incident` and `mention_ids_query`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, Table, func, insert, select, update
+
+from listener.errors import InvalidTransition, NotFound
+from listener.incidents.detector import ActiveIncident
+from listener.incidents.model import (
+    IncidentProfile,
+    IncidentStatus,
+    Severity,
+    summary,
+    title,
+)
+from listener.store import audit
+from listener.store.incident_tables import (
+    DetectorStateRow,
+    IncidentEventRow,
+    IncidentMentionRow,
+    IncidentRow,
+)
+from listener.store.mentions import MENTION, upsert_ignore
+
+INCIDENT: Table = IncidentRow.__table__  # type: ignore[attr-defined]
+INCIDENT_MENTION: Table = IncidentMentionRow.__table__  # type: ignore[attr-defined]
+INCIDENT_EVENT: Table = IncidentEventRow.__table__  # type: ignore[attr-defined]
+DETECTOR_STATE: Table = DetectorStateRow.__table__  # type: ignore[attr-defined]
+ACTIVE = (IncidentStatus.OPEN.value, IncidentStatus.ACKNOWLEDGED.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: int
+    brand: str
+    type: str
+    severity: str
+    status: str
+    title: str
+    summary: str
+    trigger: str
+    first_mention_at: datetime
+    opened_at: datetime
+    last_mention_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    mention_count: int
+    max_followers: int
+    total_reach: int
+    top_authors: list[dict[str, Any]]
+    merged_into: int | None
+    acknowledged_by: str
+    acknowledged_at: datetime | None
+    closed_by: str
+    sources: dict[str, int] = field(default_factory=dict)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def detection_delay_seconds(self) -> float:
+        return (self.opened_at - self.first_mention_at).total_seconds()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "brand": self.brand,
+            "type": self.type,
+            "severity": self.severity,
+            "status": self.status,
+            "title": self.title,
+            "first_mention_at": self.first_mention_at.isoformat(),
+            "opened_at": self.opened_at.isoformat(),
+            "last_mention_at": self.last_mention_at.isoformat(),
+            "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
+            "mention_count": self.mention_count,
+            "max_followers": self.max_followers,
+            "total_reach": self.total_reach,
+            "top_authors": self.top_authors,
+            "sources": self.sources,
+            "summary": self.summary,
+            "trigger": self.trigger,
+            "merged_into": self.merged_into,
+            "acknowledged_by": self.acknowledged_by or None,
+            "acknowledged_at": self.acknowledged_at.isoformat() if self.acknowledged_at else None,
+            "closed_by": self.closed_by or None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentDetail:
+    """One incident with what its page shows: mentions, timeline, amplifiers."""
+
+    incident: Incident
+    mention_ids: list[int]
+    timeline: list[dict[str, Any]]
+    amplifiers: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.incident.as_dict(),
+            "mention_ids": self.mention_ids,
+            "timeline": self.timeline,
+            "amplifiers": self.amplifiers,
+            "samples": self.incident.samples,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFilter:
+    brand: str | None = None
+    status: Sequence[str] = ()
+    active_only: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _incident(row: Any) -> Incident:
+    profile = row.profile or {}
+    return Incident(
+        id=row.id,
+        brand=row.brand,
+        type=row.type,
+        severity=row.severity,
+        status=row.status,
+        title=row.title,
+        summary=row.summary,
+        trigger=row.trigger,
+        first_mention_at=row.first_mention_at,
+        opened_at=row.opened_at,
+        last_mention_at=row.last_mention_at,
+        updated_at=row.updated_at,
+        resolved_at=row.resolved_at,
+        mention_count=row.mention_count,
+        max_followers=row.max_followers,
+        total_reach=row.total_reach,
+        top_authors=list(row.top_authors or []),
+        merged_into=row.merged_into,
+        acknowledged_by=row.acknowledged_by,
+        acknowledged_at=row.acknowledged_at,
+        closed_by=row.closed_by,
+        sources=dict(profile.get("sources", {})),
+        samples=list(profile.get("samples", [])),
+    )
+
+
+# detector state ---------------------------------------------------------------------------
+
+
+def lock_state(conn: Connection, brand: str, at: datetime) -> dict[str, Any] | None:
+    """The brand's detector state, locked for this transaction (FOR UPDATE on PostgreSQL)."""
+    conn.execute(
+        upsert_ignore(conn, DETECTOR_STATE), [{"brand": brand, "state": {}, "updated_at": at}]
+    )
+    query = select(DETECTOR_STATE.c.state).where(DETECTOR_STATE.c.brand == brand)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    return dict(row.state) if row is not None and row.state else None
+
+
+def save_state(conn: Connection, brand: str, state: dict[str, Any], at: datetime) -> None:
+    conn.execute(
+        update(DETECTOR_STATE)
+        .where(DETECTOR_STATE.c.brand == brand)
+        .values(state=state, updated_at=at)
+    )
+
+
+# incidents as detection sees them ----------------------------------------------------------
+
+
+def active_incidents(conn: Connection, brand: str) -> list[ActiveIncident]:
+    rows = conn.execute(
+        select(INCIDENT)
+        .where(INCIDENT.c.brand == brand, INCIDENT.c.status.in_(ACTIVE))
+        .order_by(INCIDENT.c.id)
+    ).all()
+    return [
+        ActiveIncident(
+            id=row.id,
+            profile=IncidentProfile.from_json(row.profile),
+            severity=Severity(row.severity),
+            opened_at=row.opened_at,
+            trigger=row.trigger,
+        )
+        for row in rows
+    ]
+
+
+def save_detected(conn: Connection, incident: ActiveIncident, now: datetime) -> Incident:
+    """Insert a newly opened incident or update one that gained mentions; link the mentions."""
+    profile = incident.profile
+    values = {
+        "type": profile.type.value,
+        "severity": incident.severity.value,
+        "title": title(profile),
+        "summary": summary(profile),
+        "first_mention_at": profile.first_at,
+        "last_mention_at": profile.last_at,
+        "updated_at": now,
+        "mention_count": profile.mention_count,
+        "max_followers": profile.max_followers,
+        "total_reach": profile.total_reach,
+        "top_authors": profile.top_authors(10),
+        "profile": profile.as_json(),
+    }
+    if incident.id is None:
+        new_id = conn.execute(
+            insert(INCIDENT).returning(INCIDENT.c.id),
+            [
+                {
+                    **values,
+                    "brand": profile.brand,
+                    "status": IncidentStatus.OPEN.value,
+                    "trigger": incident.trigger[:400],
+                    "opened_at": incident.opened_at,
+                    "acknowledged_by": "",
+                    "closed_by": "",
+                }
+            ],
+        ).scalar_one()
+        incident.id = int(new_id)
+        add_event(
+            conn,
+            incident.id,
+            now,
+            "listener",
+            "opened",
+            {"trigger": incident.trigger, "severity": incident.severity.value},
+        )
+    else:
+        conn.execute(update(INCIDENT).where(INCIDENT.c.id == incident.id).values(**values))
+        for old, new in incident.escalations:
+            add_event(
+                conn,
+                incident.id,
+                now,
+                "listener",
+                "escalated",
+                {"from": old.value, "to": new.value},
+            )
+    if incident.joined:
+        conn.execute(
+            upsert_ignore(conn, INCIDENT_MENTION),
+            [
+                {"incident_id": incident.id, "mention_id": m, "joined_at": now}
+                for m in incident.joined
+            ],
+        )
+    return get(conn, incident.id)
+
+
+def add_event(
+    conn: Connection,
+    incident_id: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        insert(INCIDENT_EVENT),
+        [
+            {
+                "incident_id": incident_id,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "detail": detail or {},
+            }
+        ],
+    )
+
+
+def resolve_quiet(conn: Connection, now: datetime, quiet_after: Any) -> list[int]:
+    """Resolve active incidents with no new mention for `quiet_after`; returns their ids."""
+    rows = conn.execute(
+        select(INCIDENT.c.id).where(
+            INCIDENT.c.status.in_(ACTIVE), INCIDENT.c.last_mention_at < now - quiet_after
+        )
+    ).all()
+    resolved = []
+    for row in rows:
+        done = conn.execute(
+            update(INCIDENT)
+            .where(INCIDENT.c.id == row.id, INCIDENT.c.status.in_(ACTIVE))
+            .values(status=IncidentStatus.RESOLVED.value, resolved_at=now, updated_at=now)
+        ).rowcount
+        if done:
+            add_event(conn, row.id, now, "listener", "resolved", {"reason": "quiet"})
+            resolved.append(row.id)
+    return resolved
+
+
+# reading ------------------------------------------------------------------------------------
+
+
+def get(conn: Connection, incident_id: int) -> Incident:
+    row = conn.execute(select(INCIDENT).where(INCIDENT.c.id == incident_id)).first()
+    if row is None:
+        raise NotFound(f"there is no incident {incident_id}")
+    return _incident(row)
+
+
+def list_incidents(
+    conn: Connection, f: IncidentFilter | None = None, *, limit: int = 200, offset: int = 0
+) -> list[Incident]:
+    """Incidents, active first, then most severe, then newest."""
+    f = f or IncidentFilter()
+    query = select(INCIDENT)
+    if f.brand:
+        query = query.where(INCIDENT.c.brand == f.brand)
+    if f.status:
+        query = query.where(INCIDENT.c.status.in_(list(f.status)))
+    if f.active_only:
+        query = query.where(INCIDENT.c.status.in_(ACTIVE))
+    if f.since is not None:
+        query = query.where(INCIDENT.c.opened_at >= f.since)
+    if f.until is not None:
+        query = query.where(INCIDENT.c.opened_at < f.until)
+    rows = conn.execute(query.order_by(INCIDENT.c.opened_at.desc(), INCIDENT.c.id.desc())).all()
+    incidents = [_incident(r) for r in rows]
+    incidents.sort(
+        key=lambda i: (
+            i.status not in ACTIVE,
+            -Severity(i.severity).level if i.status in ACTIVE else 0,
+        )
+    )
+    return incidents[offset : offset + limit]
+
+
+def mention_ids_query(incident_id: int) -> Select[Any]:
+    """A subquery of the incident's mention ids, for filtering mention lists in SQL."""
+    return select(INCIDENT_MENTION.c.mention_id).where(
+        INCIDENT_MENTION.c.incident_id == incident_id
+    )
+
+
+def mention_ids(conn: Connection, incident_id: int) -> list[int]:
+    return [
+        int(r[0])
+        for r in conn.execute(
+            mention_ids_query(incident_id).order_by(INCIDENT_MENTION.c.mention_id)
+        )
+    ]
+
+
+def mentions_before(conn: Connection, incident_id: int, moment: datetime) -> int:
+    """How many of the incident's mentions were published at or before `moment`."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(
+                INCIDENT_MENTION.join(MENTION, MENTION.c.id == INCIDENT_MENTION.c.mention_id)
+            )
+            .where(INCIDENT_MENTION.c.incident_id == incident_id, MENTION.c.published_at <= moment)
+        ).scalar_one()
+    )
+
+
+def timeline(conn: Connection, incident_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(INCIDENT_EVENT)
+        .where(INCIDENT_EVENT.c.incident_id == incident_id)
+        .order_by(INCIDENT_EVENT.c.at, INCIDENT_EVENT.c.id)
+    ).all()
+    return [
+        {"at": r.at.isoformat(), "actor": r.actor, "action": r.action, "detail": r.detail or {}}
+        for r in rows
+    ]
+
+
+def amplifiers(conn: Connection, incident_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """Authors of the incident's mentions ranked by reach (followers), with their post count."""
+    rows = conn.execute(
+        select(
+            MENTION.c.author,
+            func.max(func.coalesce(MENTION.c.author_followers, 0)).label("followers"),
+            func.count().label("posts"),
+            func.min(MENTION.c.source).label("source"),
+        )
+        .select_from(INCIDENT_MENTION.join(MENTION, MENTION.c.id == INCIDENT_MENTION.c.mention_id))
+        .where(INCIDENT_MENTION.c.incident_id == incident_id, MENTION.c.author != "")
+        .group_by(MENTION.c.author)
+        .order_by(func.max(func.coalesce(MENTION.c.author_followers, 0)).desc(), MENTION.c.author)
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "author": r.author,
+            "followers": int(r.followers),
+            "posts": int(r.posts),
+            "source": r.source,
+        }
+        for r in rows
+    ]
+
+
+def get_incident(conn: Connection, incident_id: int) -> IncidentDetail:
+    incident = get(conn, incident_id)
+    return IncidentDetail(
+        incident=incident,
+        mention_ids=mention_ids(conn, incident_id),
+        timeline=timeline(conn, incident_id),
+        amplifiers=amplifiers(conn, incident_id),
+    )
+
+
+# operator actions -----------------------------------------------------------------------------
+
+
+def acknowledge(conn: Connection, incident_id: int, *, actor: str, at: datetime) -> Incident:
+    before = get(conn, incident_id)
+    if before.status != IncidentStatus.OPEN.value:
+        raise InvalidTransition(
+            f"incident {incident_id} is {before.status}; only an open incident can be acknowledged"
+        )
+    _set_status(
+        conn,
+        before,
+        IncidentStatus.ACKNOWLEDGED,
+        actor,
+        at,
+        "acknowledged",
+        acknowledged_by=actor,
+        acknowledged_at=at,
+    )
+    return get(conn, incident_id)
+
+
+def close(
+    conn: Connection, incident_id: int, *, actor: str, at: datetime, reason: str = ""
+) -> Incident:
+    before = get(conn, incident_id)
+    if before.status not in ACTIVE and before.status != IncidentStatus.RESOLVED.value:
+        raise InvalidTransition(f"incident {incident_id} is already {before.status}")
+    _set_status(
+        conn,
+        before,
+        IncidentStatus.CLOSED,
+        actor,
+        at,
+        "closed",
+        detail={"reason": reason},
+        closed_by=actor,
+        resolved_at=before.resolved_at or at,
+    )
+    return get(conn, incident_id)
+
+
+def merge(
+    conn: Connection, incident_id: int, into_id: int, *, actor: str, at: datetime
+) -> Incident:
+    """Move an incident's mentions into another of the same brand; the first becomes `merged`."""
+    if incident_id == into_id:
+        raise InvalidTransition("an incident cannot be merged into itself")
+    source = get(conn, incident_id)
+    target = get(conn, into_id)
+    if source.brand != target.brand:
+        raise InvalidTransition(
+            f"incident {incident_id} is about {source.brand} and {into_id} about {target.brand}; "
+            "only incidents of the same brand can be merged"
+        )
+    if source.status == IncidentStatus.MERGED.value:
+        raise InvalidTransition(
+            f"incident {incident_id} was already merged into {source.merged_into}"
+        )
+    if target.status == IncidentStatus.MERGED.value:
+        raise InvalidTransition(
+            f"incident {into_id} was merged into {target.merged_into}; merge into that one"
+        )
+    src_row = conn.execute(select(INCIDENT.c.profile).where(INCIDENT.c.id == incident_id)).one()
+    dst_row = conn.execute(select(INCIDENT.c.profile).where(INCIDENT.c.id == into_id)).one()
+    merged = IncidentProfile.from_json(dst_row.profile)
+    merged.merge(IncidentProfile.from_json(src_row.profile))
+    conn.execute(
+        update(INCIDENT_MENTION)
+        .where(INCIDENT_MENTION.c.incident_id == incident_id)
+        .values(incident_id=into_id)
+    )
+    count = len(mention_ids(conn, into_id))
+    merged.mention_count = count
+    conn.execute(
+        update(INCIDENT)
+        .where(INCIDENT.c.id == into_id)
+        .values(
+            profile=merged.as_json(),
+            summary=summary(merged),
+            mention_count=count,
+            first_mention_at=merged.first_at,
+            last_mention_at=merged.last_at,
+            max_followers=merged.max_followers,
+            total_reach=merged.total_reach,
+            top_authors=merged.top_authors(10),
+            updated_at=at,
+        )
+    )
+    _set_status(
+        conn,
+        source,
+        IncidentStatus.MERGED,
+        actor,
+        at,
+        "merged",
+        detail={"into": into_id},
+        merged_into=into_id,
+    )
+    add_event(conn, into_id, at, actor, "absorbed", {"from": incident_id})
+    return get(conn, into_id)
+
+
+def _set_status(
+    conn: Connection,
+    before: Incident,
+    status: IncidentStatus,
+    actor: str,
+    at: datetime,
+    action: str,
+    *,
+    detail: dict[str, Any] | None = None,
+    **extra: Any,
+) -> None:
+    done = conn.execute(
+        update(INCIDENT)
+        .where(INCIDENT.c.id == before.id, INCIDENT.c.status == before.status)
+        .values(status=status.value, updated_at=at, **extra)
+    ).rowcount
+    if not done:
+        raise InvalidTransition(f"incident {before.id} changed meanwhile; reload and try again")
+    add_event(conn, before.id, at, actor, action, detail)
+    audit.append(
+        conn,
+        at=at,
+        actor=actor,
+        action=f"incident.{action}",
+        entity="incident",
+        entity_id=str(before.id),
+        before={"status": before.status},
+        after={"status": status.value, **(detail or {})},
+    )

@@ -1,0 +1,230 @@
+"""Incident detection, pure: the spike test at low counts, the reach rule, grouping, severity.
+
+No database here: the detector is fed observations and a time, as the after-store step does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from listener.incidents.detector import ActiveIncident, BrandState, DetectionRules, Detector
+from listener.incidents.model import IncidentProfile, IncidentType, Observation, Severity
+from listener.incidents.spike import Baseline, SpikeRule, negative_binomial_tail, spike_test
+from listener.incidents.terms import tokens
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+_ids = iter(range(1, 1_000_000))
+
+
+def obs(
+    at: datetime,
+    text: str,
+    *,
+    brand: str = "O2",
+    category: str = "other",
+    dissatisfied: bool = False,
+    risk: float = 0.05,
+    followers: int = 100,
+    news: bool = False,
+    url: str = "",
+    author: str = "",
+) -> Observation:
+    i = next(_ids)
+    return Observation(
+        mention_id=i,
+        brand=brand,
+        at=at,
+        source="x",
+        source_kind="feed" if news else "x",
+        author=author or f"user{i}",
+        followers=followers,
+        verified=False,
+        news=news,
+        url=url,
+        story_key=url.removeprefix("https://"),
+        title="",
+        text=text,
+        category=category,
+        dissatisfied=dissatisfied,
+        risk=risk,
+        words=tokens(text, frozenset({"o2"})),
+    )
+
+
+def leak(at: datetime, **kw: object) -> Observation:
+    return obs(
+        at,
+        "O2 leaked my phone number, now getting spam calls. data breach",
+        category="privacy",
+        dissatisfied=True,
+        risk=0.8,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def background(start: datetime, minutes: int, every: int = 2) -> list[Observation]:
+    texts = ["loving the O2 plan", "O2 signal ok in town", "new O2 phone arrived", "O2 shop visit"]
+    return [
+        obs(start + timedelta(minutes=m), texts[m % len(texts)]) for m in range(0, minutes, every)
+    ]
+
+
+def run(detector: Detector, state: BrandState, items: list[Observation]) -> list[ActiveIncident]:
+    """Feed mentions one by one in time order, numbered as the store would number them."""
+    incidents: list[ActiveIncident] = []
+    base = state.max_mention_id
+    for n, item in enumerate(sorted(items, key=lambda o: o.at), start=base + 1):
+        detector.process(state, incidents, [replace(item, mention_id=n)], item.at)
+    return incidents
+
+
+def test_the_tail_is_poisson_like_with_history_and_wider_when_young() -> None:
+    # Poisson(1): P(X >= 4) is about 0.019; a young baseline (small shape) is more forgiving.
+    assert abs(negative_binomial_tail(4, 1e6, 1.0) - 0.019) < 0.001
+    assert negative_binomial_tail(4, 2.0, 1.0) > negative_binomial_tail(4, 200.0, 1.0)
+    assert negative_binomial_tail(0, 5.0, 1.0) == 1.0
+
+
+def test_three_mentions_at_4am_are_not_a_crisis_however_quiet_the_night() -> None:
+    baseline = Baseline()
+    rule = SpikeRule()
+    for _ in range(288):
+        baseline.learn(0.0, 4, rule)
+    assert not spike_test(3, baseline, 4, rule).spike  # below min_count
+    assert spike_test(12, baseline, 4, rule).spike
+
+
+def test_a_busy_brand_needs_a_real_jump_not_a_few_more_than_usual() -> None:
+    baseline = Baseline()
+    rule = SpikeRule()
+    for _ in range(500):
+        baseline.learn(20.0, 12, rule)
+    assert not spike_test(30, baseline, 12, rule).spike  # below min_ratio 3x
+    assert spike_test(70, baseline, 12, rule).spike
+
+
+def test_daily_rhythm_is_learnt_once_there_is_enough_history() -> None:
+    rule = SpikeRule(seasonal_after_buckets=24 * 12 * 3)
+    baseline = Baseline()
+    for _day in range(4):
+        for bucket in range(288):
+            hour = bucket // 12
+            baseline.learn(10.0 if hour == 20 else 1.0, hour, rule)
+    _, evening = baseline.shape_and_mean(20, rule)
+    _, morning = baseline.shape_and_mean(9, rule)
+    assert evening > 3 * morning
+    assert not spike_test(12, baseline, 20, rule).spike
+    assert spike_test(12, baseline, 9, rule).spike
+
+
+def test_one_risky_post_by_a_news_site_opens_an_incident_by_itself() -> None:
+    detector = Detector(DetectionRules())
+    state = BrandState()
+    news = leak(T0 + timedelta(hours=2), news=True, url="https://technews.example/o2-leak")
+    incidents = run(detector, state, [*background(T0, 120), news])
+    assert len(incidents) == 1
+    assert incidents[0].trigger == "reach"
+    assert incidents[0].profile.type is IncidentType.PRIVACY
+
+
+def test_a_risky_post_without_reach_waits_for_company() -> None:
+    detector = Detector(DetectionRules())
+    state = BrandState()
+    incidents = run(detector, state, [*background(T0, 120), leak(T0 + timedelta(hours=2))])
+    assert incidents == []
+
+
+def test_a_growing_crowd_opens_one_incident_and_later_posts_join_it() -> None:
+    detector = Detector(DetectionRules())
+    state = BrandState()
+    start = T0 + timedelta(hours=3)
+    crowd = [leak(start + timedelta(seconds=20 * i)) for i in range(30)]
+    incidents = run(detector, state, [*background(T0, 240), *crowd])
+    assert len(incidents) == 1
+    incident = incidents[0]
+    assert incident.trigger.startswith("volume")
+    assert incident.profile.mention_count == 30
+    assert incident.opened_at - start <= timedelta(minutes=5)
+
+
+def test_severity_rises_with_volume_and_reach_and_is_recorded_once_per_level() -> None:
+    detector = Detector(DetectionRules())
+    state = BrandState()
+    start = T0 + timedelta(hours=3)
+    first = leak(start, news=True, url="https://technews.example/o2-leak")
+    big = leak(start + timedelta(minutes=1), followers=2_500_000)
+    crowd = [leak(start + timedelta(minutes=2, seconds=5 * i)) for i in range(60)]
+    incidents = run(detector, state, [*background(T0, 180), first, big, *crowd])
+    assert len(incidents) == 1
+    incident = incidents[0]
+    levels = [new for _, new in incident.escalations]
+    assert levels == sorted(levels, key=lambda s: s.level)
+    assert len(set(levels)) == len(levels)
+    assert incident.severity in (Severity.HIGH, Severity.CRITICAL)
+    assert incident.profile.top_authors(1)[0]["followers"] == 2_500_000
+
+
+def test_calm_brands_never_open_incidents_on_ordinary_complaints() -> None:
+    detector = Detector(DetectionRules())
+    state = BrandState()
+    items = background(T0, 24 * 60, every=1)
+    items += [
+        obs(
+            T0 + timedelta(minutes=37 * i),
+            "Skyline Air flight delayed again",
+            brand="O2",
+            category="complaint",
+            dissatisfied=True,
+            risk=0.3,
+        )
+        for i in range(30)
+    ]
+    assert run(detector, state, items) == []
+
+
+def test_unrelated_complaints_do_not_join_a_privacy_incident() -> None:
+    rules = DetectionRules()
+    detector = Detector(rules)
+    state = BrandState()
+    run(detector, state, background(T0, 120))
+    first = leak(T0 + timedelta(hours=2), news=True, url="https://technews.example/o2-leak")
+    incidents: list[ActiveIncident] = []
+    detector.process(state, incidents, [first], first.at)
+    other = obs(
+        first.at + timedelta(minutes=3),
+        "O2 billing charged me twice this month",
+        category="complaint",
+        dissatisfied=True,
+        risk=0.2,
+    )
+    detector.process(state, incidents, [other], other.at)
+    assert incidents[0].profile.mention_count == 1
+
+
+def test_state_survives_a_round_trip_through_json() -> None:
+    detector = Detector(DetectionRules())
+    state = BrandState()
+    run(detector, state, [*background(T0, 300), leak(T0 + timedelta(hours=5))])
+    again = BrandState.from_json(state.as_json())
+    assert again.as_json() == state.as_json()
+    assert len(again.pool) == 1
+
+
+def test_a_mention_seen_twice_changes_nothing() -> None:
+    detector = Detector(DetectionRules())
+    state = BrandState()
+    news = leak(T0, news=True, url="https://technews.example/o2-leak")
+    incidents: list[ActiveIncident] = []
+    detector.process(state, incidents, [news], T0)
+    detector.process(state, incidents, [news], T0)
+    assert len(incidents) == 1
+    assert incidents[0].profile.mention_count == 1
+
+
+def test_profile_summary_is_plain_text_with_terms_sources_and_a_sample() -> None:
+    profile = IncidentProfile.starting_with(leak(T0, author="bigvoice", followers=300_000), 0.6)
+    from listener.incidents.model import summary
+
+    text = summary(profile)
+    assert "O2" in text and "phone" in text and "bigvoice (300,000 followers)" in text
