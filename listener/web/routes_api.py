@@ -210,11 +210,19 @@ def api_mentions(
 
 
 @router.get("/incidents")
-def api_incidents(request: Request, user: ApiViewer) -> JSONResponse:
+def api_incidents(request: Request, user: ApiViewer, active: bool = False) -> JSONResponse:
+    """Incidents, active first and most severe first; `active=true` for open ones only."""
     desk = get_desk(request)
     return JSONResponse(
         {
             "available": incident_data.available(),
-            "items": incident_data.board_json(desk.listener),
+            "items": incident_data.board_json(desk.listener, active_only=active),
         }
     )
+
+
+@router.get("/incidents/{incident_id}")
+def api_incident(request: Request, incident_id: int, user: ApiViewer) -> JSONResponse:
+    """One incident with its timeline, amplifying authors and mention ids."""
+    found = incident_data.detail(get_desk(request).listener, incident_id)
+    return JSONResponse(found.as_dict())

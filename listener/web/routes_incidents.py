@@ -4,29 +4,87 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
 
+from listener.errors import InvalidTransition, NotAllowed
 from listener.store import users
 from listener.web import incident_data
 from listener.web.auth import Role
-from listener.web.deps import get_desk, requires
+from listener.web.deps import flash, get_desk, requires
 from listener.web.pages import NavLink, render
 
 router = APIRouter()
 NAV = [NavLink("Incidents", "/incidents")]
 
 Viewer = Annotated[users.WebUser, Depends(requires(Role.VIEWER))]
+Approver = Annotated[users.WebUser, Depends(requires(Role.APPROVER))]
+LINKED_MENTIONS = 50
 
 
 @router.get("/incidents")
-def incidents_page(request: Request, user: Viewer) -> Response:
+def incidents_page(request: Request, user: Viewer, show: str = "active") -> Response:
     desk = get_desk(request)
+    active_only = show != "all"
     return render(
         request,
         "incidents.html",
         {
             "available": incident_data.available(),
-            "incidents": incident_data.board(desk.listener),
+            "incidents": incident_data.board(desk.listener, active_only=active_only),
+            "show": "active" if active_only else "all",
         },
     )
+
+
+@router.get("/incidents/{incident_id}")
+def incident_page(request: Request, incident_id: int, user: Viewer) -> Response:
+    desk = get_desk(request)
+    found = incident_data.detail(desk.listener, incident_id)
+    linked = desk.listener.store.mentions_by_ids(found.mention_ids[-LINKED_MENTIONS:])
+    mentions = sorted(
+        linked.values(),
+        key=lambda m: m.mention.published_at.timestamp() if m.mention.published_at else 0,
+        reverse=True,
+    )
+    return render(
+        request,
+        "incident.html",
+        {
+            "i": found.incident,
+            "timeline": found.timeline,
+            "amplifiers": found.amplifiers,
+            "mentions": mentions,
+            "total_mentions": len(found.mention_ids),
+        },
+    )
+
+
+def _act(request: Request, incident_id: int, done: str, action: str, **kwargs: str) -> Response:
+    desk = get_desk(request)
+    user: users.WebUser = request.state.user
+    try:
+        if action == "acknowledge":
+            incident_data.acknowledge(desk.listener, incident_id, actor=user.name)
+        else:
+            incident_data.close(desk.listener, incident_id, actor=user.name, **kwargs)
+    except (InvalidTransition, NotAllowed) as exc:
+        flash(request, "error", str(exc))
+    else:
+        flash(request, "ok", done)
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+
+@router.post("/incidents/{incident_id}/acknowledge")
+def acknowledge(request: Request, incident_id: int, user: Approver) -> Response:
+    return _act(request, incident_id, f"Incident {incident_id} acknowledged.", "acknowledge")
+
+
+@router.post("/incidents/{incident_id}/close")
+def close(
+    request: Request,
+    incident_id: int,
+    user: Approver,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    return _act(request, incident_id, f"Incident {incident_id} closed.", "close", reason=reason)
