@@ -161,7 +161,8 @@ _INCIDENT: list[tuple[float, str]] = [
     (1.2, "customers affected|users affected|millions of|thousands of|nationwide|worldwide"),
     (1.0, "outages|ftc|fcc|ofcom|cnil|regulatory|probe|viral|is down|went down|goes down"),
     (0.5, "down|fine|sec|ico"),
-    (1.0, "everyone|anyone else|is it just me|all over|across the country"),
+    (1.0, "everyone|anyone else|anyone else's|is it just me|all over|across the country"),
+    (1.0, "whole city|whole country|across the city|entire city|nationwide outage"),
     (1.4, "filtración|fuite de données|datenleck|vazamento|fuga de datos|demanda"),
 ]
 

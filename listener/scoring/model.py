@@ -259,6 +259,17 @@ def load_weights(directory: Path) -> ModelWeights:
         ) from None
 
 
+def _worth_showing(signal: Signal) -> bool:
+    # "neutral sentiment +0.00" only says a text has no sentiment words: not worth a line.
+    if signal.name.startswith("neutral sentiment"):
+        return abs(signal.weight) >= 0.05
+    return abs(signal.weight) >= 0.005
+
+
+def _rounded(signal: Signal) -> Signal:
+    return Signal(signal.name, round(signal.weight, 4))
+
+
 class ModelScorer:
     """Learned model stacked with the lexicon: the default scorer."""
 
@@ -312,7 +323,7 @@ class ModelScorer:
                 mention,
                 reading,
                 probability,
-                signals,
+                [_rounded(s) for s in signals if _worth_showing(s)],
                 threshold=self.dissatisfied_threshold,
                 version=self.version,
             )
@@ -360,4 +371,4 @@ class ModelScorer:
                 else s
                 for s in signals
             ]
-        return [Signal(s.name, round(s.weight, 4)) for s in signals if abs(s.weight) >= 0.005]
+        return signals

@@ -24,10 +24,10 @@ _CATEGORY_RISK = {
     Category.OUTAGE: 1.2,
     Category.SPAM_COMPLAINT: 0.3,
     Category.COMPLAINT: 0.3,
-    Category.NEWS: 0.6,
 }
 _VERIFIED = 0.5
-_NEWS_SITE = 1.0
+# A news site's reach; what it reports about is in the incident language.
+_NEWS_SITE = 0.8
 # A specific complaint family wins over a general complaint when its cues add up to this.
 _SPECIFIC_FAMILY_MIN = 0.8
 _GENERAL_REASONS = frozenset(

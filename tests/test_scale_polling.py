@@ -1,0 +1,77 @@
+"""Many feeds are polled concurrently, politely per host, and unchanged feeds cost a 304."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from listener.app import make_listener
+from listener.settings import Settings
+from tests.fakes.feed_farm import FeedFarm
+
+
+@pytest.fixture
+def farm() -> Iterator[FeedFarm]:
+    with FeedFarm(feeds=40, latency=0.05) as farm:
+        yield farm
+
+
+def farm_settings(
+    make_settings: Callable[..., Settings], farm: FeedFarm, db_url: str, **service: int
+) -> Settings:
+    return make_settings(
+        database={"url": db_url},
+        sources=[{"name": f"feed-{i}", "url": url} for i, url in enumerate(farm.urls())],
+        service=service,
+        outreach={"enabled": False},
+    )
+
+
+def test_polling_runs_in_parallel_but_never_more_than_the_per_host_limit(
+    make_settings: Callable[..., Settings], farm: FeedFarm, sqlite_url: str
+) -> None:
+    settings = farm_settings(
+        make_settings, farm, sqlite_url, max_concurrent_polls=16, per_host_limit=4
+    )
+    listener = make_listener(settings)
+    try:
+        reports = listener.poll()
+    finally:
+        listener.close()
+    assert [r.source for r in reports] == [f"feed-{i}" for i in range(40)]
+    assert all(r.ok for r in reports), [r.error for r in reports if r.error]
+    assert farm.max_in_flight == 4
+
+
+def test_the_pool_bounds_concurrency_when_the_host_limit_is_higher(
+    make_settings: Callable[..., Settings], farm: FeedFarm, sqlite_url: str
+) -> None:
+    settings = farm_settings(
+        make_settings, farm, sqlite_url, max_concurrent_polls=3, per_host_limit=20
+    )
+    listener = make_listener(settings)
+    try:
+        listener.poll()
+    finally:
+        listener.close()
+    assert 1 < farm.max_in_flight <= 3
+
+
+def test_every_entry_is_stored_once_and_a_second_pass_is_all_not_modified(
+    make_settings: Callable[..., Settings], farm: FeedFarm, db_url: str
+) -> None:
+    settings = farm_settings(
+        make_settings, farm, db_url, max_concurrent_polls=16, per_host_limit=8
+    )
+    listener = make_listener(settings)
+    try:
+        first = listener.poll()
+        second = listener.poll()
+        stored = {m.mention.external_id for m in listener.store.mentions(limit=10_000)}
+    finally:
+        listener.close()
+    assert sum(r.new for r in first) == len(farm.served_ids()) == 120
+    assert stored == farm.served_ids()
+    assert all(r.not_modified and r.new == 0 for r in second)
+    assert farm.not_modified == 40
