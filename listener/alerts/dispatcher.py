@@ -171,7 +171,13 @@ class AlertDispatcher:
         )
         incidents = self.settings.incidents
         try:
-            channel.send(alert)
+            try:
+                channel.send(alert)
+            except DispatchError:
+                raise
+            except Exception as exc:  # a bug in one channel must not strand the delivery
+                log.exception("alert channel %s crashed", d.channel)
+                raise DispatchError(f"alert channel {d.channel!r} crashed: {exc!r}") from exc
         except DispatchError as exc:
             with self.store.write() as conn:
                 if exc.retryable:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from listener.cli import core, outreach, sources, web
+from listener.cli import core, incidents, outreach, sources, web
 
 app = typer.Typer(
     name="listener",
@@ -21,6 +21,7 @@ core.register(app)
 sources.register(app)
 outreach.register(app)
 web.register(app)
+incidents.register(app)
 
 
 def main() -> None:

@@ -366,6 +366,15 @@ def mentions_before(conn: Connection, incident_id: int, moment: datetime) -> int
     )
 
 
+def mention_times(conn: Connection, incident_id: int) -> list[datetime]:
+    rows = conn.execute(
+        select(MENTION.c.published_at)
+        .select_from(INCIDENT_MENTION.join(MENTION, MENTION.c.id == INCIDENT_MENTION.c.mention_id))
+        .where(INCIDENT_MENTION.c.incident_id == incident_id)
+    )
+    return [r[0] for r in rows]
+
+
 def timeline(conn: Connection, incident_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(INCIDENT_EVENT)

@@ -1,0 +1,253 @@
+"""Incident and alert commands: incidents (list, show, ack, close, merge), alerts, backtest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from listener.cli.common import (
+    ConfigOption,
+    actor_name,
+    console,
+    fail,
+    print_json,
+    settings_from,
+    setup_logging,
+    user_errors,
+)
+from listener.clock import SystemClock
+from listener.settings import Settings
+from listener.store import Store
+from listener.store import alerts as alert_store
+from listener.store import incidents as q
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+ActorOption = Annotated[str | None, typer.Option("--as", help="Who is acting (for the audit log).")]
+
+incidents_app = typer.Typer(
+    help="Incidents: list them, or acknowledge, close or merge one.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+alerts_app = typer.Typer(
+    help="Crisis alerts in the outbox: list them, or deliver due ones now.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(incidents_app, name="incidents")
+    app.add_typer(alerts_app, name="alerts")
+    app.command("backtest")(backtest)
+
+
+@contextmanager
+def _store(config: Path | None) -> Iterator[tuple[Settings, Store]]:
+    with user_errors():
+        settings = settings_from(config)
+        store = Store.open(settings.database_url, echo=settings.database.echo)
+        try:
+            yield settings, store
+        finally:
+            store.close()
+
+
+@incidents_app.callback()
+def incidents(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    brand: Annotated[str | None, typer.Option("--brand", help="Only this brand.")] = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option("--status", help="open, acknowledged, resolved, closed, merged (repeatable)."),
+    ] = None,
+    active: Annotated[bool, typer.Option("--active", help="Only open or acknowledged.")] = False,
+) -> None:
+    """List incidents, active and most severe first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _store(config) as (_, store), store.read() as conn:
+        found = q.list_incidents(
+            conn, q.IncidentFilter(brand=brand, status=tuple(status or ()), active_only=active)
+        )
+    if as_json:
+        print_json([i.as_dict() for i in found])
+        return
+    if not found:
+        console.print("no incidents.")
+    for i in found:
+        console.print(
+            f"#{i.id} [bold]{i.severity}[/] {i.status:<12} {i.brand}: {i.type}, "
+            f"{i.mention_count} mention(s), first {i.first_mention_at:%Y-%m-%d %H:%M}, "
+            f"opened {i.opened_at:%Y-%m-%d %H:%M} UTC",
+            markup=True,
+            highlight=False,
+        )
+
+
+@incidents_app.command("show")
+def show(
+    incident_id: Annotated[int, typer.Argument(help="Incident id.")],
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One incident with its mentions, timeline and amplifiers."""
+    with _store(config) as (_, store), store.read() as conn:
+        detail = q.get_incident(conn, incident_id)
+    if as_json:
+        print_json(detail.as_dict())
+        return
+    i = detail.incident
+    console.print(f"#{i.id} {i.severity} {i.status} — {i.title}", markup=False)
+    console.print(i.summary, markup=False)
+    for event in detail.timeline:
+        console.print(f"  {event['at']} {event['actor']}: {event['action']}", markup=False)
+
+
+@incidents_app.command("ack")
+def ack(
+    incident_id: Annotated[int, typer.Argument(help="Incident id.")],
+    config: ConfigOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Acknowledge an open incident (someone is on it)."""
+    with _store(config) as (_, store), store.write() as conn:
+        incident = q.acknowledge(conn, incident_id, actor=actor_name(actor), at=SystemClock().now())
+    console.print(f"incident {incident.id} acknowledged.")
+
+
+@incidents_app.command("close")
+def close(
+    incident_id: Annotated[int, typer.Argument(help="Incident id.")],
+    config: ConfigOption = None,
+    actor: ActorOption = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is closed.")] = "",
+) -> None:
+    """Close an incident; later mentions of the same story open a new one."""
+    with _store(config) as (_, store), store.write() as conn:
+        incident = q.close(
+            conn, incident_id, actor=actor_name(actor), at=SystemClock().now(), reason=reason
+        )
+    console.print(f"incident {incident.id} closed.")
+
+
+@incidents_app.command("merge")
+def merge(
+    incident_id: Annotated[int, typer.Argument(help="The incident to fold in.")],
+    into: Annotated[int, typer.Argument(help="The incident that keeps everything.")],
+    config: ConfigOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Merge one incident into another of the same brand."""
+    with _store(config) as (_, store), store.write() as conn:
+        incident = q.merge(conn, incident_id, into, actor=actor_name(actor), at=SystemClock().now())
+    console.print(
+        f"incident {incident_id} merged into {incident.id} "
+        f"({incident.mention_count} mention(s) now)."
+    )
+
+
+@alerts_app.callback()
+def alerts(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="pending, sending, sent, failed or superseded."),
+    ] = None,
+    incident: Annotated[
+        int | None, typer.Option("--incident", help="Only this incident's.")
+    ] = None,
+) -> None:
+    """List alert deliveries (one per alert and channel)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _store(config) as (_, store), store.read() as conn:
+        found = alert_store.list_deliveries(conn, status=status, incident_id=incident)
+    if as_json:
+        print_json([d.as_dict() for d in found])
+        return
+    if not found:
+        console.print("no alerts.")
+    for d in found:
+        extra = f" ({d.last_error or d.hold_reason})" if d.status != "sent" else ""
+        console.print(
+            f"#{d.id} {d.status:<10} {d.channel}: {d.alert.title}{extra}",
+            markup=False,
+            highlight=False,
+        )
+
+
+@alerts_app.command("dispatch")
+def dispatch_alerts(config: ConfigOption = None) -> None:
+    """Deliver due alerts now (the service does this every `incidents.dispatch_every`)."""
+    from listener.alerts.dispatcher import AlertDispatcher, build_channels
+
+    setup_logging()
+    with _store(config) as (settings, store):
+        import os
+
+        dispatcher = AlertDispatcher(
+            settings, store, SystemClock(), build_channels(settings.alerts, dict(os.environ))
+        )
+        try:
+            report = dispatcher.run_once()
+        finally:
+            dispatcher.close()
+    console.print(
+        f"{report.sent} sent, {report.retrying} to retry, {report.held} held, "
+        f"{report.failed} failed."
+    )
+    for error in report.errors[:20]:
+        console.print(f"[yellow]warning:[/] {error}", soft_wrap=True)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def backtest(
+    file: Annotated[Path, typer.Argument(help="JSONL or CSV of mentions to replay.")],
+    config: ConfigOption = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="jsonl or csv (default: by extension).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replay FILE into a temporary store without sending: detection delay and false alarms."""
+    from listener.replay import backtest as run_backtest
+
+    setup_logging()
+    if not file.is_file():
+        fail(f"{file} does not exist or is not a file")
+    with user_errors():
+        result = run_backtest(settings_from(config), file, fmt)
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"{result['mentions']:,} mention(s), {len(result['incidents'])} incident(s):")
+    for row in result["incidents"]:
+        lead = row["lead_time_before_peak_seconds"]
+        console.print(
+            f"  #{row['id']} {row['brand']} {row['type']} {row['severity']}: detected "
+            f"{row['detection_delay_seconds'] / 60:.1f} min after the first mention, "
+            f"{row['mentions_before_detection']} mention(s) before detection"
+            + (f", {lead / 60:.1f} min before the peak" if lead is not None else "")
+            + (f" [labels: {', '.join(row['labels'])}]" if row["labels"] else ""),
+            markup=False,
+            highlight=False,
+        )
+    calm = result["calm"]
+    if result["labelled"]:
+        console.print(
+            f"calm periods: {calm['alerts_would_have_fired']} alert(s) would have fired "
+            f"{calm['by_brand']}; missed labelled incidents: {result['missed_labels'] or 'none'}",
+            markup=False,
+        )
+    else:
+        console.print(f"alerts per brand (no labels in the file): {calm['by_brand']}", markup=False)
