@@ -108,7 +108,7 @@ def incident_evidence(mention: Mention, reading: Reading, category: Category) ->
     )
     total = 0.0
     for rank, (phrase, weight) in enumerate(language[:4]):
-        share = min(weight * (1.0, 0.5, 0.3, 0.2)[rank], _INCIDENT_CAP - total)
+        share = min(weight * (1.0, 0.6, 0.4, 0.3)[rank], _INCIDENT_CAP - total)
         if share <= 0:
             break
         total += share
