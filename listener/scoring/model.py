@@ -292,8 +292,6 @@ class ModelScorer:
             base = self.base_logits([r.text for r in readings])
         except Exception:
             # One poisoned text must not cost the batch: fall back to scoring one by one.
-            if len(mentions) == 1:
-                return [self._score_alone(mentions[0])]
             return [self._score_alone(m) for m in mentions]
         return [
             self._finish(mention, reading, base[i])
