@@ -7,6 +7,8 @@ become `StoreError` with the database named and the cause in plain words.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -34,6 +36,11 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite has one writer: threads of this process queue here, in order, instead of
+        # racing on busy_timeout (which is not fair and fails a writer that loses too often).
+        self._sqlite_writer = (
+            threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
 
     @classmethod
     def open(cls, url: str, *, echo: bool = False, run_migrations: bool = True) -> Store:
@@ -69,6 +76,7 @@ class Store:
         """A write transaction; on SQLite it takes the write lock up front."""
         with (
             self._translated(),
+            self._sqlite_writer,
             self.engine.connect().execution_options(write=True) as conn,
             conn.begin(),
         ):
