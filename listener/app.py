@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -21,11 +20,13 @@ from listener.incident_tracking import build_incidents
 from listener.matching import BrandMatcher, BrandTerms
 from listener.outreach.steps import build_outreach
 from listener.pipeline import AfterStore, Pipeline, PollReport
+from listener.polling import ConcurrentPolling
 from listener.scoring.base import Scorer
 from listener.settings import Settings
 from listener.sources import build_source
 from listener.sources.base import Source
 from listener.store import Store
+from listener.store.desk import wake_snoozed_job
 
 log = logging.getLogger("listener")
 
@@ -63,9 +64,12 @@ class Listener:
         reports = [PollReport(source=n, skipped=why) for n, why in self.disabled.items()]
         if not chosen:
             return reports
-        workers = min(self.settings.service.max_concurrent_polls, len(chosen))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
-            reports.extend(pool.map(self.pipeline.poll, chosen))
+        polling = ConcurrentPolling(
+            self.pipeline.poll,
+            max_workers=self.settings.service.max_concurrent_polls,
+            per_host_limit=self.settings.service.per_host_limit,
+        )
+        reports.extend(polling.poll_all(chosen))
         return reports
 
     def close(self) -> None:
@@ -146,6 +150,7 @@ def make_listener(
             PeriodicJob(
                 "incidents.resolve", incidents.resolver.run_once, settings.incidents.resolve_every
             ),
+            PeriodicJob("drafts.wake", wake_snoozed_job(store, clock), timedelta(minutes=1)),
         ],
         closers=[outreach.dispatcher.close, incidents.dispatcher.close],
     )

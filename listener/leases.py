@@ -15,14 +15,16 @@ row locks (PostgreSQL) or a compare-and-set update (SQLite).
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-# The scheduler adds up to 10% of the interval (at most 30 s) as jitter to each run, and a run
-# may wait for a free worker; a source becomes due again this much before its full interval so
-# the instance that polled it last is not locked out by its own jitter.
+# A run may start late (waiting for a free worker, a slow database): a source becomes due again
+# this much before its full interval, so the instance that polled it late is not locked out of
+# its next regular run. Two polls of one source are still at least 3/4 of an interval apart.
 _DUE_EARLY_SHARE = 0.25
 _DUE_EARLY_MAX = timedelta(seconds=60)
+_GRID_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,19 @@ def renew_every(lease: timedelta) -> timedelta:
 def next_due(started: datetime, every: timedelta) -> datetime:
     """When a source polled at `started` may be polled again, by any instance."""
     return started + every - min(every * _DUE_EARLY_SHARE, _DUE_EARLY_MAX)
+
+
+def schedule_anchor(name: str, every: timedelta) -> datetime:
+    """Where a source's timer grid starts: the same on every instance, spread across sources.
+
+    Every instance fires a source's poll at the same wall-clock moments (the first claims it,
+    the others find it not due), instead of each on its own phase, which would let the source
+    be polled several times per interval. The offset within the interval comes from the name,
+    so sources do not all poll in lockstep; this replaces random jitter, which drifts.
+    """
+    period_ms = max(int(every.total_seconds() * 1000), 1)
+    offset_ms = zlib.crc32(name.encode("utf-8")) % period_ms
+    return _GRID_EPOCH + timedelta(milliseconds=offset_ms)
 
 
 def format_instance_id(configured: str, *, host: str, pid: int, token: str) -> str:

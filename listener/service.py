@@ -1,8 +1,10 @@
 """The scheduled service: APScheduler runs each source on its interval, and the periodic jobs.
 
 One scheduler per process (APScheduler's own advice); jobs have stable ids, never overlap
-(`max_instances=1`), coalesce missed runs, and carry jitter so many sources do not poll in
-lockstep. SIGINT/SIGTERM pause the scheduler, let running polls finish, then shut down.
+(`max_instances=1`), coalesce missed runs, and are spread over their interval so many sources do
+not poll in lockstep (periodic jobs by jitter; polls by a per-source offset that every instance
+shares, so with several instances a source is claimed once per tick: see listener.leases).
+SIGINT/SIGTERM pause the scheduler, let running polls finish, then shut down.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from listener.app import Listener, PeriodicJob
+from listener.leases import schedule_anchor
 from listener.pipeline import PollReport
+from listener.polling import HostLimiter, SourceLeases
 from listener.sources.base import Source
+from listener.store.leases import instance_id
 
 log = logging.getLogger("listener.service")
 
@@ -41,16 +46,30 @@ class Service:
         self.listener = listener
         self.on_report = on_report or (lambda report: log.info("%s", report.summary()))
         self.stopped = threading.Event()
+        service = listener.settings.service
+        # Several instances may share one PostgreSQL database: each poll first claims the
+        # source's lease, so a source is polled by one instance per interval (listener.leases).
+        self.instance = instance_id(service.instance)
+        self.leases = SourceLeases(
+            listener.store, owner=self.instance, lease=service.lease, clock=listener.clock
+        )
+        self.hosts = HostLimiter(service.per_host_limit)
         workers = max(2, min(listener.settings.service.max_concurrent_polls, 32))
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=workers)},
             timezone="UTC",
         )
 
-    def _poll_job(self, source: Source) -> Callable[[], None]:
+    def _poll_job(self, source: Source, every: timedelta) -> Callable[[], None]:
+        def poll_politely(chosen: Source) -> PollReport:
+            return self.hosts.poll(chosen, self.listener.pipeline.poll)
+
         def run() -> None:
-            report = self.listener.pipeline.poll(source)
-            self.on_report(report)
+            if self.stopped.is_set():
+                return
+            report = self.leases.poll_if_due(source, every, poll_politely)
+            if report is not None:
+                self.on_report(report)
 
         return run
 
@@ -69,8 +88,11 @@ class Service:
         for name, source in self.listener.sources.items():
             every = intervals.get(name, timedelta(minutes=5))
             self.scheduler.add_job(
-                self._poll_job(source),
-                IntervalTrigger(seconds=every.total_seconds(), jitter=_jitter(every)),
+                self._poll_job(source, every),
+                # One grid per source shared by all instances, no random jitter (leases.py).
+                IntervalTrigger(
+                    seconds=every.total_seconds(), start_date=schedule_anchor(name, every)
+                ),
                 id=f"poll:{name}",
                 name=f"poll {name}",
                 replace_existing=True,
@@ -90,12 +112,14 @@ class Service:
                 coalesce=True,
                 misfire_grace_time=max(int(job.every.total_seconds()), 1),
             )
+        self.leases.start()
         self.scheduler.start()
 
     def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.pause()
             self.scheduler.shutdown(wait=True)
+        self.leases.stop()
         self.stopped.set()
 
     def install_signal_handlers(self) -> None:

@@ -12,7 +12,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from listener.leases import LeaseState, format_instance_id, is_claimable, next_due
+from listener.leases import (
+    LeaseState,
+    format_instance_id,
+    is_claimable,
+    next_due,
+    schedule_anchor,
+)
 from listener.store import Store
 from listener.store import leases as lease_rows
 
@@ -31,6 +37,14 @@ def test_a_polled_source_is_due_again_a_little_before_its_full_interval() -> Non
     assert T0 + timedelta(minutes=2) < due < T0 + timedelta(minutes=4)
     # however long the interval, it comes back at most a minute early
     assert next_due(T0, timedelta(hours=1)) == T0 + timedelta(minutes=59)
+
+
+def test_every_instance_times_a_source_alike_and_sources_are_spread_over_the_interval() -> None:
+    every = timedelta(minutes=5)
+    assert schedule_anchor("blog", every) == schedule_anchor("blog", every)
+    offsets = {schedule_anchor(f"feed-{i}", every) for i in range(50)}
+    assert len(offsets) > 40
+    assert all(timedelta(0) <= o - min(offsets) < every for o in offsets)
 
 
 def test_instance_ids_are_the_configured_name_or_host_pid_token() -> None:

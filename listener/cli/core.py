@@ -33,6 +33,7 @@ from listener.cli.common import (
 )
 from listener.domain import Mention
 from listener.importing import BadLine, detect_format, open_text, read_mentions
+from listener.instance_lock import single_instance
 from listener.pipeline import IngestReport
 from listener.review import ReviewAction
 from listener.settings import parse_duration
@@ -67,7 +68,8 @@ def run(
     from listener.service import Service
 
     setup_logging(verbose)
-    with user_errors():
+    # SQLite: one instance per database file, refused with the holder's PID (instance_lock).
+    with user_errors(), single_instance(settings_from(config).database_url):
         listener = open_listener(config)
         try:
             _announce(listener)
