@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -302,9 +303,7 @@ def test_snooze_sets_the_draft_aside(sqlite_desk: Desk) -> None:
     post(client, f"/drafts/{draft_id}/snooze", duration="1d")
     draft = sqlite_desk.listener.store.draft(draft_id)
     assert draft.status.value == "snoozed"
-    assert draft.snoozed_until == sqlite_desk.listener.clock.now().replace(
-        day=sqlite_desk.listener.clock.now().day + 1
-    )
+    assert draft.snoozed_until == sqlite_desk.listener.clock.now() + timedelta(days=1)
     assert f'id="draft-{draft_id}"' not in client.get("/queue").text
     assert f'id="draft-{draft_id}"' in client.get("/queue?status=snoozed").text
 
@@ -506,3 +505,17 @@ def test_the_overview_draws_volume_and_dissatisfied_share_per_brand(desk: Desk) 
 def test_the_incidents_board_says_when_there_is_no_incident_data(sqlite_desk: Desk) -> None:
     page = sqlite_desk.signed_in("vic").get("/incidents")
     assert page.status_code == 200
+
+
+def test_a_snoozed_draft_returns_to_the_queue_when_its_time_is_up(sqlite_desk: Desk) -> None:
+    client = sqlite_desk.signed_in("ann")
+    listener = sqlite_desk.listener
+    draft_id = sqlite_desk.pending_ids()[0]
+    post(client, f"/drafts/{draft_id}/snooze", duration="1h")
+    [wake] = [job for job in listener.jobs if job.id == "drafts.wake"]
+    assert wake.run() == []  # not yet
+    listener.clock.advance_to(listener.clock.now() + timedelta(minutes=61))  # type: ignore[attr-defined]
+    assert wake.run() == [draft_id]
+    assert listener.store.draft(draft_id).status.value == "pending"
+    assert f'id="draft-{draft_id}"' in client.get("/queue").text
+    assert listener.store.audit(limit=1)[0].action == "draft.wake"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -72,13 +73,19 @@ def seeded_listener(
     return listener
 
 
+@functools.cache
+def password_hash(password: str) -> str:
+    """A real argon2 hash, computed once per password: hashing is slow on purpose."""
+    return hash_password(password)
+
+
 def add_user(listener: Listener, name: str, role: str, password: str = PASSWORD) -> None:
     with listener.store.write() as conn:
         users.add_user(
             conn,
             name=name,
             role=role,
-            password_hash=hash_password(password),
+            password_hash=password_hash(password),
             actor="test",
             at=listener.clock.now(),
         )

@@ -7,16 +7,19 @@ row on every render.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Integer, and_, func, literal, or_, select
+from sqlalchemy import Connection, Integer, and_, func, insert, literal, or_, select, update
 
 from listener.domain import Draft, StoredMention, utc
+from listener.store import audit
 from listener.store.drafts import DraftFilter, row_to_draft
 from listener.store.mentions import (
     DRAFT,
+    DRAFT_EVENT,
     MENTION,
     SCORE,
     MentionFilter,
@@ -24,6 +27,10 @@ from listener.store.mentions import (
     row_to_stored,
 )
 from listener.store.tables import BrandRow, SourceRow
+
+if TYPE_CHECKING:
+    from listener.clock import Clock
+    from listener.store.store import Store
 
 BRAND = BrandRow.__table__  # type: ignore[attr-defined]
 SOURCE = SourceRow.__table__  # type: ignore[attr-defined]
@@ -275,3 +282,49 @@ def volume_series(
         start = datetime.fromtimestamp(int(row.bucket) * bucket_seconds, tz=since.tzinfo)
         points.append(VolumePoint(row.brand, utc(start), int(row.total), int(row.unhappy or 0)))
     return sorted(points, key=lambda p: (p.brand, p.start))
+
+
+def wake_snoozed(conn: Connection, now: datetime) -> list[int]:
+    """Put drafts whose snooze has run out back in the pending queue, with history and audit."""
+    rows = conn.execute(
+        select(DRAFT.c.id, DRAFT.c.snoozed_until).where(
+            DRAFT.c.status == "snoozed", DRAFT.c.snoozed_until <= now
+        )
+    ).all()
+    woken = []
+    for row in rows:
+        changed = conn.execute(
+            update(DRAFT)
+            .where(DRAFT.c.id == row.id, DRAFT.c.status == "snoozed")
+            .values(status="pending", snoozed_until=None, updated_at=now)
+        )
+        if changed.rowcount != 1:
+            continue  # a person acted on it meanwhile
+        detail = {"status": "pending", "snoozed_until": row.snoozed_until.isoformat()}
+        conn.execute(
+            insert(DRAFT_EVENT).values(
+                draft_id=row.id, at=now, actor="listener", action="woken", detail=detail
+            )
+        )
+        audit.append(
+            conn,
+            at=now,
+            actor="listener",
+            action="draft.wake",
+            entity="draft",
+            entity_id=row.id,
+            before={"status": "snoozed"},
+            after=detail,
+        )
+        woken.append(int(row.id))
+    return woken
+
+
+def wake_snoozed_job(store: Store, clock: Clock) -> Callable[[], list[int]]:
+    """The periodic job that returns snoozed drafts to the queue when their time is up."""
+
+    def run() -> list[int]:
+        with store.write() as conn:
+            return wake_snoozed(conn, clock.now())
+
+    return run

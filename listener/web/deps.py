@@ -163,5 +163,6 @@ def page_context(request: Request) -> dict[str, Any]:
 
 def flash(request: Request, kind: str, message: str) -> None:
     messages = list(request.session.get("flash", []))
-    messages.append([kind, message[:500]])
-    request.session["flash"] = messages[-5:]
+    # The session is a signed cookie (about 4 kB at most): keep messages few and short.
+    messages.append([kind, message[:300]])
+    request.session["flash"] = messages[-3:]
