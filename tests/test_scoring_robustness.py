@@ -49,6 +49,11 @@ def test_hostile_texts_score_without_raising(scorer: Scorer) -> None:
         assert 0.0 <= result.incident_risk <= 1.0
 
 
+def test_hostile_texts_are_really_scored_not_given_up_on(scorer: Scorer) -> None:
+    for result in scorer.score_batch([mention(text) for text in HOSTILE]):
+        assert not any(s.name.startswith("scoring failed") for s in result.signals)
+
+
 def test_a_one_megabyte_text_scores(scorer: Scorer) -> None:
     text = ("@Acme still waiting for my refund, worst service. " * 21_000)[:1_000_000]
     (result,) = scorer.score_batch([mention(text, title="x" * 10_000)])

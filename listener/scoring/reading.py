@@ -20,7 +20,9 @@ from listener.scoring.cues import WORD, CueHit, Family, find_cues
 MAX_CHARS = 4000
 MAX_TITLE_CHARS = 300
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+# Control and invisible formatting characters, and lone surrogates (which cannot be encoded,
+# so would break hashing), become spaces.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff\ud800-\udfff]")
 _TAG = re.compile(r"<[^<>]{0,500}>")
 _URL = re.compile(r"https?://\S+")
 _SPACE = re.compile(r"\s+")
