@@ -4,7 +4,9 @@ The step runs on each committed batch of new mentions. In ONE write transaction 
 locks each brand's detector state, runs the pure detector (`listener.incidents`), saves the
 incidents it opened or grew, and writes their alerts to the outbox: an incident never exists
 without its alert, nor an alert without its incident. Detector state lives in the database, so
-a restart (or another instance) carries on where the last batch left off.
+a restart (or another instance) carries on where the last batch left off. Mentions stored
+since the state's last mention but not handed to this step (a batch whose step failed, or
+another instance's batch committed in between) are read back and processed first.
 """
 
 from __future__ import annotations
@@ -66,7 +68,10 @@ class IncidentTracker:
     def _brand(
         self, conn: Connection, brand: str, stored: Sequence[StoredMention], now: datetime
     ) -> None:
-        state = BrandState.from_json(q.lock_state(conn, brand, now))
+        saved = q.lock_state(conn, brand, now)
+        state = BrandState.from_json(saved)
+        if saved:
+            stored = [*q.missed_mentions(conn, brand, state.max_mention_id, stored), *stored]
         incidents = q.active_incidents(conn, brand)
         ignore = self.ignore.get(brand, frozenset())
         observations = [observe(s, self.rules, ignore, story_key(s.mention)) for s in stored]

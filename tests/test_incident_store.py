@@ -16,6 +16,7 @@ from listener.domain import Mention
 from listener.errors import InvalidTransition, NotFound
 from listener.incident_tracking import IncidentTracker
 from listener.settings import Settings
+from listener.store import IngestItem
 from listener.store import alerts as alert_store
 from listener.store import incidents as q
 
@@ -238,3 +239,22 @@ def test_only_incidents_of_one_brand_merge(settings: Settings, opened: list[List
     o2, sky = sorted(incidents(listener), key=lambda i: i.brand)
     with pytest.raises(InvalidTransition, match="same brand"), listener.store.write() as conn:
         q.merge(conn, sky.id, o2.id, actor="bob", at=T0)
+
+
+def test_mentions_stored_while_the_step_did_not_run_are_caught_up(
+    settings: Settings, opened: list[Listener]
+) -> None:
+    clock = ReplayClock(T0)
+    listener = start(settings, clock, opened)
+    ingest(listener, clock, [post(T0, 1, text="O2 shop visit today, all fine")])
+    # A batch stored without the step (as when the step failed, or another instance's batch
+    # committed in between): the next batch's step reads it back first.
+    scorer_items = listener.pipeline.scorer.score_batch([news(T0 + timedelta(minutes=1))])
+    listener.store.ingest(
+        [IngestItem(news(T0 + timedelta(minutes=1)), "O2", "O2", scorer_items[0])],
+        at=T0 + timedelta(minutes=1),
+    )
+    ingest(listener, clock, [post(T0 + timedelta(minutes=2), 2)])
+    [incident] = incidents(listener)
+    assert incident.first_mention_at == T0 + timedelta(minutes=1)
+    assert incident.mention_count == 2

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, Table, func, insert, select, update
 
+from listener.domain import StoredMention
 from listener.errors import InvalidTransition, NotFound
 from listener.incidents.detector import ActiveIncident
 from listener.incidents.model import (
@@ -29,7 +30,7 @@ from listener.store.incident_tables import (
     IncidentMentionRow,
     IncidentRow,
 )
-from listener.store.mentions import MENTION, upsert_ignore
+from listener.store.mentions import MENTION, mentions_by_ids, upsert_ignore
 
 INCIDENT: Table = IncidentRow.__table__  # type: ignore[attr-defined]
 INCIDENT_MENTION: Table = IncidentMentionRow.__table__  # type: ignore[attr-defined]
@@ -172,6 +173,32 @@ def save_state(conn: Connection, brand: str, state: dict[str, Any], at: datetime
         .where(DETECTOR_STATE.c.brand == brand)
         .values(state=state, updated_at=at)
     )
+
+
+def missed_mentions(
+    conn: Connection,
+    brand: str,
+    after_id: int,
+    batch: Sequence[StoredMention],
+    limit: int = 10_000,
+) -> list[StoredMention]:
+    """The brand's stored mentions newer than the state but older than this batch."""
+    if not batch:
+        return []
+    below = min(s.id for s in batch)
+    if below <= after_id + 1:
+        return []
+    ids = [
+        int(r[0])
+        for r in conn.execute(
+            select(MENTION.c.id)
+            .where(MENTION.c.brand == brand, MENTION.c.id > after_id, MENTION.c.id < below)
+            .order_by(MENTION.c.id.desc())
+            .limit(limit)
+        )
+    ]
+    found = mentions_by_ids(conn, ids)
+    return [found[i] for i in sorted(found)]
 
 
 # incidents as detection sees them ----------------------------------------------------------
