@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from listener.app import Listener, make_listener
 from listener.clock import ReplayClock
@@ -31,6 +31,8 @@ from tests.fakes.x_api import XApiServer, XUser
 
 # Monday 10:00 UTC: outside any quiet hours the tests set unless they mean to.
 NOW = datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
+SMTP_USER = "care-bot"
+SMTP_PASSWORD = "s3cret-for-tests"
 X_KEYS = {
     "LISTENER_X_CONSUMER_KEY": "ck",
     "LISTENER_X_CONSUMER_SECRET": "cs",
@@ -190,16 +192,38 @@ class SmtpServer:
             return list(self.inbox.messages)
 
 
+def _authenticator(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+) -> AuthResult:
+    ok = (
+        isinstance(data, LoginPassword)
+        and data.login == SMTP_USER.encode()
+        and data.password == SMTP_PASSWORD.encode()
+    )
+    # handled=False: the server answers 535 itself (handled=True would leave the client waiting)
+    return AuthResult(success=ok, handled=False)
+
+
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives.
+
+    It offers AUTH (SMTP_USER / SMTP_PASSWORD) without TLS, so the login path can be tested
+    without certificates; unauthenticated senders are accepted too.
+    """
     inbox = _Inbox()
     # aiosmtpd checks it is up by connecting to the port it was given, so port 0 cannot be
     # used: ask the OS for a free port first.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=_authenticator,
+        auth_require_tls=False,
+    )
     controller.start()
     try:
         yield SmtpServer("127.0.0.1", port, inbox)

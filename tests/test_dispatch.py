@@ -14,6 +14,8 @@ from listener.settings import Settings
 from tests.fakes.x_api import DUPLICATE_CONTENT, Failure, XApiServer, x_api  # noqa: F401
 from tests.outreach_support import (
     NOW,
+    SMTP_PASSWORD,
+    SMTP_USER,
     SmtpServer,
     World,
     email_mention,
@@ -128,20 +130,44 @@ def test_other_x_refusals_fail_with_the_platforms_words(
     world = world_factory(settings)
     (draft,) = world.ingest(x_mention(x_api, x_api.add_user("hal"), "@O2 terrible"))
     world.approve(draft)
-    x_api.fail_next(Failure.unauthorized(), endpoint="post")
+    x_api.fail_next(Failure.forbidden("You cannot reply to this conversation."), endpoint="post")
     report = world.dispatcher().run_once()
     failed = world.draft(draft.id)
     assert failed.status is DraftStatus.FAILED and not failed.needs_check
-    assert "401" in failed.error and "x_publish" in failed.error
+    assert "You cannot reply to this conversation." in failed.error
     assert draft.id in report.failed
-    # Certainly not delivered, so it does not count against the author's cap: once the keys
-    # are fixed, reopened and approved again, it goes out straight away.
+    # Certainly not delivered, so it does not count against the author's cap: reopened and
+    # approved again, it goes out straight away.
     from listener.review import ReviewAction
 
     world.store.review(draft.id, ReviewAction.REOPEN, actor="ann", at=NOW)
     world.approve(draft)
     world.dispatcher().run_once()
     assert world.draft(draft.id).status is DraftStatus.SENT and len(x_api.posts) == 1
+
+
+def test_refused_credentials_hold_every_reply_on_the_channel(
+    world_factory: WorldFactory,  # noqa: F811
+    settings: Settings,
+    x_api: XApiServer,  # noqa: F811
+) -> None:
+    world = world_factory(settings)
+    drafts = world.ingest(
+        x_mention(x_api, x_api.add_user("ida"), "@O2 terrible"),
+        x_mention(x_api, x_api.add_user("jon"), "@O2 dreadful"),
+    )
+    world.approve(*drafts)
+    x_api.fail_next(Failure.unauthorized(), endpoint="post")
+    report = world.dispatcher().run_once()
+    assert len(x_api.requests_to("post")) == 1  # the second is not even tried
+    for draft in drafts:
+        waiting = world.draft(draft.id)
+        assert waiting.status is DraftStatus.APPROVED
+        assert "X rejected the credentials (401)" in waiting.hold_reason
+    assert report.failed == {} and len(report.retrying) == len(report.held) == 1
+    world.advance(minutes=15, seconds=1)
+    world.dispatcher().run_once()
+    assert world.statuses() == [DraftStatus.SENT, DraftStatus.SENT]
 
 
 def test_a_server_error_while_posting_is_never_retried_blindly(
@@ -305,3 +331,36 @@ def test_after_checking_a_person_can_reword_and_send_it_again(
     assert reopened.status is DraftStatus.PENDING
     assert sent.status is DraftStatus.SENT and not sent.needs_check and sent.error == ""
     assert [p.text for p in x_api.posts] == ["@rae sorry! Reply STOP to opt out."]
+
+
+def test_email_logs_in_with_the_password_from_the_environment(
+    world_factory: WorldFactory,  # noqa: F811
+    make_settings: Callable[..., Settings],
+    smtp_server: SmtpServer,  # noqa: F811
+) -> None:
+    email = {
+        "sender": "care@o2.example",
+        "smtp_host": smtp_server.host,
+        "smtp_port": smtp_server.port,
+        "username": SMTP_USER,
+        "password_env": "O2_SMTP_PASSWORD",
+    }
+    world = world_factory(make_settings(email=email), environ={})
+    first, second = world.ingest(
+        email_mention(3, "una@example.org"), email_mention(4, "val@example.org")
+    )
+    world.approve(first, second)
+
+    # No password in the environment: the channel waits and says which variable to set.
+    report = world.dispatcher(environ={}).run_once()
+    assert "O2_SMTP_PASSWORD holds no password" in report.held[first.id]
+    # A wrong password is refused by the server: every email reply waits, saying what to check.
+    world.dispatcher(environ={"O2_SMTP_PASSWORD": "wrong"}).run_once()
+    for draft in (first, second):
+        refused = world.draft(draft.id)
+        assert refused.status is DraftStatus.APPROVED
+        assert "refused the login of 'care-bot': check O2_SMTP_PASSWORD" in refused.hold_reason
+    world.advance(minutes=16)
+    world.dispatcher(environ={"O2_SMTP_PASSWORD": SMTP_PASSWORD}).run_once()
+    assert world.statuses() == [DraftStatus.SENT, DraftStatus.SENT]
+    assert sorted(m["To"] for m in smtp_server.messages) == ["una@example.org", "val@example.org"]

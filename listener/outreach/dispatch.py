@@ -35,7 +35,12 @@ from listener.domain import Channel, Draft, DraftStatus
 from listener.errors import DispatchError, ListenerError, NotAllowed, SourceDisabled
 from listener.outreach.caps import Hold, author_cap_hold, channel_rate_hold, quiet_hours_hold
 from listener.outreach.cases import Case, CaseStatus
-from listener.outreach.publishers.base import OutcomeUnknown, Publisher, RetryLater
+from listener.outreach.publishers.base import (
+    ChannelUnusable,
+    OutcomeUnknown,
+    Publisher,
+    RetryLater,
+)
 from listener.review import ReviewAction
 from listener.settings import Settings
 from listener.store import Store
@@ -47,6 +52,7 @@ log = logging.getLogger("listener.dispatch")
 AUTOMATIC_CHANNELS = (Channel.X, Channel.EMAIL)
 MAX_ATTEMPTS = 5
 DEFAULT_RETRY = timedelta(minutes=1)
+CHANNEL_RETRY = timedelta(minutes=15)
 
 PublisherFactory = Callable[[Channel], Publisher]
 SlaAlert = Callable[[Any, Case, list[str], datetime], None]
@@ -137,6 +143,7 @@ class Dispatcher:
         self._environ = dict(os.environ if environ is None else environ)
         self._publishers: dict[Channel, Publisher] = dict(publishers or {})
         self._unavailable: dict[Channel, str] = {}
+        self._broken: dict[Channel, str] = {}  # channels that refused us during this pass
         self._built = publishers is not None
         self._brands = {b.name: b for b in settings.brands}
 
@@ -170,6 +177,7 @@ class Dispatcher:
     def run_once(self) -> DispatchReport:
         report = DispatchReport()
         self._build_publishers()
+        self._broken = {}
         now = self.clock.now()
         self.recover(report, now)
         channels = [c.value for c in AUTOMATIC_CHANNELS]
@@ -247,6 +255,10 @@ class Dispatcher:
         publisher = self._publishers[draft.channel]
         try:
             platform_id = publisher.publish(draft, stored.mention)
+        except ChannelUnusable as exc:
+            retry_at = self.clock.now() + CHANNEL_RETRY
+            self._broken[draft.channel] = str(exc)
+            self._retry(draft, f"{exc}; next try {retry_at:%H:%M} UTC", retry_at, report)
         except RetryLater as exc:
             retry_at = exc.retry_at or self.clock.now() + DEFAULT_RETRY
             reason = f"{exc} at {retry_at:%Y-%m-%d %H:%M:%S} UTC"
@@ -290,6 +302,8 @@ class Dispatcher:
         if draft.channel not in self._publishers:
             reason = self._unavailable.get(draft.channel, f"no publisher for {draft.channel}")
             return Hold(reason, None)
+        if draft.channel in self._broken:
+            return Hold(self._broken[draft.channel], now + CHANNEL_RETRY)
         brand = self._brands.get(draft.brand)
         outreach = self.settings.outreach
         return (

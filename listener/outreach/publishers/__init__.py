@@ -7,9 +7,10 @@ already be out and a person must check before anything else happens.
 
 from listener.outreach.publishers.base import (
     AlreadyPosted,
+    ChannelUnusable,
     OutcomeUnknown,
     Publisher,
     RetryLater,
 )
 
-__all__ = ["AlreadyPosted", "OutcomeUnknown", "Publisher", "RetryLater"]
+__all__ = ["AlreadyPosted", "ChannelUnusable", "OutcomeUnknown", "Publisher", "RetryLater"]

@@ -3,6 +3,7 @@
     DispatchError(retryable=False)   refused; certainly not delivered (bad address, 401 ...)
     DispatchError(retryable=True)    certainly not delivered (could not connect); try later
     ├── RetryLater                   the platform asked us to wait until `retry_at` (429)
+    ├── ChannelUnusable              credentials refused: nothing on this channel can go out
     └── OutcomeUnknown               it may have been delivered (timeout after sending, 5xx):
         └── AlreadyPosted            the platform says this exact text is already posted
 
@@ -17,7 +18,7 @@ from typing import Protocol
 from listener.domain import Channel, Draft, Mention
 from listener.errors import DispatchError
 
-__all__ = ["AlreadyPosted", "OutcomeUnknown", "Publisher", "RetryLater"]
+__all__ = ["AlreadyPosted", "ChannelUnusable", "OutcomeUnknown", "Publisher", "RetryLater"]
 
 
 class Publisher(Protocol):
@@ -36,6 +37,16 @@ class RetryLater(DispatchError):
     def __init__(self, message: str, retry_at: datetime | None) -> None:
         super().__init__(message, retryable=True)
         self.retry_at = retry_at
+
+
+class ChannelUnusable(DispatchError):
+    """The channel itself is broken (e.g. credentials refused); nothing was delivered.
+
+    Every reply on the channel waits until it is fixed, instead of each one failing.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=True)
 
 
 class OutcomeUnknown(DispatchError):

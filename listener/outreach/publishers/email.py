@@ -15,7 +15,7 @@ from email.utils import formatdate, make_msgid
 
 from listener.domain import Channel, Draft, Mention
 from listener.errors import DispatchError, SourceDisabled
-from listener.outreach.publishers.base import OutcomeUnknown
+from listener.outreach.publishers.base import ChannelUnusable, OutcomeUnknown
 from listener.settings import BrandSettings, EmailOutreachSettings
 
 __all__ = ["EmailPublisher", "build_email_publisher"]
@@ -97,10 +97,9 @@ class EmailPublisher:
                 if s.username:
                     smtp.login(s.username, self._password)
             except smtplib.SMTPAuthenticationError as exc:
-                raise DispatchError(
+                raise ChannelUnusable(
                     f"the mail server {where} refused the login of {s.username!r}: check "
-                    f"{s.password_env}",
-                    retryable=False,
+                    f"{s.password_env}; email replies wait until it works"
                 ) from exc
             except (OSError, smtplib.SMTPException) as exc:
                 raise DispatchError(f"mail server {where} failed before sending: {exc}") from exc

@@ -17,7 +17,12 @@ import tweepy
 
 from listener.domain import Channel, Draft, Mention
 from listener.errors import DispatchError, SourceDisabled
-from listener.outreach.publishers.base import AlreadyPosted, OutcomeUnknown, RetryLater
+from listener.outreach.publishers.base import (
+    AlreadyPosted,
+    ChannelUnusable,
+    OutcomeUnknown,
+    RetryLater,
+)
 from listener.settings import XPublishSettings
 from listener.sources.x_transport import attach_api_url
 
@@ -88,8 +93,9 @@ class XReplyPublisher:
                 ) from exc
             raise DispatchError(f"X refused the reply (403): {message}", retryable=False) from exc
         except tweepy.Unauthorized as exc:
-            raise DispatchError(
-                "X rejected the credentials (401): check the [x_publish] keys", retryable=False
+            raise ChannelUnusable(
+                "X rejected the credentials (401): check the [x_publish] keys; replies on X "
+                "wait until they work"
             ) from exc
         except (tweepy.BadRequest, tweepy.NotFound) as exc:
             raise DispatchError(
