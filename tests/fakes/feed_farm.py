@@ -48,6 +48,7 @@ class FeedFarm:
         faults: float = 0.0,
         slow_seconds: float = 3.0,
         seed: int = 7,
+        hosts: int = 1,
     ) -> None:
         self.feeds = feeds
         self.latency = latency
@@ -84,25 +85,34 @@ class FeedFarm:
                     with farm._lock:
                         farm.in_flight -= 1
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.request_queue_size = 1024
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 1024
+
+        # Several listening ports stand for several sites (politeness is per host:port).
+        self._servers = [Server(("127.0.0.1", 0), Handler) for _ in range(max(1, hosts))]
+        self._threads = [
+            threading.Thread(target=s.serve_forever, args=(0.05,), daemon=True)
+            for s in self._servers
+        ]
 
     def __enter__(self) -> Self:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return f"http://127.0.0.1:{self._servers[0].server_address[1]}"
 
     def url(self, feed: int) -> str:
-        return f"{self.base_url}/feeds/{feed}.xml"
+        port = self._servers[feed % len(self._servers)].server_address[1]
+        return f"http://127.0.0.1:{port}/feeds/{feed}.xml"
 
     def urls(self) -> list[str]:
         return [self.url(i) for i in range(self.feeds)]

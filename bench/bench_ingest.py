@@ -1,0 +1,375 @@
+"""Import pipeline throughput and memory on SQLite and PostgreSQL, beside the scorer alone.
+
+    python bench/bench_ingest.py [--sizes 100000,1000000] [--databases sqlite,postgresql]
+                                 [--postgres-url URL] [--queue-latency] [--texts FILE]
+
+For each database and size: a fresh database, then N synthetic brand mentions through
+`Pipeline.ingest` in batches of 2,000 (what `listener import` does: match, score, store with
+dedup, incident update, drafts, outreach steps). The default scorer alone is timed on the same
+texts in the same run; the pipeline must reach at least 60% of its rate. Resident memory is
+sampled at each quarter of the run: it must stay flat as the store grows. With
+--queue-latency, `listener queue --json` (a real subprocess) and the store's queue query are
+timed against the largest store. PostgreSQL uses --postgres-url or LISTENER_TEST_DATABASE_URL
+(a fresh schema, dropped afterwards).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import resource  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import quote  # noqa: E402
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from listener.app import make_listener  # noqa: E402
+from listener.domain import Mention  # noqa: E402
+from listener.settings import validate_settings  # noqa: E402
+from listener.store import DraftFilter  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+BATCH = 2000
+START = datetime(2026, 10, 1, tzinfo=UTC)
+
+BRANDS = ["O2", "@O2", "#O2", "Skyline Air", "@SkylineAir"]
+OPENINGS = ["", "Hey {b}", "{b}", "So {b}", "Dear {b},", "Thanks {b}!", "Ugh {b}"]
+BODIES = [
+    "still on hold after {n} hours, this is ridiculous",
+    "thanks for sorting my refund so quickly, great service",
+    "I keep getting spam texts from you and they won't stop",
+    "is the app down? it won't load since {n} this morning",
+    "how do I change the address on my account?",
+    "my flight was delayed {n} hours and nobody at the gate knew anything",
+    "charged me twice for order #{n}, still no reply from support",
+    "love the new update, works perfectly",
+    "no signal in the whole of north London for {n} hours now",
+    "lost my bag on flight {n}, three calls and still no news",
+    "the new plan is cheaper and the coverage is better, switching was easy",
+    "reports say {b} confirms an outage affecting {n} thousand customers",
+    "why is my bill £{n} higher than last month? nobody explains",
+    "crew were lovely on the {n}:00 from Madrid, thank you",
+]
+TAILS = ["", " #fail", " 😡", " 🙏", " please help", " again.", " https://t.co/x{n}"]
+
+
+def synthetic_texts(seed: int = 7) -> Iterator[str]:
+    rng = random.Random(seed)
+    while True:
+        brand = rng.choice(BRANDS)
+        n = rng.randint(2, 95)
+        opening = rng.choice(OPENINGS).format(b=brand)
+        body = rng.choice(BODIES).format(b=brand, n=n)
+        if not opening and brand not in body:
+            body = f"{body} cc {brand}"
+        if rng.random() < 0.08:  # some mentions are about something else
+            body = body.replace(brand, "the airline")
+            opening = ""
+        yield f"{opening} {body}{rng.choice(TAILS).format(n=n)}".strip()
+
+
+def file_texts(path: Path) -> Iterator[str]:
+    lines = [t for t in path.read_text(encoding="utf-8").splitlines() if t.strip()]
+    rng = random.Random(7)
+    while True:
+        yield f"{rng.choice(BRANDS)} {rng.choice(lines)}"
+
+
+def mentions(texts: Iterator[str], count: int, run: str) -> Iterator[list[Mention]]:
+    batch: list[Mention] = []
+    for i in range(count):
+        at = START + timedelta(seconds=i * 2.6)
+        batch.append(
+            Mention(
+                source="import",
+                external_id=f"{run}-{i}",
+                text=next(texts),
+                author=f"user{i % 50_000}",
+                author_name=f"User {i % 50_000}",
+                url=f"https://x.example/user{i % 50_000}/status/{run}{i}",
+                published_at=at,
+                fetched_at=at,
+                source_kind="x",
+            )
+        )
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class TimedStep:
+    """An after-store step with a stopwatch, to show where bookkeeping time goes."""
+
+    def __init__(self, step: Any) -> None:
+        self.step = step
+        self.name = str(step.name)
+        self.seconds = 0.0
+
+    def __call__(self, stored: Any, now: datetime) -> None:
+        started = time.perf_counter()
+        try:
+            self.step(stored, now)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+class Stopwatch:
+    """Delegates to `target`, timing the named methods (the pipeline's parts, unchanged)."""
+
+    def __init__(self, target: Any, *methods: str) -> None:
+        self.target = target
+        self.methods = set(methods)
+        self.seconds = 0.0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return self.target(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.target, name)
+        if name not in self.methods:
+            return value
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return value(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+        return timed
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as handle:
+        pages = int(handle.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def settings_for(url: str, workdir: Path) -> dict[str, object]:
+    return {
+        "database": {"url": url},
+        "brands": [
+            {"name": "O2", "terms": ["O2", "@O2", "#O2"], "support_url": "https://o2.example"},
+            {"name": "Skyline Air", "terms": ["Skyline Air", "@SkylineAir"]},
+        ],
+        "outreach": {"templates_dir": str(REPO / "templates")},
+        "web": {"enabled": False},
+        "base_dir": str(workdir),
+    }
+
+
+def fresh_postgres(base: str) -> tuple[str, Callable[[], None]]:
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}", drop
+
+
+def run_one(
+    database: str, url: str, size: int, workdir: Path, texts: Callable[[], Iterator[str]]
+) -> dict[str, object]:
+    settings = validate_settings(settings_for(url, workdir))
+    listener = make_listener(settings)
+    try:
+        # The scorer alone, on the same kind of texts, in the same process and run.
+        sample = min(size, 60_000)
+        scorer_batches = list(mentions(texts(), sample, "scorer"))
+        started = time.perf_counter()
+        for batch in scorer_batches:
+            listener.pipeline.scorer.score_batch(batch)
+        scorer_rate = sample / (time.perf_counter() - started)
+        del scorer_batches
+
+        pipeline = listener.pipeline
+        steps = [TimedStep(step) for step in pipeline.after_store]
+        pipeline.after_store = list(steps)
+        watches = {
+            "score": Stopwatch(pipeline.scorer, "score_batch"),
+            "store": Stopwatch(pipeline.store, "ingest", "known_external_ids"),
+        }
+        pipeline.scorer = watches["score"]  # type: ignore[assignment]
+        pipeline.store = watches["store"]  # type: ignore[assignment]
+        if pipeline.drafter is not None:
+            watches["draft"] = Stopwatch(pipeline.drafter, "plan")
+            pipeline.drafter = watches["draft"]  # type: ignore[assignment]
+        if pipeline.draft_filter is not None:
+            watches["draft filter"] = Stopwatch(pipeline.draft_filter, "__call__")
+            pipeline.draft_filter = watches["draft filter"]
+        memory: list[float] = []
+        quarter = max(size // 4, 1)
+        new = drafts = 0
+        done = 0
+        started = time.perf_counter()
+        for batch in mentions(texts(), size, "m"):
+            report = listener.pipeline.ingest(batch, actor="import")
+            new += report.new
+            drafts += report.drafts
+            before, done = done, done + len(batch)
+            if done // quarter > before // quarter:
+                memory.append(rss_mib())
+        elapsed = time.perf_counter() - started
+        stored = listener.store.count_mentions()
+    finally:
+        listener.close()
+    rate = size / elapsed
+    return {
+        "steps": {
+            **{name: watch.seconds for name, watch in watches.items()},
+            **{step.name: step.seconds for step in steps},
+        },
+        "database": database,
+        "size": size,
+        "seconds": elapsed,
+        "rate": rate,
+        "scorer_rate": scorer_rate,
+        "share": rate / scorer_rate,
+        "stored": stored,
+        "new": new,
+        "drafts": drafts,
+        "memory": memory,
+    }
+
+
+def queue_latency(url: str, workdir: Path) -> dict[str, float]:
+    settings_file = workdir / "settings.toml"
+    raw = settings_for(url, workdir)
+    lines = [
+        "[database]",
+        f"url = {json.dumps(url)}",
+        "[web]",
+        "enabled = false",
+        "[outreach]",
+        f"templates_dir = {json.dumps(str(REPO / 'templates'))}",
+        "[[brands]]",
+        'name = "O2"',
+        'terms = ["O2", "@O2", "#O2"]',
+        "[[brands]]",
+        'name = "Skyline Air"',
+        'terms = ["Skyline Air", "@SkylineAir"]',
+    ]
+    settings_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = {**os.environ, "LISTENER_CONFIG": str(settings_file)}
+    env.pop("LISTENER_DATABASE_URL", None)
+    cli: list[float] = []
+    for _ in range(3):
+        started = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "listener", "queue", "--json", "--limit", "50"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        cli.append(time.perf_counter() - started)
+        assert len(json.loads(result.stdout)) == 50, result.stdout[:200]
+    listener = make_listener(validate_settings(raw))
+    try:
+        query: list[float] = []
+        for _ in range(5):
+            started = time.perf_counter()
+            listener.store.drafts(DraftFilter(status="pending"), limit=50)
+            listener.store.count_drafts(DraftFilter(status="pending"))
+            query.append(time.perf_counter() - started)
+    finally:
+        listener.close()
+    return {"cli": min(cli), "query": min(query)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--postgres-url", default=os.environ.get("LISTENER_TEST_DATABASE_URL", ""))
+    parser.add_argument("--queue-latency", action="store_true")
+    parser.add_argument("--texts", type=Path, help="one text per line, brand terms are added")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+
+    def texts() -> Iterator[str]:
+        return file_texts(args.texts) if args.texts else synthetic_texts()
+
+    results = []
+    latencies: dict[str, dict[str, float]] = {}
+    for database in [d for d in args.databases.split(",") if d]:
+        if database == "postgresql" and not args.postgres_url:
+            print("postgresql: skipped (give --postgres-url or LISTENER_TEST_DATABASE_URL)")
+            continue
+        for size in sizes:
+            workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+            if database == "sqlite":
+                url, drop = f"sqlite:///{workdir / 'listener.db'}", (lambda: None)
+            else:
+                url, drop = fresh_postgres(args.postgres_url)
+            try:
+                result = run_one(database, url, size, workdir, texts)
+                results.append(result)
+                print_row(result, flush=True)
+                if args.queue_latency and size == max(sizes):
+                    latencies[database] = queue_latency(url, workdir)
+                    print(f"  queue latency {latencies[database]}", flush=True)
+            finally:
+                drop()
+    print()
+    print(
+        f"{'database':<11}{'mentions':>10}{'seconds':>9}{'pipeline/s':>12}{'scorer/s':>10}"
+        f"{'share':>7}{'drafts':>9}  resident MiB at 25/50/75/100%"
+    )
+    for result in results:
+        print_row(result)
+    for database, latency in latencies.items():
+        print(
+            f"{database}: `listener queue --json --limit 50` {latency['cli'] * 1000:.0f} ms "
+            f"(whole process), queue query {latency['query'] * 1000:.1f} ms"
+        )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory of the whole run: {peak:.0f} MiB")
+
+
+def print_row(result: dict[str, object], *, flush: bool = False) -> None:
+    memory = "/".join(f"{m:.0f}" for m in result["memory"])  # type: ignore[attr-defined]
+    print(
+        f"{result['database']:<11}{result['size']:>10,}{result['seconds']:>9.1f}"
+        f"{result['rate']:>12,.0f}{result['scorer_rate']:>10,.0f}{result['share']:>7.0%}"
+        f"{result['drafts']:>9,}  {memory}",
+        flush=flush,
+    )
+    steps = result["steps"]
+    assert isinstance(steps, dict)
+    seconds = float(result["seconds"])  # type: ignore[arg-type]
+    print(
+        "    share of pipeline time: "
+        + ", ".join(f"{name} {value / seconds:.0%}" for name, value in steps.items()),
+        flush=flush,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Feed polling wall time: 1,000 local feeds behind a server with 100 ms latency.
+
+    python bench/bench_polling.py [--feeds 1000] [--latency 0.1] [--hosts 50]
+                                  [--max-concurrent 64] [--per-host 4] [--database-url URL]
+
+The feeds are served from one local process listening on --hosts ports (politeness is per
+host:port, so this stands for feeds spread over that many sites; --hosts 1 is the worst case of
+every feed on one site, where the per-host limit decides the time). Pass 1 fetches, scores and
+stores 3 entries per feed; pass 2 finds every feed unchanged and must get only 304s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from listener.app import make_listener
+from listener.settings import validate_settings
+from tests.fakes.feed_farm import FeedFarm
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--hosts", type=int, default=50)
+    parser.add_argument("--max-concurrent", type=int, default=64)
+    parser.add_argument("--per-host", type=int, default=4)
+    parser.add_argument("--database-url", default="", help="default: a SQLite file in a temp dir")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-polling-"))
+    url = args.database_url or f"sqlite:///{workdir / 'listener.db'}"
+    with FeedFarm(feeds=args.feeds, latency=args.latency, hosts=args.hosts) as farm:
+        settings = validate_settings(
+            {
+                "database": {"url": url},
+                "brands": [
+                    {"name": "O2", "terms": ["O2"]},
+                    {"name": "Skyline Air", "terms": ["Skyline Air"]},
+                ],
+                "sources": [{"name": f"feed-{i}", "url": u} for i, u in enumerate(farm.urls())],
+                "service": {
+                    "max_concurrent_polls": args.max_concurrent,
+                    "per_host_limit": args.per_host,
+                },
+                "outreach": {"templates_dir": str(REPO / "templates")},
+                "base_dir": workdir,
+            }
+        )
+        listener = make_listener(settings)
+        try:
+            rows = []
+            for label in ("pass 1 (new entries)", "pass 2 (unchanged)"):
+                before_requests, before_304 = farm.total_requests(), farm.not_modified
+                started = time.perf_counter()
+                reports = listener.poll()
+                elapsed = time.perf_counter() - started
+                rows.append(
+                    (
+                        label,
+                        elapsed,
+                        farm.total_requests() - before_requests,
+                        farm.not_modified - before_304,
+                        sum(r.new for r in reports),
+                        sum(1 for r in reports if r.error),
+                    )
+                )
+        finally:
+            listener.close()
+        in_flight = farm.max_in_flight
+    print(
+        f"{args.feeds} feeds on {args.hosts} host(s), {args.latency * 1000:.0f} ms latency, "
+        f"max_concurrent_polls={args.max_concurrent}, per_host_limit={args.per_host}, "
+        f"database {'PostgreSQL' if url.startswith('postgresql') else 'SQLite'}"
+    )
+    print(f"{'pass':<22} {'wall s':>7} {'requests':>9} {'304s':>6} {'new':>6} {'errors':>7}")
+    for label, elapsed, requests, not_modified, new, errors in rows:
+        print(f"{label:<22} {elapsed:7.2f} {requests:9d} {not_modified:6d} {new:6d} {errors:7d}")
+    print(f"most requests in flight at once: {in_flight}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory: {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
