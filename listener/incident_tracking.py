@@ -123,8 +123,12 @@ class QuietResolver:
         self.clock = clock
 
     def run_once(self) -> list[int]:
+        now = self.clock.now()
+        with self.store.read() as conn:
+            if not q.quiet_ids(conn, now, self.quiet_after):
+                return []
         with self.store.write() as conn:
-            return q.resolve_quiet(conn, self.clock.now(), self.quiet_after)
+            return q.resolve_quiet(conn, now, self.quiet_after)
 
 
 def build_incidents(

@@ -101,6 +101,9 @@ class AlertDispatcher:
         """One pass; safe to run from several processes at once."""
         report = DispatchReport()
         now = self.clock.now()
+        with self.store.read() as conn:
+            if not q.has_work(conn, now, self.settings.incidents.stuck_after):
+                return report
         self.route(now, report)
         for delivery in self.claim(now, report):
             self._send(delivery, report)

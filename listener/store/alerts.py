@@ -133,6 +133,23 @@ def _alert(row: Any) -> Alert:
     )
 
 
+def has_work(conn: Connection, now: datetime, stuck_after: timedelta) -> bool:
+    """Anything to route, send or recover? A cheap read, so an idle dispatcher takes no lock."""
+    checks = [
+        select(ALERT.c.id).where(ALERT.c.routed_at.is_(None)).limit(1),
+        select(DELIVERY.c.id)
+        .where(
+            DELIVERY.c.status == PENDING,
+            (DELIVERY.c.next_attempt_at.is_(None)) | (DELIVERY.c.next_attempt_at <= now),
+        )
+        .limit(1),
+        select(DELIVERY.c.id)
+        .where(DELIVERY.c.status == SENDING, DELIVERY.c.claimed_at < now - stuck_after)
+        .limit(1),
+    ]
+    return any(conn.execute(check).first() is not None for check in checks)
+
+
 def unrouted(conn: Connection, limit: int = 200) -> list[Alert]:
     rows = conn.execute(
         select(ALERT).where(ALERT.c.routed_at.is_(None)).order_by(ALERT.c.id).limit(limit)

@@ -307,6 +307,16 @@ def add_event(
     )
 
 
+def quiet_ids(conn: Connection, now: datetime, quiet_after: Any) -> list[int]:
+    """Active incidents with no new mention for `quiet_after` (read-only check)."""
+    rows = conn.execute(
+        select(INCIDENT.c.id).where(
+            INCIDENT.c.status.in_(ACTIVE), INCIDENT.c.last_mention_at < now - quiet_after
+        )
+    )
+    return [int(r[0]) for r in rows]
+
+
 def resolve_quiet(conn: Connection, now: datetime, quiet_after: Any) -> list[int]:
     """Resolve active incidents with no new mention for `quiet_after`; returns their ids."""
     rows = conn.execute(
