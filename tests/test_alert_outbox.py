@@ -416,3 +416,18 @@ def test_killed_between_writing_and_sending_then_restarted_delivers_exactly_once
             assert [d.status for d in q.list_deliveries(conn)] == ["sent"]
     finally:
         store.close()
+
+
+def test_a_webhook_whose_secret_is_missing_waits_instead_of_sending_unsigned(
+    store: Store, make_settings: Callable[..., Settings], http_server: LocalServer
+) -> None:
+    http_server.route("/hook")
+    settings = settings_with(make_settings, webhook(http_server.url("/hook")))
+    enqueue(store, "k")
+    unsigned = AlertDispatcher(
+        settings, store, ReplayClock(T0), build_channels(settings.alerts, {})
+    )
+    _OPEN.append(unsigned)
+    report = unsigned.run_once()
+    assert report.retrying == 1 and "ALERT_SECRET" in report.errors[0]
+    assert received(http_server) == []
