@@ -283,6 +283,12 @@ class ModelScorer:
         self.version = weights.version
         self.dissatisfied_threshold = dissatisfied_threshold
         self._analyzer = analyzer or vader()
+        # Per-text work kept small: the stacker's weights as plain floats, looked up by name.
+        self._coef = {
+            k: float(v) for k, v in zip(STACKER_FEATURES, weights.stacker_coef, strict=True)
+        }
+        self._centres = {k: weights.centres.get(k, 0.0) for k in STACKER_FEATURES}
+        self._intercept = weights.centred_intercept
 
     def score_batch(self, mentions: Sequence[Mention]) -> list[Score]:
         if not mentions:
@@ -315,7 +321,7 @@ class ModelScorer:
         try:
             evidence = lexicon_evidence(reading, mention)
             signals = self.explain(reading, evidence, base)
-            z = self.weights.centred_intercept + sum(s.weight for s in signals)
+            z = self._intercept + sum(s.weight for s in signals)
             probability = sigmoid(z) if math.isfinite(z) else 0.5
             return build_score(
                 mention,
@@ -333,11 +339,10 @@ class ModelScorer:
     ) -> list[Signal]:
         """Each stacker input's contribution to the log-odds (relative to a typical text), named
         as people read it."""
-        coef = dict(zip(STACKER_FEATURES, self.weights.stacker_coef, strict=True))
-        centres = self.weights.centres
+        coef, centres = self._coef, self._centres
 
         def centred(name: str, value: float) -> float:
-            return float(coef[name] * (value - centres.get(name, 0.0)))
+            return coef[name] * (value - centres[name])
 
         signals = [
             Signal(BASE_MODEL_LABELS[name], centred(name, float(base[i])))
