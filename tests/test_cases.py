@@ -105,8 +105,9 @@ def world(
     world_factory: WorldFactory,  # noqa: F811
     make_settings: Callable[..., Settings],
     x_api: XApiServer,  # noqa: F811
+    db_url: str,
 ) -> World:
-    return world_factory(make_settings(x_publish={"api_url": x_api.url}))
+    return world_factory(make_settings(database={"url": db_url}, x_publish={"api_url": x_api.url}))
 
 
 def test_one_case_per_unhappy_author_and_brand_with_its_mentions_and_drafts(
@@ -128,11 +129,13 @@ def test_one_case_per_unhappy_author_and_brand_with_its_mentions_and_drafts(
     assert len(dana_o2.mention_ids) == 2
     assert set(dana_o2.draft_ids) == {d.id for d in drafts if d.mention_id in dana_o2.mention_ids}
 
-    # Running the step again on the same mentions changes nothing.
+    # Running the step again on the same mentions changes nothing, not even the audit log.
+    records = len(world.store.audit(limit=1000))
     stored = world.store.mentions_by_ids(list(dana_o2.mention_ids)).values()
     for step in world.listener.pipeline.after_store:
         step(list(stored), NOW)
     assert len(OutreachStore(world.store).cases()) == 3
+    assert len(world.store.audit(limit=1000)) == records
     assert [r.action for r in world.store.audit(entity="case")].count("case.open") == 3
 
 

@@ -33,6 +33,7 @@ def _reword(world: World, draft_id: int, text: str) -> Draft:
 def settings_with(
     make_settings: Callable[..., Settings],
     x_api: XApiServer,  # noqa: F811
+    db_url: str,
 ) -> Callable[..., Settings]:
     def build(outreach: dict[str, object] | None = None, **brand: object) -> Settings:
         o2 = {
@@ -42,6 +43,7 @@ def settings_with(
             **brand,
         }
         return make_settings(
+            database={"url": db_url},
             brands=[o2],
             outreach=outreach or {},
             x_publish={"api_url": x_api.url, "timeout": "5s"},

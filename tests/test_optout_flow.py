@@ -33,8 +33,9 @@ def world(
     world_factory: WorldFactory,  # noqa: F811
     make_settings: Callable[..., Settings],
     x_api: XApiServer,  # noqa: F811
+    db_url: str,
 ) -> World:
-    return world_factory(make_settings(x_publish={"api_url": x_api.url}))
+    return world_factory(make_settings(database={"url": db_url}, x_publish={"api_url": x_api.url}))
 
 
 def test_stop_cancels_an_already_approved_reply_and_nothing_is_sent(
@@ -93,9 +94,11 @@ def test_the_opt_out_step_is_safe_to_run_again(
     report = world.listener.pipeline.ingest(
         [x_mention(x_api, x_api.add_user("fay"), "@O2 leave me alone")], now=NOW
     )
+    records = len(world.store.audit(limit=1000))
     for step in world.listener.pipeline.after_store:
         step(report.stored, NOW)
     assert len(OutreachStore(world.store).contacts()) == 1
+    assert len(world.store.audit(limit=1000)) == records
     assert report.problems == []
 
 

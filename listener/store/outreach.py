@@ -128,8 +128,14 @@ def add_contact(
     if not key:
         raise NotAllowed("an author is needed to add someone to the do-not-contact list")
     reason = reason.strip() or "added by a person"
-    result = conn.execute(
-        upsert_ignore(conn, DNC).values(
+    # Taken before any row or the audit chain: a dispatcher claiming one of these drafts
+    # holds the same lock, so neither can wait on the other (no deadlock on PostgreSQL).
+    lock_dispatch(conn)
+    # RETURNING tells whether the row was new on every database (PostgreSQL's rowcount is -1
+    # for an INSERT that SQLAlchemy gives an implicit RETURNING).
+    inserted = conn.execute(
+        upsert_ignore(conn, DNC)
+        .values(
             brand=brand,
             author=key,
             reason=reason[:2000],
@@ -137,8 +143,9 @@ def add_contact(
             created_at=at,
             created_by=actor,
         )
-    )
-    added = result.rowcount == 1
+        .returning(DNC.c.id)
+    ).first()
+    added = inserted is not None
     if added:
         audit.append(
             conn,
@@ -371,6 +378,9 @@ def mark_sent(
     if note:
         detail["note"] = note
     _event(conn, draft_id, at, actor, "sent", detail)
+    # The case row is locked before the audit chain, in the same order as a person's case
+    # update, so the two never deadlock on PostgreSQL.
+    case_change = first_response_change(conn, draft.mention_id, at=at)
     audit.append(
         conn,
         at=at,
@@ -381,7 +391,8 @@ def mark_sent(
         before={"status": draft.status.value},
         after={**detail, "channel": draft.channel.value, "text": draft.text},
     )
-    record_first_response(conn, draft.mention_id, at=at, actor=actor)
+    if case_change is not None:
+        audit.append(conn, at=at, actor=actor, **case_change)
     return get_draft(conn, draft_id)
 
 
@@ -554,11 +565,14 @@ def open_cases_for(
         if not key:
             continue
         case_id, created = _open_case(conn, item.brand, key, item.mention.author_email, at)
-        linked = conn.execute(
-            upsert_ignore(conn, CASE_MENTION).values(
-                case_id=case_id, mention_id=item.id, linked_at=at
-            )
-        ).rowcount
+        linked = (
+            conn.execute(
+                upsert_ignore(conn, CASE_MENTION)
+                .values(case_id=case_id, mention_id=item.id, linked_at=at)
+                .returning(CASE_MENTION.c.id)
+            ).first()
+            is not None
+        )
         if created:
             audit.append(
                 conn,
@@ -620,30 +634,30 @@ def _open_case(
     return found, False
 
 
-def record_first_response(conn: Connection, mention_id: int, *, at: datetime, actor: str) -> None:
-    """The first reply sent on a case is its first response; a new case becomes responded."""
+def first_response_change(
+    conn: Connection, mention_id: int, *, at: datetime
+) -> dict[str, Any] | None:
+    """Record a case's first response (a new case becomes responded); returns the audit
+    record's fields for the caller to append, or None when nothing changed."""
     row = conn.execute(
         select(CASE)
         .join(CASE_MENTION, CASE_MENTION.c.case_id == CASE.c.id)
         .where(CASE_MENTION.c.mention_id == mention_id)
     ).first()
     if row is None or row.first_response_at is not None:
-        return
+        return None
     values: dict[str, Any] = {"first_response_at": at, "updated_at": at}
     status = CaseStatus(row.status)
     if status in (CaseStatus.NEW, CaseStatus.INVESTIGATING):
         values["status"] = CaseStatus.RESPONDED.value
     conn.execute(update(CASE).where(CASE.c.id == row.id).values(**values))
-    audit.append(
-        conn,
-        at=at,
-        actor=actor,
-        action="case.first_response",
-        entity="case",
-        entity_id=row.id,
-        before={"status": row.status, "first_response_at": None},
-        after={"status": values.get("status", row.status), "first_response_at": at.isoformat()},
-    )
+    return {
+        "action": "case.first_response",
+        "entity": "case",
+        "entity_id": row.id,
+        "before": {"status": row.status, "first_response_at": None},
+        "after": {"status": values.get("status", row.status), "first_response_at": at.isoformat()},
+    }
 
 
 def update_case(
