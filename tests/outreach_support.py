@@ -166,7 +166,7 @@ def world_factory() -> Iterator[Callable[..., World]]:
         world.listener.close()
 
 
-class _Inbox:
+class Inbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.envelopes: list[tuple[str, list[str]]] = []
@@ -184,7 +184,7 @@ class _Inbox:
 class SmtpServer:
     host: str
     port: int
-    inbox: _Inbox
+    inbox: Inbox
 
     @property
     def messages(self) -> list[Message]:
@@ -192,7 +192,7 @@ class SmtpServer:
             return list(self.inbox.messages)
 
 
-def _authenticator(
+def smtp_authenticator(
     server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
 ) -> AuthResult:
     ok = (
@@ -211,7 +211,7 @@ def smtp_server() -> Iterator[SmtpServer]:
     It offers AUTH (SMTP_USER / SMTP_PASSWORD) without TLS, so the login path can be tested
     without certificates; unauthenticated senders are accepted too.
     """
-    inbox = _Inbox()
+    inbox = Inbox()
     # aiosmtpd checks it is up by connecting to the port it was given, so port 0 cannot be
     # used: ask the OS for a free port first.
     with socket.socket() as probe:
@@ -221,7 +221,7 @@ def smtp_server() -> Iterator[SmtpServer]:
         inbox,
         hostname="127.0.0.1",
         port=port,
-        authenticator=_authenticator,
+        authenticator=smtp_authenticator,
         auth_require_tls=False,
     )
     controller.start()
