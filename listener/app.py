@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from listener.clock import Clock, SystemClock
 from listener.drafting import Drafter
@@ -23,6 +24,7 @@ from listener.pipeline import AfterStore, Pipeline, PollReport
 from listener.polling import ConcurrentPolling
 from listener.scoring.base import Scorer
 from listener.settings import Settings
+from listener.source_watch import watch_sources
 from listener.sources import build_source
 from listener.sources.base import Source
 from listener.store import Store
@@ -151,6 +153,11 @@ def make_listener(
                 "incidents.resolve", incidents.resolver.run_once, settings.incidents.resolve_every
             ),
             PeriodicJob("drafts.wake", wake_snoozed_job(store, clock), timedelta(minutes=1)),
+            PeriodicJob(
+                "sources.health",
+                partial(watch_sources, store, settings, clock),
+                timedelta(minutes=1),
+            ),
         ],
         closers=[outreach.dispatcher.close, incidents.dispatcher.close],
     )

@@ -98,3 +98,60 @@ def test_listener_sources_json_reports_each_source(
         rows["x-search"]["health"] == "disabled"
         and "LISTENER_X_BEARER_TOKEN" in rows["x-search"]["health_reason"]
     )
+
+
+def test_an_unhealthy_source_alerts_operators_once_per_outage(
+    make_settings, http_server: LocalServer, db_url: str
+) -> None:
+    from listener.alerts.webhook import verify
+    from listener.app import make_listener
+    from listener.source_watch import watch_sources
+    from listener.store.alerts import alert_ids
+
+    http_server.route("/down.xml", status=500)
+    http_server.route("/hook", status=200)
+    settings = make_settings(
+        database={"url": db_url},
+        sources=[{"name": "down", "url": http_server.url("/down.xml")}],
+        service={"unhealthy_after_failures": 2},
+        alerts=[
+            {
+                "name": "ops",
+                "kind": "webhook",
+                "url": http_server.url("/hook"),
+                "secret_env": "HOOK_SECRET",
+            }
+        ],
+    )
+    listener = make_listener(settings, environ={"HOOK_SECRET": "s3cret"})
+    try:
+        listener.poll("down")
+        assert watch_sources(listener.store, settings, listener.clock) == 0  # one failure is noise
+        listener.poll("down")
+        assert watch_sources(listener.store, settings, listener.clock) == 1
+        listener.poll("down")
+        assert watch_sources(listener.store, settings, listener.clock) == 0  # still the same outage
+        alert_job = next(job for job in listener.jobs if job.id == "alerts")
+        alert_job.run()
+        hooks = [r for r in http_server.requests if r.path == "/hook"]
+        assert len(hooks) == 1
+        body = json.loads(hooks[0].body)
+        assert "down" in json.dumps(body) and "HTTP 500" in json.dumps(body)
+        headers = {k.lower(): v for k, v in hooks[0].headers.items()}
+        assert verify(
+            "s3cret",
+            headers["x-listener-timestamp"],
+            hooks[0].body,
+            headers["x-listener-signature"],
+        )
+
+        # Recovery clears the mark, so the next outage alerts again.
+        http_server.serve_feed(
+            "/down.xml", (Path(__file__).parent / "fixtures/feeds/complaints.rss").read_bytes()
+        )
+        listener.poll("down")
+        watch_sources(listener.store, settings, listener.clock)
+        with listener.store.read() as conn:
+            assert len(alert_ids(conn)) == 1
+    finally:
+        listener.close()

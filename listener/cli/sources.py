@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 import typer
 
 from listener.cli.common import ConfigOption, console, print_json, user_errors
 from listener.cli.core import open_listener
-from listener.health import assess
+from listener.source_watch import health_of
 
 
 def register(app: typer.Typer) -> None:
@@ -25,23 +24,9 @@ def sources(
         listener = open_listener(config)
         try:
             now = listener.clock.now()
-            every = {c.name: c.every for c in listener.settings.sources}
-            threshold = listener.settings.service.unhealthy_after_failures
             rows = []
             for status in listener.store.source_statuses(now):
-                health = assess(
-                    now=now,
-                    every=every.get(status.name, timedelta(minutes=5)),
-                    consecutive_failures=status.consecutive_failures,
-                    last_error=status.last_error,
-                    last_success_at=status.last_success_at,
-                    last_polled_at=status.last_polled_at,
-                    retry_at=status.retry_at,
-                    disabled_reason=status.disabled_reason,
-                    mentions_total=status.mentions_total,
-                    mentions_24h=status.mentions_24h,
-                    failures_threshold=threshold,
-                )
+                health = health_of(status, listener.settings, now)
                 rows.append(
                     {
                         **status.as_dict(),

@@ -29,6 +29,7 @@ class SourceStatus:
     mentions_total: int
     mentions_24h: int
     disabled_reason: str
+    health_alerted_at: datetime | None = None
 
     def as_dict(self) -> dict[str, object]:
         def iso(value: datetime | None) -> str | None:
@@ -126,6 +127,11 @@ def record_disabled(conn: Connection, name: str, reason: str) -> None:
     conn.execute(update(SOURCE).where(SOURCE.c.name == name).values(disabled_reason=reason[:1000]))
 
 
+def set_health_alerted(conn: Connection, name: str, at: datetime | None) -> None:
+    """Remember that operators were told (or, with None, that the source recovered)."""
+    conn.execute(update(SOURCE).where(SOURCE.c.name == name).values(health_alerted_at=at))
+
+
 def statuses(conn: Connection, now: datetime) -> list[SourceStatus]:
     recent: dict[str, int] = {
         row[0]: int(row[1])
@@ -155,4 +161,5 @@ def _status(row: Row[Any], recent: int) -> SourceStatus:
         mentions_total=row.mentions_total,
         mentions_24h=recent,
         disabled_reason=row.disabled_reason,
+        health_alerted_at=row.health_alerted_at,
     )

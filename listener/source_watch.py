@@ -1,0 +1,78 @@
+"""Tell operators once when a source stops working, not at every poll.
+
+Runs as a periodic job: each source's recorded history is judged by `listener.health.assess`;
+the first time a source needs attention an operator alert goes into the alert outbox, in the
+same transaction that marks the source as alerted, and the mark is cleared once it recovers,
+so the next outage alerts again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from listener.clock import Clock
+from listener.health import Health, HealthState, assess
+from listener.settings import Settings
+from listener.store import SourceStatus, Store
+from listener.store.alerts import enqueue_alert
+from listener.store.sources import set_health_alerted
+
+log = logging.getLogger("listener.sources")
+
+
+def health_of(status: SourceStatus, settings: Settings, now: datetime) -> Health:
+    every = {c.name: c.every for c in settings.sources}.get(status.name, timedelta(minutes=5))
+    return assess(
+        now=now,
+        every=every,
+        consecutive_failures=status.consecutive_failures,
+        last_error=status.last_error,
+        last_success_at=status.last_success_at,
+        last_polled_at=status.last_polled_at,
+        retry_at=status.retry_at,
+        disabled_reason=status.disabled_reason,
+        mentions_total=status.mentions_total,
+        mentions_24h=status.mentions_24h,
+        failures_threshold=settings.service.unhealthy_after_failures,
+    )
+
+
+def watch_sources(store: Store, settings: Settings, clock: Clock) -> int:
+    """Alert on sources that newly need attention; returns how many alerts were queued."""
+    now = clock.now()
+    queued = 0
+    for status in store.source_statuses(now):
+        health = health_of(status, settings, now)
+        if not health.needs_attention:
+            if status.health_alerted_at is not None and health.state is HealthState.HEALTHY:
+                with store.write() as conn:
+                    set_health_alerted(conn, status.name, None)
+            continue
+        if status.health_alerted_at is not None:
+            continue
+        since = status.last_success_at.isoformat() if status.last_success_at else "never"
+        with store.write() as conn:
+            alert_id = enqueue_alert(
+                conn,
+                "source.unhealthy",
+                "",
+                "medium",
+                f"Source {status.name} ({status.kind}) is {health.state.value}",
+                {
+                    "kind": "source.unhealthy",
+                    "source": status.name,
+                    "source_kind": status.kind,
+                    "health": health.state.value,
+                    "text": f"{health.reason}. Last success: {since}. "
+                    "Mentions from this source are not being heard until it is fixed.",
+                    "url": f"{settings.web.public_url}/admin",
+                },
+                f"source:{status.name}:{health.state.value}:{since}",
+                now,
+            )
+            set_health_alerted(conn, status.name, now)
+        if alert_id is not None:
+            queued += 1
+            log.warning("source %s needs attention: %s", status.name, health.reason)
+    return queued
