@@ -105,10 +105,16 @@ def main() -> None:
             "base_dir": tmp,
         }
     )
-    listener = make_listener(settings, sources=[], clock=ReplayClock(NOW))
-    mentions = demo_mentions()
-    for i in range(0, len(mentions), 200):
-        listener.pipeline.ingest(mentions[i : i + 200])
+    listener = make_listener(settings, sources=[], clock=ReplayClock(NOW - timedelta(days=8)))
+    mentions = sorted(demo_mentions(), key=lambda m: m.published_at or NOW)
+    clock = listener.clock
+    assert isinstance(clock, ReplayClock)
+    # Replayed hour by hour, so incidents open when their spike happens, as they would live.
+    for i in range(0, len(mentions), 10):
+        batch = mentions[i : i + 10]
+        clock.advance_to(max(m.published_at or NOW for m in batch))
+        listener.pipeline.ingest(batch)
+    clock.advance_to(NOW)
     with listener.store.write() as conn:
         users.add_user(
             conn,

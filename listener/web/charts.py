@@ -48,6 +48,7 @@ class DrawnMarker:
     x: float
     label: str
     href: str
+    anchor: str = "start"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +145,11 @@ def line_chart(
         Tick(y_of(top_value * i / divisions), y_format(top_value * i / divisions))
         for i in range(divisions + 1)
     ]
+    # A label near the right edge runs leftwards so it stays inside the chart.
     drawn_markers = [
-        DrawnMarker(x_of(m.at), m.label, m.href) for m in markers if start <= m.at <= end
+        DrawnMarker(x_of(m.at), m.label, m.href, "end" if x_of(m.at) > right - 200 else "start")
+        for m in markers
+        if start <= m.at <= end
     ]
     return LineChart(
         title=title,
