@@ -202,6 +202,14 @@ def test_a_breached_sla_is_alerted_once(
     assert case.sla_breach_alerted_at == NOW + timedelta(hours=4, seconds=1)
     (record,) = world.store.audit(entity="case", entity_id=str(case.id), limit=1)
     assert record.action == "case.sla_breach" and record.after["breaches"] == ["first_response"]
+    # The responders hear of it through the alert outbox, once.
+    from listener.store.alerts import unrouted
+
+    with world.store.read() as conn:
+        (alert,) = [a for a in unrouted(conn) if a.kind == "case.sla_breach"]
+    assert alert.brand == "O2" and alert.body["case_id"] == case.id
+    assert alert.title == f"Case {case.id} (hal, O2) missed its first response target"
+    assert alert.body["url"].endswith(f"/cases/{case.id}")
 
 
 # -- listener cases --------------------------------------------------------------------------

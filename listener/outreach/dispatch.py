@@ -95,6 +95,37 @@ class DispatchReport:
         )
 
 
+def alert_sla_breach(settings: Settings) -> SlaAlert:
+    """An alert for the responders, queued in the alert outbox in the breach's transaction."""
+    from listener.store.alerts import enqueue_alert
+
+    def alert(conn: Any, case: Case, kinds: list[str], now: datetime) -> None:
+        missed = " and ".join(k.replace("_", " ") for k in kinds)
+        enqueue_alert(
+            conn,
+            "case.sla_breach",
+            case.brand,
+            "medium",
+            f"Case {case.id} ({case.author}, {case.brand}) missed its {missed} target",
+            {
+                "kind": "case.sla_breach",
+                "case_id": case.id,
+                "author": case.author,
+                "status": case.status.value,
+                "owner": case.owner or None,
+                "breaches": kinds,
+                "opened_at": case.opened_at.isoformat(),
+                "text": f"Opened {case.opened_at:%Y-%m-%d %H:%M} UTC; status {case.status.value}; "
+                f"owner {case.owner or 'nobody'}.",
+                "url": f"{settings.web.public_url}/cases/{case.id}",
+            },
+            f"case:{case.id}:sla",
+            now,
+        )
+
+    return alert
+
+
 def _keyed(values: Mapping[int, str]) -> dict[str, str]:
     return {str(k): v for k, v in sorted(values.items())}
 
@@ -139,7 +170,7 @@ class Dispatcher:
         self.clock = clock
         self.instance = instance or instance_name()
         self.batch = batch
-        self.on_sla_breach = on_sla_breach
+        self.on_sla_breach = on_sla_breach or alert_sla_breach(settings)
         self._environ = dict(os.environ if environ is None else environ)
         self._publishers: dict[Channel, Publisher] = dict(publishers or {})
         self._unavailable: dict[Channel, str] = {}
@@ -415,7 +446,8 @@ class Dispatcher:
     # -- SLAs --------------------------------------------------------------------------------
 
     def check_slas(self, report: DispatchReport, now: datetime) -> None:
-        """Note each open case that breached its SLA, once; alert through `on_sla_breach`."""
+        """Note each open case that breached its SLA, once, and queue an alert for it (by default
+        in the alert outbox, which the alert dispatcher routes to the configured channels)."""
         outreach = self.settings.outreach
         with self.store.read() as conn:
             cases = [
@@ -428,8 +460,7 @@ class Dispatcher:
             with self.store.write() as conn:
                 if not q.mark_breach_alerted(conn, case, kinds=figures.breach_kinds, at=now):
                     continue
-                if self.on_sla_breach is not None:
-                    self.on_sla_breach(conn, case, figures.breach_kinds, now)
+                self.on_sla_breach(conn, case, figures.breach_kinds, now)
             log.warning(
                 "case %s (%s, %s) breached its SLA: %s",
                 case.id,
