@@ -63,9 +63,14 @@ def test_three_instances_poll_each_source_once_per_interval_and_survive_a_kill(
         # Three instances, but never two polls of one source within the same interval ...
         assert min(gaps(times)) > EVERY / 4, (feed, gaps(times))
         assert len(times) <= (times[-1] - times[0]) / EVERY + 2, (feed, gaps(times))
-        # ... and the sources of the killed instance were polled again within a lease period.
+        # ... and the sources of the killed instance were taken over by the others
         after_kill = [t for t in times if t > killed_at]
-        assert after_kill and after_kill[0] - killed_at < EVERY + LEASE, (feed, times, killed_at)
+        # (a lease it held lapses within LEASE; the source is claimed at its next tick after that)
+        assert after_kill and after_kill[0] - killed_at < LEASE + EVERY + 1.5, (
+            feed,
+            times,
+            killed_at,
+        )
         assert len(times) >= 3, (feed, len(times))
 
     engine = create_engine(postgres_url)
