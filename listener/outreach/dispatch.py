@@ -226,10 +226,18 @@ class Dispatcher:
 
     def recover(self, report: DispatchReport, now: datetime) -> None:
         """Hand drafts stuck in `sending` by a dead process to a person; never resend them."""
+        with self.store.read() as conn:  # an idle pass takes no write lock
+            suspects = [
+                r.id
+                for r in q.stuck_in_sending(conn)
+                if self._is_stuck(r.claimed_by, r.claimed_at, now)
+            ]
+        if not suspects:
+            return
         with self.store.write() as conn:
             q.lock_dispatch(conn)
             for row in q.stuck_in_sending(conn):
-                if not self._is_stuck(row.claimed_by, row.claimed_at, now):
+                if row.id not in suspects:
                     continue
                 where = "X" if row.channel == Channel.X.value else row.channel
                 error = (
@@ -449,10 +457,9 @@ class Dispatcher:
         """Note each open case that breached its SLA, once, and queue an alert for it (by default
         in the alert outbox, which the alert dispatcher routes to the configured channels)."""
         outreach = self.settings.outreach
+        soonest = min(outreach.first_response_sla, outreach.resolution_sla)
         with self.store.read() as conn:
-            cases = [
-                c for c in q.list_cases(conn, open_only=True) if c.sla_breach_alerted_at is None
-            ]
+            cases = q.cases_to_check_for_sla(conn, opened_before=now - soonest)
         for case in cases:
             figures = case.figures(now, outreach.first_response_sla, outreach.resolution_sla)
             if not figures.breached or case.status is CaseStatus.CLOSED_NOT_COMPLAINT:

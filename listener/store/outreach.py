@@ -495,15 +495,17 @@ def retry_later(
 # -- cases -----------------------------------------------------------------------------------
 
 
-def _case(conn: Connection, row: Row[Any]) -> Case:
-    mention_ids = tuple(
-        r[0]
-        for r in conn.execute(
-            select(CASE_MENTION.c.mention_id)
-            .where(CASE_MENTION.c.case_id == row.id)
-            .order_by(CASE_MENTION.c.mention_id)
+def _case(conn: Connection, row: Row[Any], *, links: bool = True) -> Case:
+    mention_ids: tuple[int, ...] = ()
+    if links:
+        mention_ids = tuple(
+            r[0]
+            for r in conn.execute(
+                select(CASE_MENTION.c.mention_id)
+                .where(CASE_MENTION.c.case_id == row.id)
+                .order_by(CASE_MENTION.c.mention_id)
+            )
         )
-    )
     draft_ids: tuple[int, ...] = ()
     if mention_ids:
         draft_ids = tuple(
@@ -551,6 +553,20 @@ def list_cases(
     if open_only:
         query = query.where(CASE.c.open_slot == "open")
     return [_case(conn, r) for r in conn.execute(query)]
+
+
+def cases_to_check_for_sla(conn: Connection, *, opened_before: datetime) -> list[Case]:
+    """Open cases old enough to have missed a target and not alerted yet (without links)."""
+    rows = conn.execute(
+        select(CASE)
+        .where(
+            CASE.c.open_slot == "open",
+            CASE.c.sla_breach_alerted_at.is_(None),
+            CASE.c.opened_at < opened_before,
+        )
+        .order_by(CASE.c.id)
+    )
+    return [_case(conn, r, links=False) for r in rows]
 
 
 def open_cases_for(
