@@ -364,3 +364,28 @@ def test_email_logs_in_with_the_password_from_the_environment(
     world.dispatcher(environ={"O2_SMTP_PASSWORD": SMTP_PASSWORD}).run_once()
     assert world.statuses() == [DraftStatus.SENT, DraftStatus.SENT]
     assert sorted(m["To"] for m in smtp_server.messages) == ["una@example.org", "val@example.org"]
+
+
+def test_an_idle_pass_needs_no_write_lock(
+    world_factory: WorldFactory,  # noqa: F811
+    settings: Settings,
+) -> None:
+    """Every instance dispatches every 30 s: with nothing to send it must not queue for the
+    SQLite write lock behind ingestion."""
+    import sqlite3
+    import threading
+
+    world = world_factory(settings)
+    path = settings.database_url.removeprefix("sqlite:///")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # someone else is writing, for longer than a pass
+    try:
+        done = threading.Event()
+        thread = threading.Thread(target=lambda: (world.dispatcher().run_once(), done.set()))
+        thread.start()
+        thread.join(timeout=10)
+        assert done.is_set()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        thread.join()
