@@ -519,3 +519,20 @@ def test_a_snoozed_draft_returns_to_the_queue_when_its_time_is_up(sqlite_desk: D
     assert listener.store.draft(draft_id).status.value == "pending"
     assert f'id="draft-{draft_id}"' in client.get("/queue").text
     assert listener.store.audit(limit=1)[0].action == "draft.wake"
+
+
+def test_the_mentions_feed_filters_and_labels(sqlite_desk: Desk) -> None:
+    client = sqlite_desk.signed_in("ann")
+    skyline = client.get("/mentions?brand=Skyline+Air").text
+    ids = [int(i) for i in re.findall(r'id="mention-(\d+)"', skyline)]
+    stored = sqlite_desk.listener.store.mentions_by_ids(ids)
+    assert ids and {m.brand for m in stored.values()} == {"Skyline Air"}
+    assert "luggage" in skyline and "O2 charged me twice" not in skyline
+    post(client, f"/mentions/{ids[0]}/label", label="category", category="praise", next="/x")
+    assert sqlite_desk.listener.store.mentions_by_ids([ids[0]])[ids[0]].score.category == "praise"
+    post(client, f"/mentions/{ids[0]}/label", label="not_unhappy")
+    assert not sqlite_desk.listener.store.mentions_by_ids([ids[0]])[ids[0]].score.dissatisfied
+    happy = client.get("/mentions?mood=ok").text
+    assert f'id="mention-{ids[0]}"' in happy
+    assert f'id="mention-{ids[0]}"' not in client.get("/mentions?mood=unhappy").text
+    assert f'id="mention-{ids[0]}"' in client.get("/mentions?category=praise").text
