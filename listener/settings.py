@@ -151,6 +151,14 @@ class FeedSourceSettings(_SourceBase):
     kind: Literal["feed"] = "feed"
     url: str = Field(min_length=1)
 
+    @field_validator("url")
+    @classmethod
+    def _http_or_file(cls, value: str) -> str:
+        scheme, sep, rest = value.strip().partition("://")
+        if sep and (scheme.lower() not in ("http", "https", "file") or not rest.strip("/")):
+            raise ValueError("expected an http(s):// URL, a file:// URL or a file path")
+        return value.strip()
+
 
 class XSourceSettings(_SourceBase):
     """Recent search on X built from the brand's terms (or `query`), plus mentions of the
@@ -454,7 +462,9 @@ def _describe(exc: ValidationError, raw: dict[str, Any], origin: str) -> str:
         loc = [p for p in error["loc"] if not _is_union_tag(p)]
         key = _format_loc(loc) or "(top level)"
         message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "missing":
+        if not loc and error["type"] == "value_error":
+            lines.append(f"  {message}")  # a rule across keys; the message names them
+        elif error["type"] == "missing":
             lines.append(f"  {key}: missing; this key is required")
         elif error["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key; check its spelling against the README")
