@@ -14,9 +14,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from listener.web import incident_data
 from listener.web.server import WebServer
 from tests.browser_support import launched_chromium
-from tests.web_support import HOSTILE, PASSWORD, add_user, seeded_listener
+from tests.web_support import (
+    HOSTILE,
+    INCIDENT_RULES,
+    PASSWORD,
+    add_user,
+    loud_mention,
+    seeded_listener,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +37,8 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def desk(make_settings: Callable[..., Any]) -> Iterator[WebServer]:
-    listener = seeded_listener(make_settings(scoring={"model": "lexicon"}))
+    settings = make_settings(scoring={"model": "lexicon"}, incidents=INCIDENT_RULES)
+    listener = seeded_listener(settings, extra=[loud_mention()])
     add_user(listener, "ann", "approver")
     add_user(listener, "vic", "viewer")
     add_user(listener, "ada", "admin")
@@ -143,7 +152,10 @@ def test_a_viewer_sees_no_approve_button_and_a_forged_approval_is_refused(
 
 def test_a_hostile_mention_is_inert_text_on_every_page(page: Any, desk: WebServer) -> None:
     sign_in(page, "ada")
-    store = desk.app.state.desk.listener.store
+    store_listener = desk.app.state.desk.listener
+    store = store_listener.store
+    incident_pages = [f"/incidents/{i['id']}" for i in incident_data.board_json(store_listener)]
+    assert incident_pages, "the loud mention should have opened an incident"
     [hostile] = [d for d in store.drafts(limit=100) if d.recipient == "tweet-99"]
     for path in [
         "/queue",
@@ -154,11 +166,12 @@ def test_a_hostile_mention_is_inert_text_on_every_page(page: Any, desk: WebServe
         f"/drafts/{hostile.id}/edit",
         "/overview",
         "/incidents",
+        *incident_pages,
         "/audit",
         "/admin",
     ]:
         page.goto(path)
         text = page.locator("main").inner_text()
-        if path.startswith(("/queue", "/mentions", "/drafts")):
+        if path.startswith(("/queue", "/mentions", "/drafts", "/incidents/")):
             assert HOSTILE in text, path  # literally, so the template syntax was not run
     assert page.problems == []

@@ -1,7 +1,4 @@
-"""The incidents board, built on incident storage: an incident opened by the real pipeline.
-
-Skipped (with the reason) only in an installation without incident detection.
-"""
+"""The incidents board, built on incident storage: an incident opened by the real pipeline."""
 
 from __future__ import annotations
 
@@ -11,18 +8,8 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("listener.store.incidents", reason="incident storage is not installed")
-
 from tests.test_web import Desk, post, start_desk
-from tests.web_support import HOSTILE, mention, seeded_listener
-
-LOUD = mention(
-    70,
-    f"@O2 total outage across London, no signal, no data, nothing works {HOSTILE}",
-    author="@bigvoice",
-    author_name="Big Voice",
-    followers=900_000,
-)
+from tests.web_support import INCIDENT_RULES, loud_mention, seeded_listener
 
 
 @pytest.fixture
@@ -30,9 +17,9 @@ def desk(make_settings: Callable[..., Any], db_url: str) -> Iterator[Desk]:
     settings = make_settings(
         database={"url": db_url},
         scoring={"model": "lexicon"},
-        incidents={"reach_followers": 100_000, "reach_incident_risk": 0.1},
+        incidents=INCIDENT_RULES,
     )
-    yield from start_desk(seeded_listener(settings, extra=[LOUD]))
+    yield from start_desk(seeded_listener(settings, extra=[loud_mention()]))
 
 
 def incident_id(desk: Desk) -> int:

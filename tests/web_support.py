@@ -95,3 +95,17 @@ def csrf_from(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, "the page has no CSRF field"
     return found.group(1)
+
+
+def loud_mention() -> Mention:
+    """A risky post by an author with a huge following: the reach rule opens an incident."""
+    return mention(
+        70,
+        f"@O2 total outage across London, no signal, no data, nothing works {HOSTILE}",
+        author="@bigvoice",
+        author_name="Big Voice",
+        followers=900_000,
+    )
+
+
+INCIDENT_RULES = {"reach_followers": 100_000, "reach_incident_risk": 0.1}
