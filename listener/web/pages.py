@@ -71,8 +71,16 @@ def http_href(url: object) -> str:
     return url.strip()
 
 
-def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+def when(value: datetime | str | None) -> str:
+    """A moment as people read it; ISO strings (from JSON history records) are accepted."""
+    if isinstance(value, str):
+        try:
+            moment: datetime | None = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        moment = value
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
 
 
 def number(value: int | float | None) -> str:
