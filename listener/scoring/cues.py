@@ -133,6 +133,7 @@ _PRIVACY: list[tuple[float, str]] = [
     (1.5, "data breach|my data was|my data has been|my details were|my details have been"),
     (1.3, "tracking me|spying on|spy on|without consent|gdpr|data protection|my privacy"),
     (1.2, "sharing my|selling my|sold my|shared my|leaking|third parties|leaked"),
+    (1.2, "leaks|exposes|exposing|phone numbers|customer data|subscriber data|user data"),
     (1.0, "sending my|privacy|personal data|personal information|every website|every site"),
     (0.9, "my phone number|my number|my data|my email address|my personal|my details"),
     (1.3, "mis datos|mes données|meine daten|meus dados|i miei dati|protección de datos"),
@@ -155,6 +156,7 @@ _OUTAGE: list[tuple[float, str]] = [
 _INCIDENT: list[tuple[float, str]] = [
     (1.6, "data breach|breach|breached|hacked|ransomware|cyberattack|cyber attack|recall"),
     (1.6, "recalled|lawsuit|class action|sued|suing|fined|outage|data leak|leaked|leak"),
+    (1.6, "leaks|leaking|exposes|exposing|breaches|hacks|sued over"),
     (1.4, "exposed|compromised|stolen data|regulator|regulators|investigation|boycott"),
     (1.4, "food poisoning|salmonella|listeria|contaminated|explosion|injured|evacuated"),
     (1.3, "scandal|hack|hackers|emergency landing|safety concerns|whistleblower|fire"),
