@@ -74,7 +74,7 @@ C_STACKER = 1.0
 # more because generic sentiment is where the lexicon and complaint model are weakest.
 JOINT_DATASET_WEIGHT = {"complaints": 1.0, "tweeteval": 4.0, "feedback": 1.0}
 STACKER_DATASET_WEIGHT = {"complaints": 1.0, "tweeteval": 2.0, "feedback": 1.0}
-DEFAULT_VERSION = "model-1"
+DEFAULT_VERSION = "model-2"
 
 Array = npt.NDArray[np.float64]
 
