@@ -17,12 +17,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from listener.app import make_listener
 from listener.settings import validate_settings
 from tests.fakes.feed_farm import FeedFarm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_ingest import Stopwatch, TimedStep
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,6 +61,18 @@ def main() -> None:
             }
         )
         listener = make_listener(settings)
+        pipeline = listener.pipeline
+        steps = [TimedStep(step) for step in pipeline.after_store]
+        pipeline.after_store = list(steps)
+        watches: dict[str, Any] = {
+            "score": Stopwatch(pipeline.scorer, "score_batch"),
+            "store": Stopwatch(pipeline.store, "ingest", "known_external_ids"),
+        }
+        pipeline.scorer = watches["score"]
+        pipeline.store = watches["store"]
+        if pipeline.drafter is not None:
+            watches["draft"] = Stopwatch(pipeline.drafter, "plan")
+            pipeline.drafter = watches["draft"]
         try:
             rows = []
             for label in ("pass 1 (new entries)", "pass 2 (unchanged)"):
@@ -86,6 +102,14 @@ def main() -> None:
     for label, elapsed, requests, not_modified, new, errors in rows:
         print(f"{label:<22} {elapsed:7.2f} {requests:9d} {not_modified:6d} {new:6d} {errors:7d}")
     print(f"most requests in flight at once: {in_flight}")
+    spent = {
+        **{name: w.seconds for name, w in watches.items()},
+        **{step.name: step.seconds for step in steps},
+    }
+    print(
+        "thread-seconds inside pipeline parts (both passes): "
+        + ", ".join(f"{name} {value:.1f}" for name, value in spent.items())
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory: {peak:.0f} MB")
 
