@@ -26,6 +26,8 @@ TEMPLATE_FOR: dict[Category, str] = {
     Category.PRIVACY: "privacy",
     Category.OUTAGE: "outage",
     Category.PRAISE: "praise",
+    # An unhappy question ("why is roaming not working?") wants help, not an apology.
+    Category.QUESTION: "question",
 }
 # A dissatisfied mention of another category still gets the general complaint reply.
 FALLBACK_TEMPLATE = "complaint"

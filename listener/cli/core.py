@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Annotated, Any
 
@@ -108,11 +108,19 @@ def _announce(listener: Listener) -> None:
         state = (
             "disabled: " + listener.disabled[config.name]
             if config.name in listener.disabled
-            else f"every {config.every}"
+            else f"every {_human(config.every)}"
         )
         console.print(f"  source {config.name} ({config.kind}) {state}")
     if not listener.sources:
         console.print("[yellow]no enabled sources: nothing will be polled[/]")
+
+
+def _human(every: timedelta) -> str:
+    seconds = int(every.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def poll(
