@@ -61,9 +61,7 @@ def test_the_pool_bounds_concurrency_when_the_host_limit_is_higher(
 def test_every_entry_is_stored_once_and_a_second_pass_is_all_not_modified(
     make_settings: Callable[..., Settings], farm: FeedFarm, db_url: str
 ) -> None:
-    settings = farm_settings(
-        make_settings, farm, db_url, max_concurrent_polls=16, per_host_limit=8
-    )
+    settings = farm_settings(make_settings, farm, db_url, max_concurrent_polls=16, per_host_limit=8)
     listener = make_listener(settings)
     try:
         first = listener.poll()
