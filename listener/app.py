@@ -95,7 +95,11 @@ def make_listener(
     """Everything wired from settings; any argument given replaces the built one."""
     env = dict(os.environ if environ is None else environ)
     clock = clock or SystemClock()
-    store = store or Store.open(settings.database_url, echo=settings.database.echo)
+    store = store or Store.open(
+        settings.database_url,
+        echo=settings.database.echo,
+        pool_size=settings.service.max_concurrent_polls + 4,  # + the service's other jobs
+    )
     try:
         now = clock.now()
         store.ensure_brands([b.name for b in settings.brands], now)

@@ -25,8 +25,12 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for `url`; SQLite connections are tuned for one writer and many readers."""
+def make_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -> Engine:
+    """An engine for `url`; SQLite connections are tuned for one writer and many readers.
+
+    `pool_size` should cover the threads that use the store at once (concurrent polls plus the
+    service's other jobs); a poll waiting for a connection is a poll not done.
+    """
     try:
         if is_sqlite(url):
             # Pooled, not one connection per transaction: closing the last connection to a WAL
@@ -43,7 +47,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             event.listen(engine, "connect", _tune_sqlite)
             event.listen(engine, "begin", _begin)
         else:
-            engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10)
+            engine = create_engine(
+                url, echo=echo, pool_pre_ping=True, pool_size=max(pool_size or 10, 1)
+            )
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise StoreError(f"cannot use database URL {redact(url)!r}: {exc}") from exc
     return engine

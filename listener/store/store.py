@@ -43,9 +43,16 @@ class Store:
         )
 
     @classmethod
-    def open(cls, url: str, *, echo: bool = False, run_migrations: bool = True) -> Store:
+    def open(
+        cls,
+        url: str,
+        *,
+        echo: bool = False,
+        run_migrations: bool = True,
+        pool_size: int | None = None,
+    ) -> Store:
         """Connect and bring the schema up to date."""
-        engine = make_engine(url, echo=echo)
+        engine = make_engine(url, echo=echo, pool_size=pool_size)
         store = cls(engine)
         if run_migrations:
             try:
