@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from listener.app import make_listener
+from listener.polling import round_robin_by_host, source_host
 from listener.settings import Settings
 from tests.fakes.feed_farm import FeedFarm
 
@@ -73,3 +74,30 @@ def test_every_entry_is_stored_once_and_a_second_pass_is_all_not_modified(
     assert stored == farm.served_ids()
     assert all(r.not_modified and r.new == 0 for r in second)
     assert farm.not_modified == 40
+
+
+class Named:
+    def __init__(self, name: str, url: str, kind: str = "feed") -> None:
+        self.name, self.url, self.kind = name, url, kind
+
+    def fetch(self, state: object) -> Iterator[object]:
+        return iter(())
+
+    def close(self) -> None:
+        return None
+
+
+def test_politeness_is_per_host_and_port_and_local_files_need_none() -> None:
+    assert source_host(Named("a", "https://Blog.example/feed")) == "blog.example"
+    assert source_host(Named("b", "http://127.0.0.1:8001/f")) == "127.0.0.1:8001"
+    assert source_host(Named("c", "feeds/local.xml")) is None
+    assert source_host(Named("d", "", kind="x")) == "x api"
+
+
+def test_work_is_handed_out_one_host_at_a_time() -> None:
+    sources = [Named(f"a{i}", f"https://a.example/{i}") for i in range(3)] + [
+        Named("b0", "https://b.example/0"),
+        Named("c0", "https://c.example/0"),
+    ]
+    order = [s.name for s in round_robin_by_host(sources)]  # type: ignore[arg-type]
+    assert order == ["a0", "b0", "c0", "a1", "a2"]
