@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = ["is_opt_out", "opt_out_phrase"]
 
@@ -117,8 +118,12 @@ def _shouted(word: str) -> bool:
     return len(word) > 1 and word.isupper()
 
 
+@lru_cache(maxsize=4096)
 def opt_out_phrase(text: str) -> str | None:
-    """The kind of opt-out `text` contains ("stop", "unsubscribe", ...), or None."""
+    """The kind of opt-out `text` contains ("stop", "unsubscribe", ...), or None.
+
+    Cached: the draft filter and the opt-out step both ask about each new mention.
+    """
     normal = _normalise(text)
     if not normal:
         return None

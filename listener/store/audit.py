@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -98,6 +98,38 @@ def append(
     digest = _digest(prev_hash, row)
     conn.execute(AUDIT.insert().values(**row, prev_hash=prev_hash, hash=digest))
     return digest
+
+
+def append_many(conn: Connection, records: Sequence[dict[str, Any]]) -> None:
+    """Add several records in order inside the caller's transaction, in one statement.
+
+    Each record has the keyword arguments of `append` (at, actor, action, entity, and
+    optionally entity_id, before, after); the chain is computed in memory, so a batch of a
+    thousand costs one lock, one read and one insert instead of a thousand of each.
+    """
+    if not records:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
+    prev = conn.execute(
+        select(AUDIT.c.hash).order_by(AUDIT.c.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    prev_hash = prev or GENESIS
+    rows = []
+    for record in records:
+        row = {
+            "at": record["at"],
+            "actor": record["actor"],
+            "action": record["action"],
+            "entity": record["entity"],
+            "entity_id": str(record.get("entity_id", "")),
+            "before": record.get("before"),
+            "after": record.get("after"),
+        }
+        digest = _digest(prev_hash, row)
+        rows.append({**row, "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+    conn.execute(AUDIT.insert(), rows)
 
 
 def _rows(conn: Connection, batch: int = 5000) -> Iterator[Row[Any]]:

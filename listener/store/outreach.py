@@ -572,82 +572,109 @@ def cases_to_check_for_sla(conn: Connection, *, opened_before: datetime) -> list
 def open_cases_for(
     conn: Connection, stored: Sequence[StoredMention], *, at: datetime, actor: str = "listener"
 ) -> list[int]:
-    """Open (or extend) the case of each dissatisfied author; safe to run twice on a mention."""
-    touched: list[int] = []
+    """Open (or extend) the case of each dissatisfied author; safe to run twice on a mention.
+
+    Works on the whole batch at once (one lookup, bulk inserts, one audit append), because
+    it runs after every stored batch and per-mention statements dominated ingest time.
+    """
+    wanted: list[tuple[StoredMention, tuple[str, str]]] = []
     for item in stored:
         if not item.score.dissatisfied:
             continue
         key = author_key(item.mention.author) or author_key(item.mention.author_email)
-        if not key:
+        if key:
+            wanted.append((item, (item.brand, key)))
+    if not wanted:
+        return []
+    pairs = {pair for _, pair in wanted}
+    cases = _open_case_ids(conn, pairs)
+    missing = [p for p in pairs if p not in cases]
+    created: set[int] = set()
+    if missing:
+        emails = {pair: item.mention.author_email for item, pair in wanted}
+        rows = conn.execute(
+            upsert_ignore(conn, CASE).returning(CASE.c.id, CASE.c.brand, CASE.c.author),
+            [
+                {
+                    "brand": brand,
+                    "author": author,
+                    "author_email": emails[(brand, author)][:400],
+                    "status": CaseStatus.NEW.value,
+                    "open_slot": "open",
+                    "owner": "",
+                    "root_cause": "",
+                    "notes": [],
+                    "opened_at": at,
+                    "updated_at": at,
+                }
+                for brand, author in sorted(missing)
+            ],
+        ).all()
+        for row in rows:
+            cases[(row.brand, row.author)] = int(row.id)
+            created.add(int(row.id))
+        if len(cases) < len(pairs):  # another instance opened some between look and insert
+            cases.update(_open_case_ids(conn, {p for p in pairs if p not in cases}))
+    links = conn.execute(
+        upsert_ignore(conn, CASE_MENTION).returning(
+            CASE_MENTION.c.case_id, CASE_MENTION.c.mention_id
+        ),
+        [{"case_id": cases[pair], "mention_id": item.id, "linked_at": at} for item, pair in wanted],
+    ).all()
+    linked = {(int(r.case_id), int(r.mention_id)) for r in links}
+    records: list[dict[str, Any]] = []
+    touched: list[int] = []
+    announced: set[int] = set()
+    for item, pair in wanted:
+        case_id = cases[pair]
+        if case_id in created and case_id not in announced:
+            announced.add(case_id)
+            records.append(
+                {
+                    "at": at,
+                    "actor": actor,
+                    "action": "case.open",
+                    "entity": "case",
+                    "entity_id": case_id,
+                    "after": {
+                        "brand": pair[0],
+                        "author": pair[1],
+                        "status": "new",
+                        "mention_id": item.id,
+                    },
+                }
+            )
+        elif (case_id, item.id) in linked:
+            records.append(
+                {
+                    "at": at,
+                    "actor": actor,
+                    "action": "case.link_mention",
+                    "entity": "case",
+                    "entity_id": case_id,
+                    "after": {"mention_id": item.id},
+                }
+            )
+        else:
             continue
-        case_id, created = _open_case(conn, item.brand, key, item.mention.author_email, at)
-        linked = (
-            conn.execute(
-                upsert_ignore(conn, CASE_MENTION)
-                .values(case_id=case_id, mention_id=item.id, linked_at=at)
-                .returning(CASE_MENTION.c.id)
-            ).first()
-            is not None
-        )
-        if created:
-            audit.append(
-                conn,
-                at=at,
-                actor=actor,
-                action="case.open",
-                entity="case",
-                entity_id=case_id,
-                after={"brand": item.brand, "author": key, "status": "new", "mention_id": item.id},
-            )
-        elif linked:
-            audit.append(
-                conn,
-                at=at,
-                actor=actor,
-                action="case.link_mention",
-                entity="case",
-                entity_id=case_id,
-                after={"mention_id": item.id},
-            )
-        if created or linked:
-            touched.append(case_id)
+        touched.append(case_id)
+    audit.append_many(conn, records)
     return touched
 
 
-def _open_case(
-    conn: Connection, brand: str, author: str, email: str, at: datetime
-) -> tuple[int, bool]:
-    def existing() -> int | None:
-        return conn.execute(
-            select(CASE.c.id).where(
-                CASE.c.brand == brand, CASE.c.author == author, CASE.c.open_slot == "open"
+def _open_case_ids(conn: Connection, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    found: dict[tuple[str, str], int] = {}
+    authors = sorted({author for _, author in pairs})
+    for start in range(0, len(authors), 500):
+        rows = conn.execute(
+            select(CASE.c.id, CASE.c.brand, CASE.c.author).where(
+                CASE.c.author.in_(authors[start : start + 500]), CASE.c.open_slot == "open"
             )
-        ).scalar_one_or_none()
-
-    found = existing()
-    if found is not None:
-        return found, False
-    result = conn.execute(
-        upsert_ignore(conn, CASE)
-        .values(
-            brand=brand,
-            author=author,
-            author_email=email[:400],
-            status=CaseStatus.NEW.value,
-            open_slot="open",
-            owner="",
-            root_cause="",
-            notes=[],
-            opened_at=at,
-            updated_at=at,
         )
-        .returning(CASE.c.id)
-    ).first()
-    if result is not None:
-        return int(result[0]), True
-    found = existing()  # another instance opened it between our look and our insert
-    assert found is not None
-    return found, False
+        for row in rows:
+            if (row.brand, row.author) in pairs:
+                found[(row.brand, row.author)] = int(row.id)
+    return found
 
 
 def first_response_change(
