@@ -157,6 +157,7 @@ def make_listener(
                 "incidents.resolve", incidents.resolver.run_once, settings.incidents.resolve_every
             ),
             PeriodicJob("drafts.wake", wake_snoozed_job(store, clock), timedelta(minutes=1)),
+            PeriodicJob("pipeline.settle", pipeline.settle_pending, timedelta(minutes=1)),
             PeriodicJob(
                 "sources.health",
                 partial(watch_sources, store, settings, clock),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from listener.clock import Clock
@@ -207,15 +207,45 @@ class Pipeline:
     def _after_store(
         self, stored: Sequence[StoredMention], now: datetime, report: IngestReport
     ) -> None:
+        """Run every step; only when all succeed are the mentions marked settled.
+
+        A crash or a failing step leaves them unsettled, and `settle_pending` runs the steps
+        again later (they are idempotent by mention id), so an opt-out is never lost.
+        """
+        ok = True
         for step in self.after_store:
             try:
                 step(stored, now)
             except ListenerError as exc:
+                ok = False
                 report.problems.append(f"{step.name}: {exc}")
                 log.error("after-store step %s failed: %s", step.name, exc)
             except Exception as exc:  # a bug in one step must not lose the batch's report
+                ok = False
                 report.problems.append(f"{step.name}: internal error: {exc!r}")
                 log.exception("after-store step %s crashed", step.name)
+        if ok:
+            try:
+                self.store.mark_settled([s.id for s in stored])
+            except StoreError as exc:  # they stay unsettled and are settled again later
+                report.problems.append(f"settling: {exc}")
+
+    def settle_pending(self, *, grace: timedelta = timedelta(minutes=2)) -> int:
+        """Re-run the after-store steps for mentions a crash or failure left unsettled.
+
+        Only mentions stored more than `grace` ago are taken, so a batch still being processed
+        by this or another instance is left alone. Returns how many were settled.
+        """
+        pending = self.store.unsettled(fetched_before=self.clock.now() - grace)
+        if not pending:
+            return 0
+        report = IngestReport()
+        self._after_store(pending, self.clock.now(), report)
+        if report.problems:
+            log.error("settling %d mention(s) failed: %s", len(pending), "; ".join(report.problems))
+            return 0
+        log.info("settled %d mention(s) left over from an interrupted run", len(pending))
+        return len(pending)
 
     def poll(self, source: Source) -> PollReport:
         """Poll one source once; never raises (a failure is recorded as the source's error)."""

@@ -115,6 +115,7 @@ def _mention_values(item: IngestItem, fetched_at: datetime) -> dict[str, Any]:
         "in_reply_to": m.in_reply_to[:200],
         "story_key": story_key(m),
         "title_key": title_key(m),
+        "settled": False,
     }
 
 
@@ -311,6 +312,25 @@ def _insert_sightings(
             for key, mention_id in links.items()
         ],
     )
+
+
+def mark_settled(conn: Connection, ids: Sequence[int]) -> None:
+    for start in range(0, len(ids), _CHUNK):
+        conn.execute(
+            MENTION.update()
+            .where(MENTION.c.id.in_(list(ids[start : start + _CHUNK])))
+            .values(settled=True)
+        )
+
+
+def unsettled_ids(conn: Connection, *, fetched_before: datetime, limit: int) -> list[int]:
+    rows = conn.execute(
+        select(MENTION.c.id)
+        .where(MENTION.c.settled.is_(False), MENTION.c.fetched_at < fetched_before)
+        .order_by(MENTION.c.id)
+        .limit(limit)
+    )
+    return [int(r[0]) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -184,6 +184,18 @@ class Store:
                 )
         return stored
 
+    def mark_settled(self, ids: Sequence[int]) -> None:
+        """Every after-store step has run for these mentions."""
+        with self.write() as conn:
+            mentions.mark_settled(conn, ids)
+
+    def unsettled(self, *, fetched_before: datetime, limit: int = 2000) -> list[StoredMention]:
+        """Mentions stored before `fetched_before` whose after-store steps never finished."""
+        with self.read() as conn:
+            ids = mentions.unsettled_ids(conn, fetched_before=fetched_before, limit=limit)
+            found = mentions.mentions_by_ids(conn, ids)
+        return [found[i] for i in ids if i in found]
+
     def save_progress(self, source: str, state: PollState) -> None:
         with self.write() as conn:
             sources.save_progress(conn, source, state, 0)
