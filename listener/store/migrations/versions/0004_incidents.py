@@ -1,7 +1,7 @@
 """incidents: incidents, their mentions and timeline, detector state, alert outbox
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0002
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import listener.store.types
 
 revision: str = "0004"
-down_revision: str | None = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
