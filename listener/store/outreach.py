@@ -425,18 +425,32 @@ def mark_failed(
     if not needs_check:
         _forget_last_send(conn, draft_id)  # certainly not delivered: no cap for it
     after = {"status": "failed", "error": error, "needs_check": needs_check}
-    _event(conn, draft_id, at, actor, "failed", after)
+    _record(conn, draft_id, at, actor, "failed", "draft.send_failed", {"status": "sending"}, after)
+    return True
+
+
+def _record(
+    conn: Connection,
+    draft_id: int,
+    at: datetime,
+    actor: str,
+    event: str,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    """A send-side transition goes into the draft's history and the audit chain together."""
+    _event(conn, draft_id, at, actor, event, after)
     audit.append(
         conn,
         at=at,
         actor=actor,
-        action="draft.send_failed",
+        action=action,
         entity="draft",
         entity_id=draft_id,
-        before={"status": "sending"},
+        before=before,
         after=after,
     )
-    return True
 
 
 def _forget_last_send(conn: Connection, draft_id: int) -> None:
@@ -478,17 +492,7 @@ def retry_later(
         return False
     _forget_last_send(conn, draft_id)  # it reached no one: no cap or rate for it
     after = {"status": "approved", "reason": reason, "retry_at": retry_at.isoformat()}
-    _event(conn, draft_id, at, actor, "retry", after)
-    audit.append(
-        conn,
-        at=at,
-        actor=actor,
-        action="draft.send_retry",
-        entity="draft",
-        entity_id=draft_id,
-        before={"status": "sending"},
-        after=after,
-    )
+    _record(conn, draft_id, at, actor, "retry", "draft.send_retry", {"status": "sending"}, after)
     return True
 
 
