@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from jinja2 import Environment
 from starlette.templating import Jinja2Templates
 
 from listener.app import Listener
+from listener.domain import Category
 from listener.store import users
 from listener.web.auth import LoginLimiter, Role, csrf_matches, new_csrf_token, role_of, token_hash
 from listener.web.pages import NavLink
@@ -166,3 +167,13 @@ def flash(request: Request, kind: str, message: str) -> None:
     # The session is a signed cookie (about 4 kB at most): keep messages few and short.
     messages.append([kind, message[:300]])
     request.session["flash"] = messages[-3:]
+
+
+# Route parameters that sign in and check a role; declared once for every router.
+Viewer = Annotated[users.WebUser, Depends(requires(Role.VIEWER))]
+Approver = Annotated[users.WebUser, Depends(requires(Role.APPROVER))]
+Admin = Annotated[users.WebUser, Depends(requires(Role.ADMIN))]
+
+CATEGORIES = [c.value for c in Category]
+# The desk's label buttons and the (kind, value) each records with Store.add_label.
+LABELS = {"not_about_us": ("not_about_us", "true"), "not_unhappy": ("dissatisfied", "false")}

@@ -5,20 +5,18 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from listener.errors import NotAllowed, NotFound
 from listener.store import users
-from listener.web.auth import Role, hash_password
-from listener.web.deps import flash, get_desk, requires
+from listener.web.auth import hash_password
+from listener.web.deps import Admin, Viewer, flash, get_desk
 from listener.web.pages import NavLink, render
 
 router = APIRouter()
 NAV = [NavLink("Audit", "/audit"), NavLink("Admin", "/admin", "admin")]
 
-Viewer = Annotated[users.WebUser, Depends(requires(Role.VIEWER))]
-Admin = Annotated[users.WebUser, Depends(requires(Role.ADMIN))]
 _SECRET_WORDS = ("password", "secret", "token", "key", "credential")
 
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from listener.domain import Category, DraftStatus, utc
+from listener.domain import DraftStatus, utc
 from listener.errors import NotAllowed
 from listener.review import ReviewAction, check_text
 from listener.settings import parse_duration
@@ -23,14 +23,13 @@ from listener.store import desk as desk_store
 from listener.store.mentions import stored_as_dict
 from listener.web import incident_data
 from listener.web.auth import Role
-from listener.web.deps import api_requires, get_desk
+from listener.web.deps import CATEGORIES, api_requires, get_desk
 
 router = APIRouter(prefix="/api")
 
 ApiViewer = Annotated[users.WebUser, Depends(api_requires(Role.VIEWER))]
 ApiApprover = Annotated[users.WebUser, Depends(api_requires(Role.APPROVER))]
 STATUSES = [s.value for s in DraftStatus] + ["all"]
-CATEGORIES = [c.value for c in Category]
 
 
 class _Body(BaseModel):

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from listener.errors import InvalidTransition, NotAllowed
 from listener.store import users
 from listener.web import incident_data
-from listener.web.auth import Role
-from listener.web.deps import flash, get_desk, requires
+from listener.web.deps import Approver, Viewer, flash, get_desk
 from listener.web.pages import NavLink, render
 
 router = APIRouter()
 NAV = [NavLink("Incidents", "/incidents")]
 
-Viewer = Annotated[users.WebUser, Depends(requires(Role.VIEWER))]
-Approver = Annotated[users.WebUser, Depends(requires(Role.APPROVER))]
 LINKED_MENTIONS = 50
 
 

@@ -5,25 +5,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from listener.domain import Category
 from listener.errors import NotAllowed
-from listener.store import MentionFilter, users
+from listener.store import MentionFilter
 from listener.store import desk as desk_store
 from listener.web import incident_data
-from listener.web.auth import Role
-from listener.web.deps import flash, get_desk, requires
+from listener.web.deps import CATEGORIES, LABELS, Approver, Viewer, flash, get_desk
 from listener.web.pages import NavLink, local_path, render
 
 router = APIRouter()
 NAV = [NavLink("Mentions", "/mentions")]
-
-CATEGORIES = [c.value for c in Category]
-LABELS = {"not_about_us": ("not_about_us", "true"), "not_unhappy": ("dissatisfied", "false")}
-Viewer = Annotated[users.WebUser, Depends(requires(Role.VIEWER))]
-Approver = Annotated[users.WebUser, Depends(requires(Role.APPROVER))]
 
 
 @dataclass(frozen=True, slots=True)

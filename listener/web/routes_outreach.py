@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from listener.domain import Channel, Draft, DraftStatus, StoredMention
@@ -24,7 +24,7 @@ from listener.store import outreach as q
 from listener.store.drafts import get_draft, select_drafts
 from listener.store.mentions import mentions_by_ids
 from listener.web.auth import Role, role_of
-from listener.web.deps import Desk, flash, get_desk, requires
+from listener.web.deps import Approver, Desk, Viewer, flash, get_desk
 from listener.web.pages import NavLink, local_path, render
 
 router = APIRouter()
@@ -34,8 +34,6 @@ NAV = [
     NavLink("Contacts", "/contacts"),
 ]
 
-Viewer = Annotated[users.WebUser, Depends(requires(Role.VIEWER))]
-Approver = Annotated[users.WebUser, Depends(requires(Role.APPROVER))]
 CASE_FILTERS = ["open", "all", *[s.value for s in CaseStatus]]
 OUTBOX_STATUSES = ("approved", "sending", "failed")
 

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from listener.store import DraftFilter, users
+from listener.store import DraftFilter
 from listener.store import desk as desk_store
 from listener.web import incident_data
-from listener.web.auth import Role
 from listener.web.charts import Marker, Series, line_chart
-from listener.web.deps import get_desk, requires
+from listener.web.deps import Viewer, get_desk
 from listener.web.pages import NavLink, render
 
 router = APIRouter()
 NAV = [NavLink("Overview", "/overview")]
 
-Viewer = Annotated[users.WebUser, Depends(requires(Role.VIEWER))]
 # Period shown -> bucket size: about 24 to 60 points per line, readable at a glance.
 PERIODS = {"1d": (timedelta(days=1), 3600), "7d": (timedelta(days=7), 6 * 3600)}
 PERIODS["30d"] = (timedelta(days=30), 86400)

@@ -11,29 +11,24 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from listener.domain import CHANNEL_LIMITS, Category, Draft, DraftStatus, StoredMention
+from listener.domain import CHANNEL_LIMITS, Draft, DraftStatus, StoredMention
 from listener.errors import InvalidTransition, NotAllowed
 from listener.review import ReviewAction, decide
 from listener.store import DraftFilter, users
 from listener.store import desk as desk_store
 from listener.web import incident_data
 from listener.web.auth import Role, role_of
-from listener.web.deps import Desk, flash, get_desk, requires
+from listener.web.deps import CATEGORIES, LABELS, Approver, Desk, Viewer, flash, get_desk
 from listener.web.pages import NavLink, current_page, is_htmx, local_path, render
 
 router = APIRouter()
 NAV = [NavLink("Queue", "/queue")]
 
 STATUSES = [s.value for s in DraftStatus] + ["all"]
-CATEGORIES = [c.value for c in Category]
 SNOOZE_CHOICES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "1d": timedelta(days=1)}
-LABELS = {"not_about_us": ("not_about_us", "true"), "not_unhappy": ("dissatisfied", "false")}
-
-Viewer = Annotated[users.WebUser, Depends(requires(Role.VIEWER))]
-Approver = Annotated[users.WebUser, Depends(requires(Role.APPROVER))]
 
 
 @dataclass(frozen=True, slots=True)
