@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select, update
 
+from listener.store.bulk import upsert_ignore
 from listener.store.incident_tables import AlertDeliveryRow, AlertRow
-from listener.store.mentions import upsert_ignore
 
 ALERT: Table = AlertRow.__table__  # type: ignore[attr-defined]
 DELIVERY: Table = AlertDeliveryRow.__table__  # type: ignore[attr-defined]

@@ -24,13 +24,14 @@ from listener.incidents.model import (
     title,
 )
 from listener.store import audit
+from listener.store.bulk import upsert_ignore
 from listener.store.incident_tables import (
     DetectorStateRow,
     IncidentEventRow,
     IncidentMentionRow,
     IncidentRow,
 )
-from listener.store.mentions import MENTION, mentions_by_ids, upsert_ignore
+from listener.store.mentions import MENTION, mentions_by_ids
 
 INCIDENT: Table = IncidentRow.__table__  # type: ignore[attr-defined]
 INCIDENT_MENTION: Table = IncidentMentionRow.__table__  # type: ignore[attr-defined]

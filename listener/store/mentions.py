@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, and_, func, insert, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Row, Table, and_, func, or_, select
 
 from listener.domain import (
     Category,
@@ -26,6 +25,7 @@ from listener.domain import (
     StoredMention,
     utc,
 )
+from listener.store.bulk import insert_rows
 from listener.store.tables import DraftEventRow, DraftRow, MentionRow, ScoreRow, SightingRow
 
 MENTION: Table = MentionRow.__table__  # type: ignore[attr-defined]
@@ -57,15 +57,6 @@ class IngestItem:
     matched_term: str
     score: Score
     draft: PlannedDraft | None = None
-
-
-def upsert_ignore(conn: Connection, table: Table) -> Any:
-    """INSERT that silently skips rows violating a unique constraint, per dialect."""
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    raise NotImplementedError(f"database {conn.dialect.name!r} is not supported")
 
 
 def known_external_ids(conn: Connection, source: str, external_ids: Sequence[str]) -> set[str]:
@@ -175,27 +166,33 @@ def _insert_chunk(
     _insert_sightings(conn, everything, existing, at)
     if not by_key:
         return []
-    statement = upsert_ignore(conn, MENTION).returning(
-        MENTION.c.id, MENTION.c.source, MENTION.c.external_id
+    rows = insert_rows(
+        conn,
+        MENTION,
+        [_mention_values(i, at) for i in by_key.values()],
+        ignore_conflicts=True,
+        returning=("id", "source", "external_id"),
     )
-    rows = conn.execute(statement, [_mention_values(i, at) for i in by_key.values()]).all()
     if not rows:
         return []
-    ids = {(row.source, row.external_id): row.id for row in rows}
+    rows.sort()  # RETURNING order is not promised; ids are in insertion order
+    ids = {(source, external_id): mention_id for mention_id, source, external_id in rows}
     _insert_sightings(
         conn, everything, {k: ids[first] for k, first in repeats.items() if first in ids}, at
     )
-    stored = [
-        StoredMention(
-            id=row.id,
-            brand=by_key[(row.source, row.external_id)].brand,
-            mention=by_key[(row.source, row.external_id)].mention,
-            score=by_key[(row.source, row.external_id)].score,
-            matched_term=by_key[(row.source, row.external_id)].matched_term,
+    stored = []
+    for mention_id, source, external_id in rows:
+        item = by_key[(source, external_id)]
+        stored.append(
+            StoredMention(
+                id=mention_id,
+                brand=item.brand,
+                mention=item.mention,
+                score=item.score,
+                matched_term=item.matched_term,
+            )
         )
-        for row in rows
-    ]
-    conn.execute(insert(SCORE), [score_values(s.id, s.score, at) for s in stored])
+    insert_rows(conn, SCORE, [score_values(s.id, s.score, at) for s in stored])
     drafts = []
     for s in stored:
         plan = by_key[(s.mention.source, s.mention.external_id)].draft
@@ -216,18 +213,19 @@ def _insert_chunk(
                 }
             )
     if drafts:
-        created = conn.execute(insert(DRAFT).returning(DRAFT.c.id, DRAFT.c.template), drafts).all()
-        conn.execute(
-            insert(DRAFT_EVENT),
+        created = insert_rows(conn, DRAFT, drafts, returning=("id", "template"))
+        insert_rows(
+            conn,
+            DRAFT_EVENT,
             [
                 {
-                    "draft_id": r.id,
+                    "draft_id": draft_id,
                     "at": at,
                     "actor": "listener",
                     "action": "created",
-                    "detail": {"template": r.template},
+                    "detail": {"template": template},
                 }
-                for r in created
+                for draft_id, template in sorted(created)
             ],
         )
     return stored
@@ -297,8 +295,9 @@ def _insert_sightings(
 ) -> None:
     if not links:
         return
-    conn.execute(
-        upsert_ignore(conn, SIGHTING),
+    insert_rows(
+        conn,
+        SIGHTING,
         [
             {
                 "mention_id": mention_id,
@@ -311,6 +310,7 @@ def _insert_sightings(
             }
             for key, mention_id in links.items()
         ],
+        ignore_conflicts=True,
     )
 
 

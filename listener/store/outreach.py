@@ -28,8 +28,9 @@ from listener.outreach.cases import (
 )
 from listener.review import ReviewAction
 from listener.store import audit
+from listener.store.bulk import upsert_ignore
 from listener.store.drafts import apply_action, get_draft
-from listener.store.mentions import DRAFT, DRAFT_EVENT, MENTION, mentions_by_ids, upsert_ignore
+from listener.store.mentions import DRAFT, DRAFT_EVENT, MENTION, mentions_by_ids
 from listener.store.outreach_tables import CaseMentionRow, CaseRow, DoNotContactRow, SendLogRow
 from listener.store.store import Store
 

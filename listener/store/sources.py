@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, Row, Table, func, select, update
 
 from listener.domain import PollState
-from listener.store.mentions import MENTION, upsert_ignore
+from listener.store.bulk import upsert_ignore
+from listener.store.mentions import MENTION
 from listener.store.tables import SourceRow
 
 SOURCE: Table = SourceRow.__table__  # type: ignore[attr-defined]

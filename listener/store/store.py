@@ -22,6 +22,7 @@ from listener.errors import NotAllowed, NotFound, StoreError
 from listener.review import ReviewAction
 from listener.store import audit, drafts, mentions, sources
 from listener.store.audit import ChainCheck
+from listener.store.bulk import upsert_ignore
 from listener.store.drafts import DraftFilter
 from listener.store.engine import is_sqlite, make_engine, migrate, redact
 from listener.store.mentions import IngestItem, MentionFilter
@@ -109,7 +110,7 @@ class Store:
         with self.write() as conn:
             if names:
                 conn.execute(
-                    mentions.upsert_ignore(conn, BRAND),
+                    upsert_ignore(conn, BRAND),
                     [{"name": n, "created_at": at} for n in names],
                 )
 

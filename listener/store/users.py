@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Row, Table, insert, select, update
 
 from listener.errors import NotAllowed, NotFound
 from listener.store import audit
-from listener.store.mentions import upsert_ignore
+from listener.store.bulk import upsert_ignore
 from listener.store.web_tables import WebSecretRow, WebUserRow
 
 USER: Table = WebUserRow.__table__  # type: ignore[attr-defined]

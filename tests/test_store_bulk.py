@@ -1,0 +1,115 @@
+"""The fast multi-row insert writes exactly what SQLAlchemy Core writes, on every database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select
+
+from listener.store import Store
+from listener.store.bulk import insert_rows
+from listener.store.mentions import MENTION, SCORE
+
+AT = datetime(2026, 3, 6, 9, 41, 0, 123456, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    store = Store.open(db_url)
+    yield store
+    store.close()
+
+
+def _mention(external_id: str, **extra: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "source": "s",
+        "external_id": external_id,
+        "brand": "O2",
+        "text": "{{ 7*7 }} <script>alert(1)</script> 'quote' \"double\" ; DROP TABLE mention; 😡",
+        "published_at": AT,
+        "fetched_at": AT,
+    }
+    row.update(extra)
+    return row
+
+
+def test_rows_read_back_the_same_as_rows_written_by_core(store: Store) -> None:
+    other_zone = AT.astimezone(timezone(timedelta(hours=5, minutes=30)))
+    with store.write() as conn:
+        conn.execute(MENTION.insert(), [_mention("core", published_at=other_zone)])
+        insert_rows(conn, MENTION, [_mention("bulk", published_at=other_zone)])
+    with store.read() as conn:
+        rows = {
+            r.external_id: r._asdict() for r in conn.execute(select(MENTION).order_by(MENTION.c.id))
+        }
+    core, bulk = rows["core"], rows["bulk"]
+    assert bulk["published_at"] == core["published_at"] == AT
+    assert bulk["published_at"].tzinfo is not None
+    for name in core:
+        if name not in ("id", "external_id"):
+            assert bulk[name] == core[name], name
+    # Constant defaults the row left out are filled in, and the server default applies.
+    assert bulk["author"] == "" and bulk["settled"] is True
+
+
+def test_json_and_booleans_round_trip(store: Store) -> None:
+    with store.write() as conn:
+        [(mention_id,)] = insert_rows(conn, MENTION, [_mention("j")], returning=("id",))
+        signals = [{"name": 'café "quoted" \\ {{x}}', "weight": 0.25}]
+        insert_rows(
+            conn,
+            SCORE,
+            [
+                {
+                    "mention_id": mention_id,
+                    "dissatisfaction": 0.9,
+                    "dissatisfied": True,
+                    "incident_risk": 0.1,
+                    "category": "complaint",
+                    "signals": signals,
+                    "scored_at": AT,
+                }
+            ],
+        )
+    with store.read() as conn:
+        row = conn.execute(select(SCORE)).one()
+    assert row.signals == signals
+    assert row.dissatisfied is True
+    assert row.scored_at == AT
+
+
+def test_conflicts_are_skipped_and_only_new_rows_return(store: Store) -> None:
+    with store.write() as conn:
+        first = insert_rows(
+            conn, MENTION, [_mention("a"), _mention("b")], returning=("id", "external_id")
+        )
+        again = insert_rows(
+            conn,
+            MENTION,
+            [_mention("b"), _mention("c")],
+            ignore_conflicts=True,
+            returning=("external_id",),
+        )
+    assert sorted(e for _, e in first) == ["a", "b"]
+    assert again == [("c",)]
+
+
+def test_large_batches_are_split_below_the_parameter_limit(store: Store) -> None:
+    rows = [_mention(f"m{i}") for i in range(5000)]  # 30,000 parameters and more
+    with store.write() as conn:
+        ids = insert_rows(conn, MENTION, rows, returning=("id",))
+    assert len({i for (i,) in ids}) == 5000
+    with store.read() as conn:
+        assert len(conn.execute(select(MENTION.c.id)).all()) == 5000
+
+
+def test_a_computed_default_must_be_given() -> None:
+    table = Table(
+        "t", MetaData(), Column("id", Integer, primary_key=True), Column("n", Integer, default=len)
+    )
+    engine = create_engine("sqlite://")
+    table.metadata.create_all(engine)
+    with engine.begin() as conn, pytest.raises(ValueError, match="computed default"):
+        insert_rows(conn, table, [{"id": 1}])
