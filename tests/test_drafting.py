@@ -101,3 +101,17 @@ def test_a_broken_template_stops_start_up(tmp_path: Path) -> None:
     (tmp_path / "outreach" / "praise.txt.j2").write_text("{{ c.no_such_field }}")
     with pytest.raises(SettingsError, match=r"outreach/praise.txt.j2 cannot be rendered"):
         Drafter(tmp_path, OutreachSettings())
+
+
+@pytest.mark.parametrize(
+    "escape",
+    ["{{ c.__class__.__init__.__globals__ }}", "{{ c.author.__class__.__mro__ }}"],
+)
+def test_a_template_cannot_reach_python_internals(tmp_path: Path, escape: str) -> None:
+    # The fast path for `c.<field>` must leave every other lookup to the sandbox.
+    (tmp_path / "outreach").mkdir()
+    for source in (TEMPLATES / "outreach").iterdir():
+        (tmp_path / "outreach" / source.name).write_text(source.read_text())
+    (tmp_path / "outreach" / "praise.txt.j2").write_text(escape)
+    with pytest.raises(SettingsError, match="unsafe"):
+        Drafter(tmp_path, OutreachSettings())
