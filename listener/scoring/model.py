@@ -17,17 +17,19 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import count
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
+from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.preprocessing import normalize
 
 from listener.domain import Mention, Score, Signal
 from listener.errors import SettingsError
@@ -86,7 +88,15 @@ class VectorizerConfig:
 
 
 class TextVectorizer:
-    """Hashed word and char n-grams with sublinear TF, IDF and L2 norm; stateless but for IDF."""
+    """Hashed word and char n-grams with sublinear TF, IDF and L2 norm; stateless but for IDF.
+
+    The counts are exactly those of two scikit-learn `HashingVectorizer`s (word 1-2-grams and
+    char_wb 2-5-grams, side by side), but computed per distinct unit rather than per text: a
+    batch's word n-grams and its words are each hashed once (a char_wb n-gram never crosses a
+    word, so a text's char counts are the sum of its words'), and a sparse product adds them up
+    per text. Mentions repeat words far more than texts, so this hashes a fraction of the
+    n-grams the per-text path would.
+    """
 
     def __init__(self, config: VectorizerConfig, idf: npt.NDArray[np.floating[Any]]) -> None:
         self.config = config
@@ -97,33 +107,95 @@ class TextVectorizer:
             "n_features": config.n_features,
             "alternate_sign": False,
             "norm": None,
-            # Texts are preprocessed once in `counts`, not once per vectorizer.
+            # Texts are preprocessed once in `counts`, not once per analyzer.
             "preprocessor": _as_is,
             "dtype": np.float64,
         }
-        self._word = HashingVectorizer(
+        self._word_grams = HashingVectorizer(
             ngram_range=config.word_ngrams, token_pattern=_TOKEN_PATTERN, **common
+        ).build_analyzer()
+        self._char_grams = HashingVectorizer(
+            analyzer="char_wb", ngram_range=config.char_ngrams, **common
+        ).build_analyzer()
+        # The hasher a HashingVectorizer with these settings uses.
+        self._hasher = FeatureHasher(
+            n_features=config.n_features,
+            input_type="string",
+            alternate_sign=False,
+            dtype=np.float64,
         )
-        self._char = HashingVectorizer(analyzer="char_wb", ngram_range=config.char_ngrams, **common)
 
     def counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Raw hashed counts, words then chars (training fits IDF on these)."""
-        prepared = [preprocess(text) for text in texts]
-        return sparse.hstack(
-            [self._word.transform(prepared), self._char.transform(prepared)], format="csr"
+        n_features = self.config.n_features
+        # Each distinct unit (a word n-gram, or a word for its char n-grams) gets the next id
+        # from one counter the first time it is seen; lookups are C calls, not Python code.
+        next_id = count().__next__
+        gram_ids: defaultdict[str, int] = defaultdict(next_id)
+        word_ids: defaultdict[str, int] = defaultdict(next_id)
+        gram_id, word_id = gram_ids.__getitem__, word_ids.__getitem__
+        word_grams = self._word_grams
+        ids: list[int] = []
+        indptr = [0]
+        for text in texts:
+            prepared = preprocess(text)
+            ids += map(gram_id, word_grams(prepared))
+            ids += map(word_id, prepared.split())
+            indptr.append(len(ids))
+        shape = (len(texts), 2 * n_features)
+        n_units = len(gram_ids) + len(word_ids)
+        if not n_units:
+            return sparse.csr_matrix(shape, dtype=np.float64)
+        units: list[Sequence[str]] = [()] * n_units
+        is_char = np.zeros(n_units, dtype=np.int32)
+        for gram, i in gram_ids.items():
+            units[i] = (gram,)
+        char_grams = self._char_grams
+        for word, i in word_ids.items():
+            units[i] = char_grams(word)
+            is_char[i] = 1
+        hashed = self._hasher.transform(units)
+        # Char units' columns follow the word columns, as in the hstack of two vectorizers.
+        offsets = np.repeat(is_char * np.int32(n_features), np.diff(hashed.indptr))
+        by_unit = sparse.csr_matrix(
+            (hashed.data, hashed.indices + offsets, hashed.indptr), shape=(n_units, shape[1])
         )
+        occurrences = sparse.csr_matrix(
+            (np.ones(len(ids)), np.asarray(ids, dtype=np.int32), np.asarray(indptr, np.int32)),
+            shape=(len(texts), n_units),
+        )
+        counts: sparse.csr_matrix = occurrences @ by_unit
+        counts.sort_indices()
+        return counts
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         return weigh(self.counts(texts), self.idf)
 
 
 def weigh(counts: sparse.csr_matrix, idf: npt.NDArray[np.floating[Any]]) -> sparse.csr_matrix:
-    """Sublinear TF times IDF, L2-normalised rows."""
-    matrix = counts.astype(np.float64, copy=True)
-    np.log(matrix.data, out=matrix.data)
-    matrix.data += 1.0
-    matrix = matrix.multiply(idf).tocsr()
-    return normalize(matrix, norm="l2", copy=False)
+    """Sublinear TF times IDF, L2-normalised rows (on the CSR arrays: SciPy's and
+    scikit-learn's per-call checks cost more than the arithmetic on a feed poll's few texts)."""
+    data = np.log(counts.data)
+    data += 1.0
+    data *= idf[counts.indices]
+    norms = np.sqrt(row_sums(data * data, counts.indptr))
+    norms[norms == 0.0] = 1.0
+    data /= np.repeat(norms, np.diff(counts.indptr))
+    return sparse.csr_matrix(
+        (data, counts.indices.copy(), counts.indptr.copy()), shape=counts.shape
+    )
+
+
+def row_sums(
+    values: npt.NDArray[np.float64], indptr: npt.NDArray[np.integer[Any]]
+) -> npt.NDArray[np.float64]:
+    """Per-row sums of a CSR matrix's `values` (its data, or one column per output), with 0
+    for an empty row (which `np.add.reduceat` alone gets wrong)."""
+    sums = np.zeros((len(indptr) - 1, *values.shape[1:]), dtype=np.float64)
+    filled = indptr[1:] > indptr[:-1]
+    if filled.any():
+        sums[filled] = np.add.reduceat(values, indptr[:-1][filled], axis=0)
+    return sums
 
 
 def lexicon_features(reading: Reading, evidence: Sequence[Signal]) -> list[float]:
@@ -161,7 +233,9 @@ class ModelWeights:
 
     version: str
     vectorizer: TextVectorizer
-    coef: npt.NDArray[np.float32]  # (features, len(BASE_MODELS))
+    # (features, len(BASE_MODELS)), stored as float16 but held as float64: the features are
+    # float64, and a float32 `coef` would be converted (16 MB) on every `matrix @ coef`.
+    coef: npt.NDArray[np.float64]
     intercept: npt.NDArray[np.float64]  # (len(BASE_MODELS),)
     stacker_coef: npt.NDArray[np.float64]  # (len(STACKER_FEATURES),)
     stacker_intercept: float
@@ -245,7 +319,7 @@ def load_weights(directory: Path) -> ModelWeights:
         return ModelWeights(
             version=str(document["version"]),
             vectorizer=vectorizer,
-            coef=np.asarray(coef, dtype=np.float32),
+            coef=np.asarray(coef, dtype=np.float64),
             intercept=np.asarray(intercept, dtype=np.float64),
             stacker_coef=np.asarray(stacker["coef"], dtype=np.float64),
             stacker_intercept=float(stacker["intercept"]),

@@ -274,7 +274,7 @@ def train(
     weights = ModelWeights(
         version=version,
         vectorizer=vectorizer,
-        coef=coef,
+        coef=coef.astype(np.float64),
         intercept=intercept,
         stacker_coef=stacker_coef,
         stacker_intercept=float(stacker.intercept_[0]),
