@@ -55,19 +55,26 @@ _NEGATED = r"(?<!\bnever )(?<!\bcan't )(?<!\bcant )(?<!\bcannot )(?<!\bwon't )(?
 # Subjects that make "don't contact me" a report ("they don't contact me back").
 _THIRD_PERSON = r"(?<!\bthey )(?<!\bhe )(?<!\bshe )(?<!\bit )(?<!\bwho )(?<!\bstill )"
 
+# A pattern that opens with lookbehinds makes the engine try every one of them at every
+# position (~13 µs per search); the leading lookahead of the literal every match starts with
+# rejects most positions at their first character instead (~0.7 µs) and matches the same.
 _PHRASES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bunsubscribe\b"), "unsubscribe"),
     (
-        re.compile(_NEGATED + rf"\bstop (?:\w+ )?{_CONTACT_VERBS} (?:me|us|my)\b"),
-        "stop messaging me",
-    ),
-    (
-        re.compile(_NEGATED + rf"\bstop sending (?:me|us) (?:\w+ )?{_CONTACT_NOUNS}\b"),
+        re.compile("(?=stop )" + _NEGATED + rf"\bstop (?:\w+ )?{_CONTACT_VERBS} (?:me|us|my)\b"),
         "stop messaging me",
     ),
     (
         re.compile(
-            _THIRD_PERSON + rf"\b(?:don't|dont|do not) (?:ever )?{_CONTACT_BASE} me"
+            "(?=stop sending )"
+            + _NEGATED
+            + rf"\bstop sending (?:me|us) (?:\w+ )?{_CONTACT_NOUNS}\b"
+        ),
+        "stop messaging me",
+    ),
+    (
+        re.compile(
+            "(?=do)" + _THIRD_PERSON + rf"\b(?:don't|dont|do not) (?:ever )?{_CONTACT_BASE} me"
             r"(?! back)\b"
         ),
         "don't contact me",
@@ -76,7 +83,7 @@ _PHRASES: list[tuple[re.Pattern[str], str]] = [
         re.compile(rf"\bnever (?:ever )?{_CONTACT_BASE} me again\b"),
         "don't contact me",
     ),
-    (re.compile(r"(?<!\bto )\bleave me alone\b"), "leave me alone"),
+    (re.compile(r"(?=leave me alone)(?<!\bto )\bleave me alone\b"), "leave me alone"),
     (
         re.compile(
             r"\b(?:remove|delete|take) (?:me|my (?:number|email|e-mail|address|details|data)) "
@@ -96,8 +103,23 @@ _PHRASES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
-def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).replace("\u2019", "'").replace("\u2018", "'")
+# Every way `opt_out_phrase` can answer needs one of these in the NFKC, lower-cased text, so a
+# text without any is settled by one search instead of normalising and ten patterns (most
+# mentions: ~1 µs instead of ~60). Why each is needed: the bare keywords all contain "stop",
+# "unsubscribe", "opt" or "remove"; the patterns start with "unsubscribe", "stop",
+# "don't"/"dont"/"do not", "never", "leave me alone", "remove"/"delete"/"take", "opt" or end in
+# "opt out"/"optout". `_normalise` only lower-cases and turns spans into spaces (it never joins
+# two characters), so a run of letters in its result is a run of letters here too; "don't"
+# may still carry a curly apostrophe at this point. The shouted STOP is checked on the text
+# as written (`_shouted_stop` reads it without NFKC), so `opt_out_phrase` tests "STOP" there.
+_MAY_OPT_OUT = re.compile(
+    r"stop|unsubscribe|opt|remove|delete|take|don['\u2018\u2019]?t|not|never|alone"
+)
+
+
+def _normalise(folded: str) -> str:
+    """`folded` is the NFKC form of the text."""
+    text = folded.replace("\u2019", "'").replace("\u2018", "'")
     text = _URL.sub(" ", text)
     text = _HANDLE.sub(" ", text)
     text = _NON_WORD.sub(" ", text.lower())
@@ -106,6 +128,8 @@ def _normalise(text: str) -> str:
 
 def _shouted_stop(text: str) -> bool:
     """An upper-case STOP that opens or closes the message ("STOP, I never signed up")."""
+    if "STOP" not in text:  # the words below are pieces of the text
+        return False
     words = re.findall(r"[\w']+", _HANDLE.sub(" ", _URL.sub(" ", text)))
     if not words:
         return False
@@ -124,7 +148,10 @@ def opt_out_phrase(text: str) -> str | None:
 
     Cached: the draft filter and the opt-out step both ask about each new mention.
     """
-    normal = _normalise(text)
+    folded = unicodedata.normalize("NFKC", text)
+    if "STOP" not in text and not _MAY_OPT_OUT.search(folded.lower()):
+        return None
+    normal = _normalise(folded)
     if not normal:
         return None
     if normal in _BARE_KEYWORDS:
