@@ -213,7 +213,7 @@ def run_one(
         pipeline.after_store = list(steps)
         watches = {
             "score": Stopwatch(pipeline.scorer, "score_batch"),
-            "store": Stopwatch(pipeline.store, "ingest", "known_external_ids"),
+            "store": Stopwatch(pipeline.store, "ingest", "ingest_group", "known_external_ids"),
         }
         pipeline.scorer = watches["score"]  # type: ignore[assignment]
         pipeline.store = watches["store"]  # type: ignore[assignment]

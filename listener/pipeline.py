@@ -18,11 +18,12 @@ from listener.clock import Clock
 from listener.domain import Mention, PollState, StoredMention
 from listener.drafting import Drafter
 from listener.errors import ListenerError, RateLimited, SourceError, StoreError
+from listener.group_commit import GroupCommit, PendingWrite
 from listener.matching import BrandMatcher
 from listener.scoring.base import Scorer
 from listener.settings import BrandSettings
 from listener.sources.base import Source
-from listener.store import IngestItem, Store
+from listener.store import BatchWrite, IngestItem, Store
 
 log = logging.getLogger("listener.pipeline")
 
@@ -130,6 +131,7 @@ class Pipeline:
         self.source_brands = source_brands or {}
         self.after_store = list(after_store)
         self.draft_filter = draft_filter
+        self._group = GroupCommit(self._write_group)
 
     def ingest(
         self,
@@ -140,9 +142,26 @@ class Pipeline:
         actor: str = "listener",
         now: datetime | None = None,
     ) -> IngestReport:
-        """Match, score, draft and store one batch; returns what happened to it."""
+        """Match, score, draft and store one batch; returns what happened to it.
+
+        The batch is written together with whatever other threads are writing at the same
+        moment (see `listener.group_commit`); this returns once it is committed.
+        """
         now = now or self.clock.now()
         report = IngestReport(received=len(mentions))
+        items = self._prepare(mentions, report)
+        if not items and (source is None or state is None):
+            return report
+        written = self._commit(BatchWrite(items, source, state, actor), now)
+        report.new = len(written.stored)
+        report.duplicates += len(items) - len(written.stored)
+        report.drafts = self._count_drafts(items, written.stored)
+        report.stored = written.stored
+        report.problems.extend(written.problems)
+        return report
+
+    def _prepare(self, mentions: Sequence[Mention], report: IngestReport) -> list[IngestItem]:
+        """Everything before the store: match, drop what is known, score, plan drafts."""
         matched = self._match(mentions)
         report.matched = len(matched)
         fresh = self._drop_known(matched)
@@ -156,17 +175,38 @@ class Pipeline:
             ):
                 draft = self.drafter.plan(mention, self.brands[brand], score)
             items.append(IngestItem(mention, brand, term, score, draft))
-        if items or (source is not None and state is not None):
-            stored = self.store.ingest(items, at=now, source=source, state=state, actor=actor)
-        else:
-            stored = []
-        report.new = len(stored)
-        report.duplicates += len(items) - len(stored)
-        report.drafts = self._count_drafts(items, stored)
-        report.stored = stored
-        if stored:
-            self._after_store(stored, now, report)
-        return report
+        return items
+
+    def _commit(self, write: BatchWrite, now: datetime) -> PendingWrite:
+        """Write through the group committer; a failed write raises its error here."""
+        written = self._group.submit(write, now)
+        if written.error is not None:
+            raise written.error
+        return written
+
+    def _write_group(self, group: Sequence[PendingWrite]) -> None:
+        """Store a group in one transaction, then run the after-store steps on it once."""
+        at = max(p.at for p in group)
+        try:
+            results = self.store.ingest_group([p.write for p in group], at=at)
+        except StoreError as exc:
+            if len(group) == 1:
+                group[0].error = exc
+                return
+            # One bad batch must not fail the others: write each on its own.
+            for pending in group:
+                self._write_group([pending])
+            return
+        everything: list[StoredMention] = []
+        for pending, stored in zip(group, results, strict=True):
+            pending.stored = stored
+            everything.extend(stored)
+        if everything:
+            report = IngestReport()
+            self._after_store(everything, at, report)
+            for pending in group:
+                if pending.stored:
+                    pending.problems.extend(report.problems)
 
     @staticmethod
     def _count_drafts(items: Sequence[IngestItem], stored: Sequence[StoredMention]) -> int:
@@ -268,7 +308,8 @@ class Pipeline:
                 report.new += result.new
                 report.drafts += result.drafts
                 report.notes.extend(result.problems)
-            self.store.record_success(source.name, self.clock.now())
+            done = self.clock.now()
+            self._commit(BatchWrite((), source.name, None, succeeded_at=done), done)
         except RateLimited as exc:
             report.error = str(exc)
             report.retry_at = exc.retry_at

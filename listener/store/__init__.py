@@ -1,8 +1,16 @@
 """Storage behind one facade; tables and SQL stay inside this package."""
 
 from listener.store.drafts import DraftFilter
-from listener.store.mentions import IngestItem, MentionFilter, PlannedDraft
+from listener.store.mentions import BatchWrite, IngestItem, MentionFilter, PlannedDraft
 from listener.store.sources import SourceStatus
 from listener.store.store import Store
 
-__all__ = ["DraftFilter", "IngestItem", "MentionFilter", "PlannedDraft", "SourceStatus", "Store"]
+__all__ = [
+    "BatchWrite",
+    "DraftFilter",
+    "IngestItem",
+    "MentionFilter",
+    "PlannedDraft",
+    "SourceStatus",
+    "Store",
+]

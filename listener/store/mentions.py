@@ -20,6 +20,7 @@ from listener.domain import (
     ComplaintReason,
     Engagement,
     Mention,
+    PollState,
     Score,
     Signal,
     StoredMention,
@@ -57,6 +58,20 @@ class IngestItem:
     matched_term: str
     score: Score
     draft: PlannedDraft | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchWrite:
+    """One batch for `Store.ingest_group`: its items and the source progress it carries.
+
+    `state` is the source's cursor after this batch; `succeeded_at` marks the poll done.
+    """
+
+    items: Sequence[IngestItem]
+    source: str | None = None
+    state: PollState | None = None
+    actor: str = "listener"
+    succeeded_at: datetime | None = None
 
 
 def known_external_ids(conn: Connection, source: str, external_ids: Sequence[str]) -> set[str]:

@@ -25,7 +25,7 @@ from listener.store.audit import ChainCheck
 from listener.store.bulk import upsert_ignore
 from listener.store.drafts import DraftFilter
 from listener.store.engine import is_sqlite, make_engine, migrate, redact
-from listener.store.mentions import IngestItem, MentionFilter
+from listener.store.mentions import BatchWrite, IngestItem, MentionFilter
 from listener.store.tables import BrandRow, LabelRow
 
 BRAND = BrandRow.__table__  # type: ignore[attr-defined]
@@ -163,27 +163,55 @@ class Store:
 
         Returns only the mentions that were new; a mention seen before is silently skipped.
         """
-        with self.write() as conn:
-            stored = mentions.insert_items(conn, items, at)
-            if source is not None and state is not None:
-                sources.save_progress(conn, source, state, len(stored))
-            if stored:
-                audit.append(
-                    conn,
-                    at=at,
-                    actor=actor,
-                    action="ingest.batch",
-                    entity="source",
-                    entity_id=source or "import",
-                    after={
-                        "received": len(items),
-                        "new": len(stored),
-                        "drafts": sum(1 for i in items if i.draft is not None),
-                        "first_id": stored[0].id,
-                        "last_id": stored[-1].id,
-                    },
-                )
+        [stored] = self.ingest_group([BatchWrite(items, source, state, actor)], at=at)
         return stored
+
+    def ingest_group(
+        self, writes: Sequence[BatchWrite], *, at: datetime
+    ) -> list[list[StoredMention]]:
+        """Store several batches (from several sources) in ONE transaction; per batch, the
+        mentions that were new.
+
+        Concurrent polls hand their batches to one writer that commits them together (group
+        commit): one lock, one commit and one audit append for many small polls instead of
+        one of each per poll. Each batch's cursor and success mark are written in the same
+        transaction as its mentions, so a crash loses or keeps a batch whole.
+        """
+        with self.write() as conn:
+            everything = [item for w in writes for item in w.items]
+            stored = mentions.insert_items(conn, everything, at) if everything else []
+            owner: dict[tuple[str, str], int] = {}
+            for index, w in enumerate(writes):
+                for item in w.items:
+                    owner.setdefault((item.mention.source, item.mention.external_id), index)
+            per_write: list[list[StoredMention]] = [[] for _ in writes]
+            for s in stored:
+                per_write[owner[(s.mention.source, s.mention.external_id)]].append(s)
+            records = []
+            for w, new in zip(writes, per_write, strict=True):
+                if w.source is not None and w.state is not None:
+                    sources.save_progress(conn, w.source, w.state, len(new))
+                if w.succeeded_at is not None and w.source is not None:
+                    sources.record_success(conn, w.source, w.succeeded_at)
+                if new:
+                    records.append(
+                        {
+                            "at": at,
+                            "actor": w.actor,
+                            "action": "ingest.batch",
+                            "entity": "source",
+                            "entity_id": w.source or "import",
+                            "after": {
+                                "received": len(w.items),
+                                "new": len(new),
+                                "drafts": sum(1 for i in w.items if i.draft is not None),
+                                "first_id": new[0].id,
+                                "last_id": new[-1].id,
+                            },
+                        }
+                    )
+            audit.append_many(conn, records)
+        return per_write
 
     def mark_settled(self, ids: Sequence[int]) -> None:
         """Every after-store step has run for these mentions."""
