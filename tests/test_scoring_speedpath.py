@@ -1,6 +1,7 @@
 """The learned scorer's fast paths change nothing: the same feature matrix as scikit-learn's
-`HashingVectorizer`, and the same scores, category and signals as the golden file recorded by
-the straightforward implementation before it was optimised.
+`HashingVectorizer`, the same cue hits and news sites as the plain way of finding them, and the
+same scores, category and signals as the golden file recorded by the straightforward
+implementation before it was optimised.
 
 Regenerate the golden file only when scores are meant to change (new weights, new cues):
 
@@ -17,11 +18,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
 from listener.domain import Engagement, Mention, Score
+from listener.scoring import cues as cues_module
+from listener.scoring import lexicon as lexicon_module
+from listener.scoring.cues import DURATION_CUE, WORD, CueHit, Family, find_cues
 from listener.scoring.model import (
     _TOKEN_PATTERN,
     SHIPPED_WEIGHTS,
@@ -29,6 +35,7 @@ from listener.scoring.model import (
     load_weights,
     preprocess,
 )
+from listener.scoring.reading import news_domain_of
 
 GOLDEN = Path(__file__).resolve().parent / "fixtures" / "scoring_golden.jsonl"
 
@@ -340,6 +347,80 @@ def test_small_batches_score_as_one_large_batch(scorer: ModelScorer) -> None:
         for s in scorer.score_batch(mentions[start : start + 5])
     ]
     assert pieces == whole
+
+
+def _cues_the_plain_way(lowered: str, tokens: list[str]) -> list[CueHit]:
+    """`find_cues` as first written: every slice length at every start, every pair compared."""
+    by_tokens = cues_module._BY_TOKENS
+    max_words = max(len(key) for key in by_tokens)
+    hits: list[CueHit] = []
+    for i in range(len(tokens)):
+        for n in range(min(max_words, len(tokens) - i), 0, -1):
+            hits.extend(
+                CueHit(cue, i, i + n) for cue in by_tokens.get(tuple(tokens[i : i + n]), ())
+            )
+
+    def group(hit: CueHit) -> Family:
+        family = hit.cue.family
+        return Family.COMPLAINT if family in lexicon_module._COMPLAINT_FAMILIES else family
+
+    hits = [
+        h
+        for h in hits
+        if not any(
+            group(o) is group(h)
+            and o.start <= h.start
+            and h.end <= o.end
+            and o.end - o.start > h.end - h.start
+            for o in hits
+        )
+    ]
+    if cues_module._DURATION.search(lowered):
+        hits.append(CueHit(DURATION_CUE, -1, -1))
+    hits.extend(CueHit(c, -1, -1) for c in cues_module._EMOJI_CUES if c.phrase in lowered)
+    return hits
+
+
+CUE_PHRASES = sorted(" ".join(key) for key in cues_module._BY_TOKENS)
+CUE_WORDS = sorted({word for key in cues_module._BY_TOKENS for word in key})
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(CUE_PHRASES),
+            st.sampled_from(CUE_WORDS),
+            st.sampled_from(["2", "hours", "an", "hour", "3hrs", "mins", "😡", "🙏", "x", "?"]),
+            st.text(max_size=6),
+        ),
+        max_size=30,
+    )
+)
+def test_cues_are_found_as_the_plain_way_finds_them(words: list[str]) -> None:
+    lowered = " ".join(words).lower()
+    tokens = WORD.findall(lowered)
+    assert find_cues(lowered, tokens) == _cues_the_plain_way(lowered, tokens)
+
+
+@pytest.mark.parametrize(
+    ("url", "site"),
+    [
+        ("https://www.Reuters.com/x", "reuters.com"),
+        ("https://reu\tters.com/x", "reuters.com"),  # urlsplit drops tabs and newlines
+        ("https://bbc.co.uk\r\n/x", "bbc.co.uk"),
+        ("\n https://apnews.com/a", "apnews.com"),
+        ("https://user:pw@edition.cnn.com:443/x", "cnn.com"),
+        ("https://NEWS.SKY.COM", "news.sky.com"),
+        ("https://reuters.com.example.org/", ""),
+        ("https://example.org/reuters.com", ""),
+        ("news.sky.com/story", ""),
+        ("http://[::1", ""),
+        ("https://example.org/", ""),
+    ],
+)
+def test_news_sites_are_recognised_only_by_their_host(url: str, site: str) -> None:
+    assert news_domain_of(url) == site
 
 
 def write_golden() -> None:

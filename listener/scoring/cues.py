@@ -243,8 +243,15 @@ def _index(cues: Iterable[Cue]) -> dict[tuple[str, ...], list[Cue]]:
 
 
 _BY_TOKENS = _index(CUES)
-_MAX_WORDS = max(len(key) for key in _BY_TOKENS)
-_STARTS = frozenset(key[0] for key in _BY_TOKENS)
+# For each word a phrase can start with, the lengths of the phrases starting with it, longest
+# first: only those slices of the text need looking up.
+_LENGTHS: dict[str, tuple[int, ...]] = {}
+for _key in _BY_TOKENS:
+    _LENGTHS[_key[0]] = tuple(sorted({*_LENGTHS.get(_key[0], ()), len(_key)}, reverse=True))
+_DURATION_HIT = CueHit(DURATION_CUE, -1, -1)
+_EMOJI_HITS = tuple(CueHit(cue, -1, -1) for cue in _EMOJI_CUES)
+# Every unit `_DURATION` can match contains one of these, so without them it cannot match.
+_DURATION_UNITS = ("hour", "hr", "min", "day", "week", "month")
 
 
 def find_cues(lowered: str, tokens: list[str]) -> list[CueHit]:
@@ -252,19 +259,30 @@ def find_cues(lowered: str, tokens: list[str]) -> list[CueHit]:
     hits of the same kind ("again" inside "down again" is not a second complaint cue)."""
     hits: list[CueHit] = []
     count = len(tokens)
+    lengths_of = _LENGTHS.get
+    by_tokens = _BY_TOKENS.get
     for i, token in enumerate(tokens):
-        if token not in _STARTS:
+        lengths = lengths_of(token)
+        if lengths is None:
             continue
-        for n in range(min(_MAX_WORDS, count - i), 0, -1):
-            cues = _BY_TOKENS.get(tuple(tokens[i : i + n]))
+        for n in lengths:
+            if n == 1:
+                cues = by_tokens((token,))
+            elif i + n <= count:
+                cues = by_tokens(tuple(tokens[i : i + n]))
+            else:
+                continue
             if cues:
                 hits.extend(CueHit(cue, i, i + n) for cue in cues)
     if len(hits) > 1:
-        hits = [h for h in hits if not _inside_longer(h, hits)]
-    if _DURATION.search(lowered):
-        hits.append(CueHit(DURATION_CUE, -1, -1))
+        # Only a hit of two or more words can contain another.
+        longer = [(_group(h.cue.family), h.start, h.end) for h in hits if h.end - h.start > 1]
+        if longer:
+            hits = [h for h in hits if not _inside_longer(h, longer)]
+    if any(unit in lowered for unit in _DURATION_UNITS) and _DURATION.search(lowered):
+        hits.append(_DURATION_HIT)
     if not lowered.isascii():
-        hits.extend(CueHit(cue, -1, -1) for cue in _EMOJI_CUES if cue.phrase in lowered)
+        hits.extend(hit for hit in _EMOJI_HITS if hit.cue.phrase in lowered)
     return hits
 
 
@@ -277,12 +295,12 @@ def _group(family: Family) -> Family:
     return Family.COMPLAINT if family in _DISSATISFACTION_GROUP else family
 
 
-def _inside_longer(hit: CueHit, hits: list[CueHit]) -> bool:
-    group = _group(hit.cue.family)
+def _inside_longer(hit: CueHit, longer: list[tuple[Family, int, int]]) -> bool:
+    group, start, end = _group(hit.cue.family), hit.start, hit.end
     return any(
-        _group(other.cue.family) is group
-        and other.start <= hit.start
-        and hit.end <= other.end
-        and (other.end - other.start) > (hit.end - hit.start)
-        for other in hits
+        other_group is group
+        and other_start <= start
+        and end <= other_end
+        and other_end - other_start > end - start
+        for other_group, other_start, other_end in longer
     )

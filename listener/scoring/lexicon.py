@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from listener.domain import Mention, Score, Signal
-from listener.scoring.cues import CueHit, Family
+from listener.scoring.cues import Family
 from listener.scoring.reading import Reading, SentimentAnalyzer, read, vader
 from listener.scoring.verdict import build_score, fallback_score, sigmoid
 
@@ -37,14 +37,14 @@ _COMPLAINT_FAMILIES = frozenset(
 )
 
 
-def cue_label(hit: CueHit) -> str:
-    return f'cue: "{hit.cue.phrase}"'
+def _strongest_first(item: tuple[str, float]) -> tuple[float, str]:
+    return -item[1], item[0]
 
 
-def _diminished(weights: list[tuple[str, float]]) -> list[Signal]:
+def _diminished(weights: list[tuple[str, float]]) -> list[tuple[str, float]]:
     """Largest first, each next one counting less, total capped."""
-    ordered = sorted(weights, key=lambda item: (-item[1], item[0]))
-    signals: list[Signal] = []
+    ordered = sorted(weights, key=_strongest_first) if len(weights) > 1 else weights
+    shares: list[tuple[str, float]] = []
     total = 0.0
     seen: set[str] = set()
     for rank, (name, weight) in enumerate(ordered):
@@ -56,48 +56,53 @@ def _diminished(weights: list[tuple[str, float]]) -> list[Signal]:
         if share <= 0.005 or rank > 12:
             break
         total += share
-        signals.append(Signal(name, round(share, 3)))
-    return signals
+        shares.append((name, round(share, 3)))
+    return shares
 
 
 def lexicon_evidence(reading: Reading, mention: Mention) -> list[Signal]:
     """Signed log-odds contributions to dissatisfaction; their sum plus BASELINE is the logit."""
+    return [Signal(name, weight) for name, weight in evidence_weights(reading)]
+
+
+def evidence_weights(reading: Reading) -> list[tuple[str, float]]:
+    """`lexicon_evidence` as (name, weight) pairs, for callers that only add them up (the
+    learned scorer reads thousands of texts a second; a Signal each is a measurable cost)."""
     complaint: list[tuple[str, float]] = []
     praise: list[tuple[str, float]] = []
     for hit in reading.cues:
-        family = hit.cue.family
+        cue = hit.cue
+        family = cue.family
         if family in _COMPLAINT_FAMILIES:
-            complaint.append((cue_label(hit), hit.cue.weight))
+            complaint.append((f'cue: "{cue.phrase}"', cue.weight))
         elif family is Family.INCIDENT:
-            complaint.append((f'incident cue: "{hit.cue.phrase}"', _INCIDENT_AS_COMPLAINT))
+            complaint.append((f'incident cue: "{cue.phrase}"', _INCIDENT_AS_COMPLAINT))
         elif family is Family.PRAISE:
-            praise.append((cue_label(hit), -hit.cue.weight))  # magnitude; sign added below
+            praise.append((f'cue: "{cue.phrase}"', -cue.weight))  # magnitude; sign added below
 
-    complaint_signals = _diminished(complaint)
-    complaint_strength = sum(s.weight for s in complaint_signals)
+    complaint_shares = _diminished(complaint) if complaint else complaint
+    complaint_strength = sum(weight for _, weight in complaint_shares)
     sarcastic = complaint_strength >= _SARCASM_MIN_COMPLAINT and (praise or reading.compound > 0.3)
-    signals: list[Signal] = []
+    weights: list[tuple[str, float]] = []
 
     compound = reading.compound
     if compound < 0:
-        signals.append(
-            Signal(f"negative sentiment {compound:+.2f}", -_NEGATIVE_SENTIMENT * compound)
-        )
+        weights.append((f"negative sentiment {compound:+.2f}", -_NEGATIVE_SENTIMENT * compound))
     elif compound > 0:
         damping = _SARCASM_DAMPING if sarcastic else 1.0
-        signals.append(
-            Signal(f"positive sentiment {compound:+.2f}", -_POSITIVE_SENTIMENT * damping * compound)
+        weights.append(
+            (f"positive sentiment {compound:+.2f}", -_POSITIVE_SENTIMENT * damping * compound)
         )
-    signals.extend(complaint_signals)
+    weights += complaint_shares
     if sarcastic:
-        signals.append(Signal("sarcasm: praise words beside a complaint", 0.6))
-    else:
-        signals.extend(Signal(s.name, -s.weight) for s in _diminished(praise))
+        weights.append(("sarcasm: praise words beside a complaint", 0.6))
+    elif praise:
+        weights += [(name, -weight) for name, weight in _diminished(praise)]
     if reading.question and complaint_strength < _SARCASM_MIN_COMPLAINT:
-        signals.append(Signal("a question", _QUESTION))
+        weights.append(("a question", _QUESTION))
     if reading.news_like:
-        signals.append(Signal("reads like a news report", NEWS_WEIGHT))
-    return [s for s in signals if abs(s.weight) >= 0.005]
+        weights.append(("reads like a news report", NEWS_WEIGHT))
+    return [item for item in weights if abs(item[1]) >= 0.005]
 
 
 class LexiconScorer:

@@ -18,10 +18,10 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from itertools import count
+from itertools import count, repeat
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 
 from listener.domain import Mention, Score, Signal
 from listener.errors import SettingsError
-from listener.scoring.lexicon import lexicon_evidence
+from listener.scoring.lexicon import evidence_weights
 from listener.scoring.reading import Reading, SentimentAnalyzer, read, vader
 from listener.scoring.verdict import build_score, fallback_score, sigmoid
 
@@ -66,6 +66,9 @@ CENTRED_FEATURES = BASE_MODELS + LEXICON_FEATURES[:4]
 # Inputs whose evidence against dissatisfaction comes from the praise words themselves, and so
 # is discounted when the lexicon finds sarcasm ("great, another delay, thanks").
 _FOOLED_BY_SARCASM = frozenset(BASE_MODEL_LABELS.values())
+# The smallest contribution worth a line, by whether it is the "neutral sentiment" one: that
+# only says a text has no sentiment words, so it needs to be larger to be shown.
+_SHOWN_FROM = {False: 0.005, True: 0.05}
 
 _MENTION = re.compile(r"@\w+")
 _TOKEN_PATTERN = r"(?u)\b\w[\w']*\b|[!?]"
@@ -117,10 +120,11 @@ class TextVectorizer:
         self._char_grams = HashingVectorizer(
             analyzer="char_wb", ngram_range=config.char_ngrams, **common
         ).build_analyzer()
-        # The hasher a HashingVectorizer with these settings uses.
+        # The hasher a HashingVectorizer with these settings uses, but fed (n-gram, 1) pairs
+        # made in C (`zip` with `repeat`) rather than by its per-n-gram generator.
         self._hasher = FeatureHasher(
             n_features=config.n_features,
-            input_type="string",
+            input_type="pair",
             alternate_sign=False,
             dtype=np.float64,
         )
@@ -146,27 +150,36 @@ class TextVectorizer:
         n_units = len(gram_ids) + len(word_ids)
         if not n_units:
             return sparse.csr_matrix(shape, dtype=np.float64)
-        units: list[Sequence[str]] = [()] * n_units
+        units: list[Iterable[tuple[str, int]]] = [()] * n_units
         is_char = np.zeros(n_units, dtype=np.int32)
         for gram, i in gram_ids.items():
-            units[i] = (gram,)
+            units[i] = ((gram, 1),)
         char_grams = self._char_grams
         for word, i in word_ids.items():
-            units[i] = char_grams(word)
+            units[i] = zip(char_grams(word), repeat(1))
             is_char[i] = 1
         hashed = self._hasher.transform(units)
         # Char units' columns follow the word columns, as in the hstack of two vectorizers.
-        offsets = np.repeat(is_char * np.int32(n_features), np.diff(hashed.indptr))
+        unit_columns = hashed.indices + np.repeat(
+            is_char * np.int32(n_features), np.diff(hashed.indptr)
+        )
+        # A text's counts are the sum of its units' rows: a sparse product. Its workspace is as
+        # wide as the product, so the product runs over just the columns this batch has and
+        # maps them back afterwards (else a feed poll's five texts pay for 2**19 columns).
+        columns, compact = np.unique(unit_columns, return_inverse=True)
         by_unit = sparse.csr_matrix(
-            (hashed.data, hashed.indices + offsets, hashed.indptr), shape=(n_units, shape[1])
+            (hashed.data, compact.astype(np.int32), hashed.indptr),
+            shape=(n_units, len(columns)),
         )
         occurrences = sparse.csr_matrix(
             (np.ones(len(ids)), np.asarray(ids, dtype=np.int32), np.asarray(indptr, np.int32)),
             shape=(len(texts), n_units),
         )
-        counts: sparse.csr_matrix = occurrences @ by_unit
-        counts.sort_indices()
-        return counts
+        product = occurrences @ by_unit
+        product.sort_indices()  # in compact columns, so in the original columns too
+        return sparse.csr_matrix(
+            (product.data, columns[product.indices], product.indptr), shape=shape
+        )
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         return weigh(self.counts(texts), self.idf)
@@ -200,21 +213,24 @@ def row_sums(
 
 def lexicon_features(reading: Reading, evidence: Sequence[Signal]) -> list[float]:
     """The stacker's view of VADER and the cues, in `LEXICON_FEATURES` order."""
+    return _lexicon_values(reading, [(s.name, s.weight) for s in evidence])
+
+
+def _lexicon_values(reading: Reading, evidence: Sequence[tuple[str, float]]) -> list[float]:
     negative = positive = cues = praise = question = news = 0.0
-    for signal in evidence:
-        name = signal.name
+    for name, weight in evidence:
         if name.startswith("negative sentiment"):
-            negative += signal.weight
+            negative += weight
         elif name.startswith("positive sentiment"):
-            positive += signal.weight
+            positive += weight
         elif name == "a question":
             question = 1.0
         elif name == "reads like a news report":
             news = 1.0
-        elif signal.weight > 0:
-            cues += signal.weight
+        elif weight > 0:
+            cues += weight
         else:
-            praise += signal.weight
+            praise += weight
     return [
         negative,
         positive,
@@ -333,17 +349,6 @@ def load_weights(directory: Path) -> ModelWeights:
         ) from None
 
 
-def _worth_showing(signal: Signal) -> bool:
-    # "neutral sentiment +0.00" only says a text has no sentiment words: not worth a line.
-    if signal.name.startswith("neutral sentiment"):
-        return abs(signal.weight) >= 0.05
-    return abs(signal.weight) >= 0.005
-
-
-def _rounded(signal: Signal) -> Signal:
-    return Signal(signal.name, round(signal.weight, 4))
-
-
 class ModelScorer:
     """Learned model stacked with the lexicon: the default scorer."""
 
@@ -363,13 +368,14 @@ class ModelScorer:
         }
         self._centres = {k: weights.centres.get(k, 0.0) for k in STACKER_FEATURES}
         self._intercept = weights.centred_intercept
+        self._base_labels = [(name, BASE_MODEL_LABELS[name]) for name in BASE_MODELS]
 
     def score_batch(self, mentions: Sequence[Mention]) -> list[Score]:
         if not mentions:
             return []
         try:
             readings = [read(m, self._analyzer) for m in mentions]
-            base = self.base_logits([r.text for r in readings])
+            base = self.base_logits([r.text for r in readings]).tolist()
         except Exception:
             # One poisoned text must not cost the batch: fall back to scoring one by one.
             return [self._score_alone(m) for m in mentions]
@@ -387,21 +393,25 @@ class ModelScorer:
     def _score_alone(self, mention: Mention) -> Score:
         try:
             reading = read(mention, self._analyzer)
-            return self._finish(mention, reading, self.base_logits([reading.text])[0])
+            base = self.base_logits([reading.text])[0].tolist()
+            return self._finish(mention, reading, base)
         except Exception as exc:  # the protocol forbids raising; say what happened instead
             return fallback_score(exc, self.version)
 
-    def _finish(self, mention: Mention, reading: Reading, base: npt.NDArray[np.float64]) -> Score:
+    def _finish(self, mention: Mention, reading: Reading, base: Sequence[float]) -> Score:
         try:
-            evidence = lexicon_evidence(reading, mention)
-            signals = self.explain(reading, evidence, base)
-            z = self._intercept + sum(s.weight for s in signals)
+            contributions = self._contributions(reading, evidence_weights(reading), base)
+            z = self._intercept + sum(weight for _, weight in contributions)
             probability = sigmoid(z) if math.isfinite(z) else 0.5
             return build_score(
                 mention,
                 reading,
                 probability,
-                [_rounded(s) for s in signals if _worth_showing(s)],
+                [
+                    Signal(name, round(weight, 4))
+                    for name, weight in contributions
+                    if abs(weight) >= _SHOWN_FROM[name.startswith("neutral sentiment")]
+                ],
                 threshold=self.dissatisfied_threshold,
                 version=self.version,
             )
@@ -409,43 +419,50 @@ class ModelScorer:
             return fallback_score(exc, self.version)
 
     def explain(
-        self, reading: Reading, evidence: Sequence[Signal], base: npt.NDArray[np.float64]
+        self, reading: Reading, evidence: Sequence[Signal], base: Sequence[float]
     ) -> list[Signal]:
         """Each stacker input's contribution to the log-odds (relative to a typical text), named
         as people read it."""
+        pairs = [(s.name, s.weight) for s in evidence]
+        return [Signal(name, weight) for name, weight in self._contributions(reading, pairs, base)]
+
+    def _contributions(
+        self, reading: Reading, evidence: Sequence[tuple[str, float]], base: Sequence[float]
+    ) -> list[tuple[str, float]]:
+        """`explain` as (name, weight) pairs: the scorer makes a Signal only of those shown."""
         coef, centres = self._coef, self._centres
-
-        def centred(name: str, value: float) -> float:
-            return coef[name] * (value - centres[name])
-
-        signals = [
-            Signal(BASE_MODEL_LABELS[name], centred(name, float(base[i])))
-            for i, name in enumerate(BASE_MODELS)
+        contributions = [
+            (label, coef[name] * (float(base[i]) - centres[name]))
+            for i, (name, label) in enumerate(self._base_labels)
         ]
-        values = dict(zip(LEXICON_FEATURES, lexicon_features(reading, evidence), strict=True))
-        sentiment = sum(centred(name, values[name]) for name in LEXICON_FEATURES[:4])
+        values = _lexicon_values(reading, evidence)
+        sentiment = sum(
+            [
+                coef[name] * (values[i] - centres[name])
+                for i, name in enumerate(LEXICON_FEATURES[:4])
+            ]
+        )
         compound = reading.compound
         mood = "negative" if compound < 0 else "positive" if compound > 0 else "neutral"
-        signals.append(Signal(f"{mood} sentiment {compound:+.2f}", sentiment))
+        contributions.append((f"{mood} sentiment {compound:+.2f}", sentiment))
         sarcastic = False
-        for signal in evidence:
-            name, weight = signal.name, signal.weight
+        for name, weight in evidence:
             if name.endswith(" sentiment") or " sentiment " in name:
                 continue
             if name == "a question":
-                signals.append(Signal(name, float(coef["question"])))
+                contributions.append((name, float(coef["question"])))
             elif name == "reads like a news report":
-                signals.append(Signal(name, float(coef["news"])))
+                contributions.append((name, float(coef["news"])))
             elif weight > 0:
                 sarcastic = sarcastic or name.startswith("sarcasm")
-                signals.append(Signal(name, float(coef["complaint_cues"] * weight)))
+                contributions.append((name, float(coef["complaint_cues"] * weight)))
             else:
-                signals.append(Signal(name, float(coef["praise_cues"] * weight)))
+                contributions.append((name, float(coef["praise_cues"] * weight)))
         if sarcastic:
-            signals = [
-                Signal(s.name, 0.0)
-                if s.weight < 0 and (s.name in _FOOLED_BY_SARCASM or "sentiment" in s.name)
-                else s
-                for s in signals
+            contributions = [
+                (name, 0.0)
+                if weight < 0 and (name in _FOOLED_BY_SARCASM or "sentiment" in name)
+                else (name, weight)
+                for name, weight in contributions
             ]
-        return signals
+        return contributions

@@ -54,6 +54,11 @@ NEWS_DOMAINS = _words(
 )
 
 
+_ANY_NEWS_DOMAIN = re.compile("|".join(re.escape(domain) for domain in sorted(NEWS_DOMAINS)))
+# What urlsplit removes from anywhere in a URL before parsing it.
+_URL_UNSAFE = str.maketrans("", "", "\t\r\n")
+
+
 class SentimentAnalyzer(Protocol):
     def polarity_scores(self, text: str) -> dict[str, float]: ...
 
@@ -96,8 +101,10 @@ def clean_text(mention: Mention) -> str:
         text = _TAG.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
-    text = _CONTROL.sub(" ", text)
-    text = _URL.sub(" ", text)
+    if not (text.isascii() and text.isprintable()):  # printable ASCII has no control chars
+        text = _CONTROL.sub(" ", text)
+    if "http" in text:
+        text = _URL.sub(" ", text)
     text = text.replace("\u2019", "'").replace("\u2018", "'")
     return _SPACE.sub(" ", text).strip()[:MAX_CHARS]
 
@@ -105,6 +112,10 @@ def clean_text(mention: Mention) -> str:
 def news_domain_of(url: str) -> str:
     """The known news site `url` belongs to, or ''."""
     if not url or "." not in url:
+        return ""
+    # The host is part of the URL (once urlsplit drops tabs and newlines), so a URL that names
+    # no news site anywhere need not be parsed: most do not.
+    if not _ANY_NEWS_DOMAIN.search(url.lower().translate(_URL_UNSAFE)):
         return ""
     try:
         host = (urlsplit(url).hostname or "").lower()
@@ -124,8 +135,8 @@ def read(mention: Mention, analyzer: SentimentAnalyzer | None = None) -> Reading
     lowered = text.lower()
     tokens = WORD.findall(lowered)
     polarity = (analyzer or vader()).polarity_scores(text) if text else {}
-    question = "?" in text and any(t in _QUESTION_WORDS for t in tokens[:12])
-    first_person = any(t in _FIRST_PERSON for t in tokens)
+    question = "?" in text and not _QUESTION_WORDS.isdisjoint(tokens[:12])
+    first_person = not _FIRST_PERSON.isdisjoint(tokens)
     cues = find_cues(lowered, tokens)
     domain = news_domain_of(mention.url)
     return Reading(
