@@ -44,8 +44,22 @@ def detection_rules(settings: Settings) -> DetectionRules:
     )
 
 
+@dataclass
+class _Known:
+    """A brand's state as this tracker last committed it, and the row version it wrote."""
+
+    version: datetime
+    state: BrandState
+
+
 class IncidentTracker:
-    """After-store step: new mentions → incidents and outbox alerts, in one transaction."""
+    """After-store step: new mentions → incidents and outbox alerts, in one transaction.
+
+    The brand states it committed are kept in memory: under the row lock, a version check
+    (one indexed read of `updated_at`, which every save moves forward) says whether another
+    instance wrote since, and only then is the state JSON read and parsed again. A state is
+    only trusted again once the transaction that changed it has committed.
+    """
 
     name = "incidents"
 
@@ -56,21 +70,35 @@ class IncidentTracker:
         self.detector = Detector(self.rules)
         self.ignore = {b.name: brand_words([b.name, *b.terms]) for b in settings.brands}
         self.public_url = settings.web.public_url
+        self._known: dict[str, _Known] = {}
 
     def __call__(self, stored: Sequence[StoredMention], now: datetime) -> None:
         by_brand: dict[str, list[StoredMention]] = defaultdict(list)
         for s in stored:
             by_brand[s.brand].append(s)
+        brands = sorted(by_brand)
+        # Taken out first: if the transaction fails, the states changed in it are dropped.
+        known = {b: self._known.pop(b) for b in brands if b in self._known}
+        committed: dict[str, _Known] = {}
         with self.store.write() as conn:
-            for brand in sorted(by_brand):
-                self._brand(conn, brand, by_brand[brand], now)
+            for brand in brands:
+                committed[brand] = self._brand(conn, brand, by_brand[brand], now, known.get(brand))
+        self._known.update(committed)
 
     def _brand(
-        self, conn: Connection, brand: str, stored: Sequence[StoredMention], now: datetime
-    ) -> None:
-        saved = q.lock_state(conn, brand, now)
-        state = BrandState.from_json(saved)
-        if saved:
+        self,
+        conn: Connection,
+        brand: str,
+        stored: Sequence[StoredMention],
+        now: datetime,
+        known: _Known | None,
+    ) -> _Known:
+        locked = q.lock_brand_state(conn, brand, now, known.version if known else None)
+        if locked.current and known is not None:
+            state = known.state
+        else:
+            state = BrandState.from_json(locked.state)
+        if locked.current or locked.state:
             stored = [*q.missed_mentions(conn, brand, state.max_mention_id, stored), *stored]
         incidents = q.active_incidents(conn, brand)
         ignore = self.ignore.get(brand, frozenset())
@@ -79,18 +107,20 @@ class IncidentTracker:
         for incident in incidents:
             if incident.changed:
                 self._save(conn, incident, now)
-        q.save_state(conn, brand, state.as_json(), now)
+        version = q.save_state(conn, brand, state.as_json(), now, locked.version)
+        return _Known(version, state)
 
     def _save(self, conn: Connection, incident: ActiveIncident, now: datetime) -> None:
         opened = incident.is_new
-        saved = q.save_detected(conn, incident, now)
+        incident_id = q.save_detected(conn, incident, now)
+        if not opened and not incident.escalations:
+            return  # mentions joined, no new level: nothing to alert
+        saved = q.get(conn, incident_id)
         if opened:
             kind, previous, key = OPENED, None, f"incident:{saved.id}:opened"
-        elif incident.escalations:
+        else:
             previous = incident.escalations[0][0].value
             kind, key = ESCALATED, f"incident:{saved.id}:severity:{saved.severity}"
-        else:
-            return
         enqueue_alert(
             conn,
             kind,

@@ -228,3 +228,29 @@ def test_profile_summary_is_plain_text_with_terms_sources_and_a_sample() -> None
 
     text = summary(profile)
     assert "O2" in text and "phone" in text and "bigvoice (300,000 followers)" in text
+
+
+def test_a_saved_state_kept_in_memory_goes_on_exactly_like_a_reloaded_one() -> None:
+    """The tracker keeps the state it saved instead of reloading it: both must agree exactly,
+    down to the order words are counted in (which decides ties between equally common words)."""
+    detector = Detector(DetectionRules())
+    long_text = "O2 leaked numbers " + "word " * 200
+    kept = BrandState()
+    first = [
+        *background(T0, 120),
+        *(
+            obs(T0 + timedelta(minutes=m), long_text, dissatisfied=True, risk=0.123456789)
+            for m in range(115, 118)
+        ),
+    ]
+    run(detector, kept, first)
+    saved = kept.as_json()
+    reloaded = BrandState.from_json(saved)
+    assert kept == reloaded
+    assert kept.pool and all(len(o.text) <= 500 and o.risk == 0.1235 for o in kept.pool)
+    assert [list(o.words) for o in kept.pool] == [list(o.words) for o in reloaded.pool]
+    assert list(kept.terms.df) == list(reloaded.terms.df)
+    later = [*background(T0 + timedelta(hours=2), 60), leak(T0 + timedelta(hours=3))]
+    run(detector, kept, later)
+    run(detector, reloaded, later)
+    assert kept.as_json() == reloaded.as_json()

@@ -258,3 +258,22 @@ def test_mentions_stored_while_the_step_did_not_run_are_caught_up(
     [incident] = incidents(listener)
     assert incident.first_mention_at == T0 + timedelta(minutes=1)
     assert incident.mention_count == 2
+
+
+def test_a_state_written_by_another_instance_meanwhile_is_read_again(
+    settings: Settings, opened: list[Listener]
+) -> None:
+    """The step keeps its last saved state in memory; another instance's save (at the same
+    clock time) must be noticed, or its mentions would be joined a second time."""
+    clock = ReplayClock(T0)
+    listener = start(settings, clock, opened)
+    ingest(listener, clock, [news(T0)])
+    other_instance = IncidentTracker(settings, listener.store)
+    score = listener.pipeline.scorer.score_batch([post(T0, 1)])[0]
+    stored = listener.store.ingest([IngestItem(post(T0, 1), "O2", "O2", score)], at=T0)
+    other_instance(stored, T0)
+    ingest(listener, clock, [post(T0, 2)])
+    [incident] = incidents(listener)
+    assert incident.mention_count == 3
+    with listener.store.read() as conn:
+        assert len(q.mention_ids(conn, incident.id)) == 3

@@ -20,8 +20,9 @@ per mention.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -101,18 +102,19 @@ def observe(
     """Reduce a stored mention to what detection reads (`story_key`: its normalised link)."""
     m = stored.mention
     at = utc(m.published_at or m.fetched_at or _EPOCH)
-    host = urlsplit(m.url).hostname or "" if m.url else ""
-    host = host.lower().removeprefix("www.")
-    news = m.source_kind == "news" or any(
-        host == d or host.endswith("." + d) for d in rules.news_domains
-    )
+    author = m.author or m.author_name
+    news = m.source_kind == "news"
+    if (not news and rules.news_domains) or not author:
+        host = _host(m.url)
+        news = news or _under(host, rules.news_domains)
+        author = author or host
     return Observation(
         mention_id=stored.id,
         brand=stored.brand,
         at=at,
         source=m.source,
         source_kind=m.source_kind,
-        author=m.author or m.author_name or host,
+        author=author,
         followers=int(m.author_followers or 0),
         verified=bool(m.author_verified),
         news=news,
@@ -125,6 +127,33 @@ def observe(
         risk=float(stored.score.incident_risk),
         words=tokens(m.full_text, ignore),
     )
+
+
+# The usual shape of a link, whose host needs no general URL parsing.
+_PLAIN_HOST = re.compile(r"https?://([A-Za-z0-9._-]+)(?:[/?#]|$)")
+
+
+def _host(url: str) -> str:
+    """The link's host name, lower case, without "www." (what `urlsplit(...).hostname` gives)."""
+    if not url:
+        return ""
+    plain = _PLAIN_HOST.match(url)
+    host = plain.group(1) if plain else urlsplit(url).hostname or ""
+    return host.lower().removeprefix("www.")
+
+
+def _under(host: str, domains: frozenset[str]) -> bool:
+    """Is `host` one of `domains` or a subdomain of one (one set lookup per label)?"""
+    if not domains:
+        return False
+    if host in domains:
+        return True
+    dot = host.find(".")
+    while dot != -1:
+        if host[dot + 1 :] in domains:
+            return True
+        dot = host.find(".", dot + 1)
+    return False
 
 
 @dataclass
@@ -162,8 +191,16 @@ class BrandState:
     pool: list[Observation] = field(default_factory=list)
     last_volume_open: datetime | None = None
     max_mention_id: int = 0
+    # Pool entries already in their saved form (see `as_json`); not saved itself.
+    settled: set[int] = field(default_factory=set, compare=False, repr=False)
 
     def as_json(self) -> dict[str, Any]:
+        """The state as saved; this object is left exactly as `from_json` of the result would
+        rebuild it (rounded figures, shortened texts), so keeping it in memory instead of
+        reloading it cannot change what detection does next."""
+        settled = self.settled
+        self.pool = [o if o.mention_id in settled else _saved_form(o) for o in self.pool]
+        self.settled = {o.mention_id for o in self.pool}
         return {
             "bucket": self.bucket,
             "total": self.total,
@@ -195,7 +232,21 @@ class BrandState:
             pool=[_obs_from_json(o) for o in data.get("pool", [])],
             last_volume_open=datetime.fromisoformat(last) if last else None,
             max_mention_id=int(data.get("max_mention_id", 0)),
+            settled={int(o["id"]) for o in data.get("pool", [])},
         )
+
+
+def _saved_form(o: Observation) -> Observation:
+    """The observation as `_obs_from_json(_obs_json(o))` rebuilds it (usually `o` itself)."""
+    # The words too: a set's iteration order depends on how it was built, and the order in
+    # which words are counted decides ties between equally frequent words.
+    return replace(
+        o,
+        title=o.title[:300],
+        text=o.text[:500],
+        risk=float(round(o.risk, 4)),
+        words=frozenset(sorted(o.words)),
+    )
 
 
 def _obs_json(o: Observation) -> dict[str, Any]:

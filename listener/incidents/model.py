@@ -155,6 +155,16 @@ class IncidentProfile:
         self._keep_sample(obs)
 
     def _keep_sample(self, obs: Observation) -> None:
+        samples = self.samples
+        if len(samples) >= 5:
+            # Sorted and stable: a sample not ahead of the fifth would be cut right away.
+            fifth = samples[4]
+            if (-obs.followers, -round(obs.risk, 3)) >= (
+                -int(fifth["followers"]),
+                -float(fifth["risk"]),
+            ):
+                del samples[5:]
+                return
         sample = {
             "mention_id": obs.mention_id,
             "author": obs.author,

@@ -105,12 +105,18 @@ class Baseline:
         return min(4.0, max(0.25, factor))
 
     def as_json(self) -> dict[str, Any]:
+        """The baseline, rounded; the figures here are rounded too, as `from_json` would read
+        them back, so a caller keeping this object goes on exactly like one reloading it."""
+        self.weighted_sum = round(self.weighted_sum, 6)
+        self.weight = round(self.weight, 6)
+        self.hourly_sum = [round(v, 5) for v in self.hourly_sum]
+        self.hourly_weight = [round(v, 5) for v in self.hourly_weight]
         return {
-            "s": round(self.weighted_sum, 6),
-            "w": round(self.weight, 6),
+            "s": self.weighted_sum,
+            "w": self.weight,
             "n": self.buckets_seen,
-            "hs": [round(v, 5) for v in self.hourly_sum],
-            "hw": [round(v, 5) for v in self.hourly_weight],
+            "hs": list(self.hourly_sum),
+            "hw": list(self.hourly_weight),
         }
 
     @classmethod

@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 _WORD = re.compile(r"[^\W\d_][\w'-]{2,}", re.UNICODE)
@@ -34,7 +35,15 @@ MAX_TERMS = 4000
 def tokens(text: str, ignore: frozenset[str] = frozenset()) -> frozenset[str]:
     """Lower-case words of three letters or more, without stopwords and the brand's own name."""
     words = {w.strip("'-") for w in _WORD.findall(text.lower())}
-    return frozenset(w for w in words if len(w) >= 3 and w not in STOPWORDS and w not in ignore)
+    # Built exactly as before (same filter, same insertion order): a set's iteration order,
+    # which decides ties between equally frequent words, depends on how it was built.
+    excluded = _excluded(ignore)
+    return frozenset(w for w in words if len(w) >= 3 and w not in excluded)
+
+
+@lru_cache(maxsize=256)
+def _excluded(ignore: frozenset[str]) -> frozenset[str]:
+    return STOPWORDS | ignore
 
 
 def brand_words(terms: Iterable[str]) -> frozenset[str]:
@@ -57,8 +66,12 @@ class TermStats:
     df: dict[str, float] = field(default_factory=dict)
     ticks: int = 0
     decay: float = 0.999
+    # idf of the words asked since the counts last changed (most mentions of a busy story
+    # join an incident without being counted, and ask about the same words).
+    _idf: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
 
     def observe(self, words: Iterable[str]) -> None:
+        self._idf.clear()
         self.docs = self.docs * self.decay + 1.0
         self.ticks += 1
         inflated = self.decay**-self.ticks
@@ -70,18 +83,27 @@ class TermStats:
 
     def idf(self, word: str) -> float:
         """log((N + 1) / (df + 1)): near zero for a word in every mention, high for a rare one."""
+        known = self._idf.get(word)
+        if known is not None:
+            return known
         frequency = self.df.get(word, 0.0) * self.decay**self.ticks
-        return math.log((self.docs + 1.0) / (frequency + 1.0))
+        value = self._idf[word] = math.log((self.docs + 1.0) / (frequency + 1.0))
+        return value
 
     def _rebase(self) -> None:
+        self._idf.clear()
         scale = self.decay**self.ticks
         top = sorted(self.df.items(), key=lambda kv: kv[1], reverse=True)[:MAX_TERMS]
         self.df = {w: c * scale for w, c in top if c * scale > 0.01}
         self.ticks = 0
 
     def as_json(self) -> dict[str, Any]:
+        """Rebased and rounded; this object is left as `from_json` of the result would be."""
         self._rebase()
-        return {"docs": round(self.docs, 4), "df": {w: round(c, 4) for w, c in self.df.items()}}
+        self.docs = round(self.docs, 4)
+        self.df = {w: round(c, 4) for w, c in self.df.items()}
+        self._idf.clear()
+        return {"docs": self.docs, "df": dict(self.df)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> TermStats:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, func, insert, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, func, insert, select, update
 
 from listener.domain import StoredMention
 from listener.errors import InvalidTransition, NotFound
@@ -24,7 +24,7 @@ from listener.incidents.model import (
     title,
 )
 from listener.store import audit
-from listener.store.bulk import upsert_ignore
+from listener.store.bulk import insert_rows, upsert_ignore
 from listener.store.incident_tables import (
     DetectorStateRow,
     IncidentEventRow,
@@ -155,25 +155,91 @@ def _incident(row: Any) -> Incident:
 
 # detector state ---------------------------------------------------------------------------
 
+# The queries of the per-batch detection step, built once: building a Core statement costs more
+# than running it on a small batch.
+_STATE_VERSION = (
+    select(DETECTOR_STATE.c.updated_at)
+    .where(DETECTOR_STATE.c.brand == bindparam("b_brand"))
+    .with_for_update()  # rendered on PostgreSQL only; SQLite's write lock covers the database
+)
+_STATE = select(DETECTOR_STATE.c.state).where(DETECTOR_STATE.c.brand == bindparam("b_brand"))
+_SAVE_STATE = update(DETECTOR_STATE).where(DETECTOR_STATE.c.brand == bindparam("b_brand"))
+_MISSED = (
+    select(MENTION.c.id)
+    .where(
+        MENTION.c.brand == bindparam("b_brand"),
+        MENTION.c.id > bindparam("b_after"),
+        MENTION.c.id < bindparam("b_below"),
+    )
+    .order_by(MENTION.c.id.desc())
+    .limit(bindparam("b_limit"))
+)
+_ACTIVE = (
+    select(
+        INCIDENT.c.id,
+        INCIDENT.c.profile,
+        INCIDENT.c.severity,
+        INCIDENT.c.opened_at,
+        INCIDENT.c.trigger,
+    )
+    .where(INCIDENT.c.brand == bindparam("b_brand"), INCIDENT.c.status.in_(ACTIVE))
+    .order_by(INCIDENT.c.id)
+)
+_UPDATE_DETECTED = update(INCIDENT).where(INCIDENT.c.id == bindparam("b_id"))
+_TICK = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class LockedState:
+    """A brand's detector state row, locked for the transaction.
+
+    `version` is the row's `updated_at`, which every save moves strictly forward, so an equal
+    version means the state is exactly the one saved then. `state` is None when the caller's
+    known version is still current (nothing was read) or when the brand has no state yet.
+    """
+
+    version: datetime
+    state: dict[str, Any] | None
+    current: bool
+
+
+def lock_brand_state(
+    conn: Connection, brand: str, at: datetime, known: datetime | None = None
+) -> LockedState:
+    """Lock the brand's state row (creating it empty); read the state unless `known` is current."""
+    version = conn.execute(_STATE_VERSION, {"b_brand": brand}).scalar()
+    if version is None:
+        conn.execute(
+            upsert_ignore(conn, DETECTOR_STATE), [{"brand": brand, "state": {}, "updated_at": at}]
+        )
+        version = conn.execute(_STATE_VERSION, {"b_brand": brand}).scalar_one()
+    if known is not None and version == known:
+        return LockedState(version, None, True)
+    state = conn.execute(_STATE, {"b_brand": brand}).scalar()
+    return LockedState(version, dict(state) if state else None, False)
+
 
 def lock_state(conn: Connection, brand: str, at: datetime) -> dict[str, Any] | None:
     """The brand's detector state, locked for this transaction (FOR UPDATE on PostgreSQL)."""
-    conn.execute(
-        upsert_ignore(conn, DETECTOR_STATE), [{"brand": brand, "state": {}, "updated_at": at}]
-    )
-    query = select(DETECTOR_STATE.c.state).where(DETECTOR_STATE.c.brand == brand)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).first()
-    return dict(row.state) if row is not None and row.state else None
+    return lock_brand_state(conn, brand, at).state
 
 
-def save_state(conn: Connection, brand: str, state: dict[str, Any], at: datetime) -> None:
-    conn.execute(
-        update(DETECTOR_STATE)
-        .where(DETECTOR_STATE.c.brand == brand)
-        .values(state=state, updated_at=at)
-    )
+def save_state(
+    conn: Connection,
+    brand: str,
+    state: dict[str, Any],
+    at: datetime,
+    previous: datetime | None = None,
+) -> datetime:
+    """Write the state (row locked by `lock_brand_state`); returns its new version.
+
+    The version (`updated_at`) is `at`, or just after `previous` when the clock has not moved
+    past it (two batches in the same instant, a replay clock, another instance's clock behind):
+    it must change on every save for the version check to be sound.
+    """
+    version = at if previous is None or at > previous else previous + _TICK
+    conn.execute(_SAVE_STATE, {"b_brand": brand, "state": state, "updated_at": version})
+    return version
 
 
 def missed_mentions(
@@ -192,12 +258,11 @@ def missed_mentions(
     ids = [
         int(r[0])
         for r in conn.execute(
-            select(MENTION.c.id)
-            .where(MENTION.c.brand == brand, MENTION.c.id > after_id, MENTION.c.id < below)
-            .order_by(MENTION.c.id.desc())
-            .limit(limit)
+            _MISSED, {"b_brand": brand, "b_after": after_id, "b_below": below, "b_limit": limit}
         )
     ]
+    if not ids:
+        return []
     found = mentions_by_ids(conn, ids)
     return [found[i] for i in sorted(found)]
 
@@ -206,11 +271,7 @@ def missed_mentions(
 
 
 def active_incidents(conn: Connection, brand: str) -> list[ActiveIncident]:
-    rows = conn.execute(
-        select(INCIDENT)
-        .where(INCIDENT.c.brand == brand, INCIDENT.c.status.in_(ACTIVE))
-        .order_by(INCIDENT.c.id)
-    ).all()
+    rows = conn.execute(_ACTIVE, {"b_brand": brand}).all()
     return [
         ActiveIncident(
             id=row.id,
@@ -223,8 +284,11 @@ def active_incidents(conn: Connection, brand: str) -> list[ActiveIncident]:
     ]
 
 
-def save_detected(conn: Connection, incident: ActiveIncident, now: datetime) -> Incident:
-    """Insert a newly opened incident or update one that gained mentions; link the mentions."""
+def save_detected(conn: Connection, incident: ActiveIncident, now: datetime) -> int:
+    """Insert a newly opened incident or update one that gained mentions; link the mentions.
+
+    Returns the incident's id (set on `incident` too); `get` reads the saved row when needed.
+    """
     profile = incident.profile
     values = {
         "type": profile.type.value,
@@ -265,7 +329,7 @@ def save_detected(conn: Connection, incident: ActiveIncident, now: datetime) -> 
             {"trigger": incident.trigger, "severity": incident.severity.value},
         )
     else:
-        conn.execute(update(INCIDENT).where(INCIDENT.c.id == incident.id).values(**values))
+        conn.execute(_UPDATE_DETECTED, {"b_id": incident.id, **values})
         for old, new in incident.escalations:
             add_event(
                 conn,
@@ -276,14 +340,16 @@ def save_detected(conn: Connection, incident: ActiveIncident, now: datetime) -> 
                 {"from": old.value, "to": new.value},
             )
     if incident.joined:
-        conn.execute(
-            upsert_ignore(conn, INCIDENT_MENTION),
+        insert_rows(
+            conn,
+            INCIDENT_MENTION,
             [
                 {"incident_id": incident.id, "mention_id": m, "joined_at": now}
                 for m in incident.joined
             ],
+            ignore_conflicts=True,
         )
-    return get(conn, incident.id)
+    return incident.id
 
 
 def add_event(
