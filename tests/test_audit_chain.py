@@ -7,12 +7,16 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import select, text
 
 from listener.settings import load_settings
-from listener.store import Store
+from listener.store import Store, audit
 from listener.store.outreach import OutreachStore
 from tests.fakes.x_api import XApiServer, x_api  # noqa: F401
 from tests.outreach_support import NOW, build_world, x_mention
@@ -119,3 +123,78 @@ def test_a_deleted_record_breaks_the_chain(
     broken = _cli(config, "audit", "verify")
     assert broken.returncode == 1
     assert f"record {ids[3]}" in broken.stderr and "link to the previous record" in broken.stderr
+
+
+AT = datetime(2026, 3, 1, 9, 30, 15, 250000, tzinfo=UTC)
+RECORDS: list[dict[str, Any]] = [
+    {
+        "at": AT,
+        "actor": "listener",
+        "action": "case.open",
+        "entity": "case",
+        "entity_id": 7,
+        "after": {"brand": "O2", "author": "dana_tech", "status": "new", "mention_id": 41},
+    },
+    {
+        "at": AT,
+        "actor": "listener",
+        "action": "case.link_mention",
+        "entity": "case",
+        "entity_id": "7",
+        "after": {"mention_id": 42},
+    },
+    {
+        "at": AT + timedelta(seconds=1),
+        "actor": "Zoë Ångström",
+        "action": "case.update",
+        "entity": "case",
+        "entity_id": "7",
+        "before": {"owner": "", "status": "new"},
+        "after": {
+            "owner": "zoë",
+            "note": "\u201cRückruf\u201d 😡\nline two",
+            "n": [1, 2.5, True, None],
+        },
+    },
+]
+# Recorded when the chain was first written record by record with `json.dumps`: a record's
+# hash is a promise to whoever checks the log later, so the same content must keep it.
+PINNED = [
+    "9c89204b7f298a779cd90ddba3633a52d095f90dc5b28ed92a5ead0e994de794",
+    "a67990bc4691b42fec175fb5895c7251643d7967248597278fcae36674e3fb54",
+    "d2301291f66e3c469dcdaaad188bfe4e11be1a1ff8d7f689081c46d2209814b0",
+]
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    store = Store.open(db_url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _stored_chain(store: Store) -> list[tuple[str, str]]:
+    with store.read() as conn:
+        rows = conn.execute(select(audit.AUDIT.c.prev_hash, audit.AUDIT.c.hash).order_by("id"))
+        return [(r.prev_hash, r.hash) for r in rows]
+
+
+def test_a_batch_of_records_keeps_the_hashes_records_always_had(store: Store) -> None:
+    with store.write() as conn:
+        audit.append_many(conn, RECORDS)
+    assert _stored_chain(store) == list(zip([audit.GENESIS, *PINNED[:-1]], PINNED, strict=True))
+    with store.read() as conn:
+        assert audit.verify(conn) == audit.ChainCheck(True, 3)
+
+
+def test_one_record_at_a_time_makes_the_same_chain_as_a_batch(store: Store) -> None:
+    with store.write() as conn:
+        assert audit.append(conn, **RECORDS[0]) == PINNED[0]
+    with store.write() as conn:
+        audit.append_many(conn, RECORDS[1:2])
+        assert audit.append(conn, **RECORDS[2]) == PINNED[2]
+    assert [h for _, h in _stored_chain(store)] == PINNED
+    with store.read() as conn:
+        assert audit.verify(conn) == audit.ChainCheck(True, 3)

@@ -28,7 +28,7 @@ from listener.outreach.cases import (
 )
 from listener.review import ReviewAction
 from listener.store import audit
-from listener.store.bulk import upsert_ignore
+from listener.store.bulk import insert_rows, upsert_ignore
 from listener.store.drafts import apply_action, get_draft
 from listener.store.mentions import DRAFT, DRAFT_EVENT, MENTION, mentions_by_ids
 from listener.store.outreach_tables import CaseMentionRow, CaseRow, DoNotContactRow, SendLogRow
@@ -597,8 +597,9 @@ def open_cases_for(
     created: set[int] = set()
     if missing:
         emails = {pair: item.mention.author_email for item, pair in wanted}
-        rows = conn.execute(
-            upsert_ignore(conn, CASE).returning(CASE.c.id, CASE.c.brand, CASE.c.author),
+        rows = insert_rows(
+            conn,
+            CASE,
             [
                 {
                     "brand": brand,
@@ -614,19 +615,22 @@ def open_cases_for(
                 }
                 for brand, author in sorted(missing)
             ],
-        ).all()
-        for row in rows:
-            cases[(row.brand, row.author)] = int(row.id)
-            created.add(int(row.id))
+            ignore_conflicts=True,
+            returning=("id", "brand", "author"),
+        )
+        for case_id, brand, author in rows:
+            cases[(brand, author)] = int(case_id)
+            created.add(int(case_id))
         if len(cases) < len(pairs):  # another instance opened some between look and insert
             cases.update(_open_case_ids(conn, {p for p in pairs if p not in cases}))
-    links = conn.execute(
-        upsert_ignore(conn, CASE_MENTION).returning(
-            CASE_MENTION.c.case_id, CASE_MENTION.c.mention_id
-        ),
+    links = insert_rows(
+        conn,
+        CASE_MENTION,
         [{"case_id": cases[pair], "mention_id": item.id, "linked_at": at} for item, pair in wanted],
-    ).all()
-    linked = {(int(r.case_id), int(r.mention_id)) for r in links}
+        ignore_conflicts=True,
+        returning=("case_id", "mention_id"),
+    )
+    linked = {(int(case_id), int(mention_id)) for case_id, mention_id in links}
     records: list[dict[str, Any]] = []
     touched: list[int] = []
     announced: set[int] = set()
@@ -668,17 +672,27 @@ def open_cases_for(
 
 
 def _open_case_ids(conn: Connection, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The open case of each (brand, author) pair that has one.
+
+    Asked brand by brand, so each author is a seek in the unique (brand, author, open_slot)
+    index; asked by author alone, every query read the whole case table.
+    """
+    by_brand: dict[str, list[str]] = {}
+    for brand, author in pairs:
+        by_brand.setdefault(brand, []).append(author)
     found: dict[tuple[str, str], int] = {}
-    authors = sorted({author for _, author in pairs})
-    for start in range(0, len(authors), 500):
-        rows = conn.execute(
-            select(CASE.c.id, CASE.c.brand, CASE.c.author).where(
-                CASE.c.author.in_(authors[start : start + 500]), CASE.c.open_slot == "open"
+    for brand, authors in sorted(by_brand.items()):
+        authors.sort()
+        for start in range(0, len(authors), 500):
+            rows = conn.execute(
+                select(CASE.c.id, CASE.c.author).where(
+                    CASE.c.brand == brand,
+                    CASE.c.author.in_(authors[start : start + 500]),
+                    CASE.c.open_slot == "open",
+                )
             )
-        )
-        for row in rows:
-            if (row.brand, row.author) in pairs:
-                found[(row.brand, row.author)] = int(row.id)
+            for case_id, author in rows:
+                found[(brand, author)] = int(case_id)
     return found
 
 
