@@ -1,11 +1,14 @@
 """Import pipeline throughput and memory on SQLite and PostgreSQL, beside the scorer alone.
 
     python bench/bench_ingest.py [--sizes 100000,1000000] [--databases sqlite,postgresql]
-                                 [--postgres-url URL] [--queue-latency] [--texts FILE]
+                                 [--workers 0,auto] [--postgres-url URL] [--queue-latency]
+                                 [--texts FILE]
 
 For each database and size: a fresh database, then N synthetic brand mentions through
-`Pipeline.ingest` in batches of 2,000 (what `listener import` does: match, score, store with
-dedup, incident update, drafts, outreach steps). The default scorer alone is timed on the same
+`Pipeline.ingest_many` in batches of 2,000 (what `listener import` does: match, score, store
+with dedup, incident update, drafts, outreach steps), once per `--workers` value: 0 is
+everything on one core; "auto" (the default setting) scores the next batch in a worker process
+while this one stores. The default scorer alone is timed on the same
 texts in the same run; the pipeline must reach at least 60% of its rate. Resident memory is
 sampled at each quarter of the run: it must stay flat as the store grows. With
 --queue-latency, `listener queue --json` (a real subprocess) and the store's queue query are
@@ -165,9 +168,10 @@ def rss_mib() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def settings_for(url: str, workdir: Path) -> dict[str, object]:
+def settings_for(url: str, workdir: Path, workers: str = "0") -> dict[str, object]:
     return {
         "database": {"url": url},
+        "scoring": {"workers": workers if workers == "auto" else int(workers)},
         "brands": [
             {"name": "O2", "terms": ["O2", "@O2", "#O2"], "support_url": "https://o2.example"},
             {"name": "Skyline Air", "terms": ["Skyline Air", "@SkylineAir"]},
@@ -194,11 +198,18 @@ def fresh_postgres(base: str) -> tuple[str, Callable[[], None]]:
 
 
 def run_one(
-    database: str, url: str, size: int, workdir: Path, texts: Callable[[], Iterator[str]]
+    database: str,
+    url: str,
+    size: int,
+    workdir: Path,
+    texts: Callable[[], Iterator[str]],
+    workers: str = "0",
 ) -> dict[str, object]:
-    settings = validate_settings(settings_for(url, workdir))
+    settings = validate_settings(settings_for(url, workdir, workers))
     listener = make_listener(settings)
     try:
+        if listener.pipeline.workers is not None:  # started before timing anything
+            listener.pipeline.workers.wait_until_ready()
         # The scorer alone, on the same kind of texts, in the same process and run.
         sample = min(size, 60_000)
         scorer_batches = list(mentions(texts(), sample, "scorer"))
@@ -216,6 +227,9 @@ def run_one(
             "store": Stopwatch(pipeline.store, "ingest", "ingest_group", "known_external_ids"),
         }
         pipeline.scorer = watches["score"]  # type: ignore[assignment]
+        if pipeline.workers is not None:
+            watches["score (waiting for workers)"] = Stopwatch(pipeline.workers, "result")
+            pipeline.workers = watches["score (waiting for workers)"]  # type: ignore[assignment]
         pipeline.store = watches["store"]  # type: ignore[assignment]
         if pipeline.drafter is not None:
             watches["draft"] = Stopwatch(pipeline.drafter, "plan")
@@ -228,11 +242,10 @@ def run_one(
         new = drafts = 0
         done = 0
         started = time.perf_counter()
-        for batch in mentions(texts(), size, "m"):
-            report = listener.pipeline.ingest(batch, actor="import")
+        for report in listener.pipeline.ingest_many(mentions(texts(), size, "m"), actor="import"):
             new += report.new
             drafts += report.drafts
-            before, done = done, done + len(batch)
+            before, done = done, done + report.received
             if done // quarter > before // quarter:
                 memory.append(rss_mib())
         elapsed = time.perf_counter() - started
@@ -246,6 +259,7 @@ def run_one(
             **{step.name: step.seconds for step in steps},
         },
         "database": database,
+        "workers": workers,
         "size": size,
         "seconds": elapsed,
         "rate": rate,
@@ -309,6 +323,9 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--postgres-url", default=os.environ.get("LISTENER_TEST_DATABASE_URL", ""))
     parser.add_argument("--queue-latency", action="store_true")
+    parser.add_argument(
+        "--workers", default="0,auto", help="scoring.workers values to run, comma-separated"
+    )
     parser.add_argument("--texts", type=Path, help="one text per line, brand terms are added")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -322,14 +339,14 @@ def main() -> None:
         if database == "postgresql" and not args.postgres_url:
             print("postgresql: skipped (give --postgres-url or LISTENER_TEST_DATABASE_URL)")
             continue
-        for size in sizes:
+        for size, workers in [(n, w) for n in sizes for w in args.workers.split(",") if w]:
             workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
             if database == "sqlite":
                 url, drop = f"sqlite:///{workdir / 'listener.db'}", (lambda: None)
             else:
                 url, drop = fresh_postgres(args.postgres_url)
             try:
-                result = run_one(database, url, size, workdir, texts)
+                result = run_one(database, url, size, workdir, texts, workers)
                 results.append(result)
                 print_row(result, flush=True)
                 if args.queue_latency and size == max(sizes):
@@ -339,8 +356,8 @@ def main() -> None:
                 drop()
     print()
     print(
-        f"{'database':<11}{'mentions':>10}{'seconds':>9}{'pipeline/s':>12}{'scorer/s':>10}"
-        f"{'share':>7}{'drafts':>9}  resident MiB at 25/50/75/100%"
+        f"{'database':<11}{'workers':>8}{'mentions':>10}{'seconds':>9}{'pipeline/s':>12}"
+        f"{'scorer/s':>10}{'share':>7}{'drafts':>9}  resident MiB at 25/50/75/100%"
     )
     for result in results:
         print_row(result)
@@ -350,13 +367,17 @@ def main() -> None:
             f"(whole process), queue query {latency['query'] * 1000:.1f} ms"
         )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak resident memory of the whole run: {peak:.0f} MiB")
+    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"peak resident memory of the whole run: {peak:.0f} MiB (largest worker {worker:.0f} MiB)"
+    )
 
 
 def print_row(result: dict[str, object], *, flush: bool = False) -> None:
     memory = "/".join(f"{m:.0f}" for m in result["memory"])  # type: ignore[attr-defined]
     print(
-        f"{result['database']:<11}{result['size']:>10,}{result['seconds']:>9.1f}"
+        f"{result['database']:<11}{result['workers']:>8}{result['size']:>10,}"
+        f"{result['seconds']:>9.1f}"
         f"{result['rate']:>12,.0f}{result['scorer_rate']:>10,.0f}{result['share']:>7.0%}"
         f"{result['drafts']:>9,}  {memory}",
         flush=flush,

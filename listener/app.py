@@ -23,6 +23,7 @@ from listener.outreach.steps import build_outreach
 from listener.pipeline import AfterStore, Pipeline, PollReport
 from listener.polling import ConcurrentPolling
 from listener.scoring.base import Scorer
+from listener.scoring_workers import ScoringWorkers, auto_workers
 from listener.settings import Settings
 from listener.source_watch import watch_sources
 from listener.sources import build_source
@@ -103,10 +104,17 @@ def make_listener(
     try:
         now = clock.now()
         store.ensure_brands([b.name for b in settings.brands], now)
+        workers: ScoringWorkers | None = None
         if scorer is None:
             from listener.scoring import make_scorer
 
             scorer = make_scorer(settings.scoring)
+            # Workers rebuild the scorer from settings, so only a scorer built from settings
+            # can be handed to them (a scorer passed in stays in this process).
+            count = settings.scoring.workers
+            count = auto_workers() if count == "auto" else count
+            if count > 0:
+                workers = ScoringWorkers(scorer, settings.scoring, workers=count)
         matcher = BrandMatcher([BrandTerms(b.name, b.terms, b.exclude) for b in settings.brands])
         drafter = (
             Drafter(settings.resolve_path(settings.outreach.templates_dir), settings.outreach)
@@ -139,6 +147,7 @@ def make_listener(
             source_brands={c.name: c.brands for c in settings.sources if c.brands},
             after_store=[*outreach.after_store, *incidents.after_store, *after_store],
             draft_filter=outreach.draft_filter,
+            workers=workers,
         )
     except StoreError:
         store.close()
@@ -164,7 +173,11 @@ def make_listener(
                 timedelta(minutes=1),
             ),
         ],
-        closers=[outreach.dispatcher.close, incidents.dispatcher.close],
+        closers=[
+            outreach.dispatcher.close,
+            incidents.dispatcher.close,
+            *([workers.close] if workers is not None else []),
+        ],
     )
 
 

@@ -9,18 +9,19 @@ is stored twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from listener.clock import Clock
-from listener.domain import Mention, PollState, StoredMention
+from listener.domain import Mention, PollState, Score, StoredMention
 from listener.drafting import Drafter
 from listener.errors import ListenerError, RateLimited, SourceError, StoreError
 from listener.group_commit import GroupCommit, PendingWrite
 from listener.matching import BrandMatcher
 from listener.scoring.base import Scorer
+from listener.scoring_workers import PendingScores, ScoringWorkers
 from listener.settings import BrandSettings
 from listener.sources.base import Source
 from listener.store import BatchWrite, IngestItem, Store
@@ -58,6 +59,15 @@ class IngestReport:
         self.duplicates += other.duplicates
         self.drafts += other.drafts
         self.problems.extend(other.problems)
+
+
+@dataclass
+class _Started:
+    """A batch matched and deduplicated, its scores computed or on their way."""
+
+    report: IngestReport
+    fresh: list[tuple[Mention, str, str]]
+    scores: list[Score] | PendingScores
 
 
 @dataclass
@@ -121,6 +131,7 @@ class Pipeline:
         source_brands: dict[str, Sequence[str]] | None = None,
         after_store: Sequence[AfterStore] = (),
         draft_filter: Callable[[Mention, str], bool] | None = None,
+        workers: ScoringWorkers | None = None,
     ) -> None:
         self.brands = {b.name: b for b in brands}
         self.store = store
@@ -131,6 +142,7 @@ class Pipeline:
         self.source_brands = source_brands or {}
         self.after_store = list(after_store)
         self.draft_filter = draft_filter
+        self.workers = workers
         self._group = GroupCommit(self._write_group)
 
     def ingest(
@@ -147,26 +159,47 @@ class Pipeline:
         The batch is written together with whatever other threads are writing at the same
         moment (see `listener.group_commit`); this returns once it is committed.
         """
-        now = now or self.clock.now()
-        report = IngestReport(received=len(mentions))
-        items = self._prepare(mentions, report)
-        if not items and (source is None or state is None):
-            return report
-        written = self._commit(BatchWrite(items, source, state, actor), now)
-        report.new = len(written.stored)
-        report.duplicates += len(items) - len(written.stored)
-        report.drafts = self._count_drafts(items, written.stored)
-        report.stored = written.stored
-        report.problems.extend(written.problems)
-        return report
+        return self._finish(self._start(mentions), source, state, actor, now)
 
-    def _prepare(self, mentions: Sequence[Mention], report: IngestReport) -> list[IngestItem]:
-        """Everything before the store: match, drop what is known, score, plan drafts."""
+    def ingest_many(
+        self, batches: Iterable[Sequence[Mention]], *, actor: str = "listener"
+    ) -> Iterator[IngestReport]:
+        """Ingest batches in order, scoring each next batch (in a worker process, when there
+        are workers) while this one stores the current one; one report per batch."""
+        waiting: _Started | None = None
+        for batch in batches:
+            started = self._start(batch)
+            if waiting is not None:
+                yield self._finish(waiting, None, None, actor, None)
+            waiting = started
+        if waiting is not None:
+            yield self._finish(waiting, None, None, actor, None)
+
+    def _start(self, mentions: Sequence[Mention]) -> _Started:
+        """Match, drop what the store already has, and start scoring the rest."""
+        report = IngestReport(received=len(mentions))
         matched = self._match(mentions)
         report.matched = len(matched)
         fresh = self._drop_known(matched)
         report.duplicates = len(matched) - len(fresh)
-        scores = self.scorer.score_batch([m for m, _, _ in fresh]) if fresh else []
+        texts = [m for m, _, _ in fresh]
+        if self.workers is not None and texts:
+            return _Started(report, fresh, self.workers.start(texts))
+        return _Started(report, fresh, self.scorer.score_batch(texts) if texts else [])
+
+    def _finish(
+        self,
+        started: _Started,
+        source: str | None,
+        state: PollState | None,
+        actor: str,
+        now: datetime | None,
+    ) -> IngestReport:
+        """Plan drafts for the scored mentions and store them (with the source's progress)."""
+        report, fresh, scores = started.report, started.fresh, started.scores
+        if isinstance(scores, PendingScores):
+            assert self.workers is not None
+            scores = self.workers.result(scores)
         items: list[IngestItem] = []
         for (mention, brand, term), score in zip(fresh, scores, strict=True):
             draft = None
@@ -175,7 +208,15 @@ class Pipeline:
             ):
                 draft = self.drafter.plan(mention, self.brands[brand], score)
             items.append(IngestItem(mention, brand, term, score, draft))
-        return items
+        if not items and (source is None or state is None):
+            return report
+        written = self._commit(BatchWrite(items, source, state, actor), now or self.clock.now())
+        report.new = len(written.stored)
+        report.duplicates += len(items) - len(written.stored)
+        report.drafts = self._count_drafts(items, written.stored)
+        report.stored = written.stored
+        report.problems.extend(written.problems)
+        return report
 
     def _commit(self, write: BatchWrite, now: datetime) -> PendingWrite:
         """Write through the group committer; a failed write raises its error here."""

@@ -220,6 +220,9 @@ class ScoringSettings(_Section):
     dissatisfied_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     incident_risk_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
     model: str = "default"  # "default" (shipped weights), "lexicon", or a path to weights
+    # Processes that score large batches while this one stores the previous batch; "auto" is
+    # one per spare core, at most two; 0 scores everything in this process.
+    workers: Literal["auto"] | Annotated[int, Field(ge=0, le=32)] = "auto"
 
 
 class OutreachSettings(_Section):

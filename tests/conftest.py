@@ -107,6 +107,9 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             ],
             "sources": [],
             "outreach": {"templates_dir": str(REPO / "templates")},
+            # Scoring workers are tested on their own (test_scoring_workers.py); elsewhere a
+            # process pool per test would only add start-up time.
+            "scoring": {"workers": 0},
         }
         for key, value in overrides.items():
             if isinstance(value, dict) and isinstance(raw.get(key), dict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Annotated, Any
@@ -208,23 +209,33 @@ def _import(listener: Listener, file: Path, fmt: str | None) -> tuple[IngestRepo
     size = file.stat().st_size if str(file) != "-" else None
     with open_text(file) as handle, _progress(size, unit_bytes=True) as progress:
         task = progress.add_task(f"importing {file.name}", total=size)
-        batch: list[Mention] = []
-        now = listener.clock.now()
-        for item in read_mentions(handle, fmt, fetched_at=now):
-            if isinstance(item, BadLine):
-                bad += 1
-                if bad <= 50:
-                    console.print(f"[yellow]skipped[/] {item}")
-                elif bad == 51:
-                    console.print("[yellow]more bad lines; only the count is reported from now[/]")
-                continue
-            batch.append(item.mention)
-            if len(batch) >= IMPORT_BATCH:
-                total.add(listener.pipeline.ingest(batch, actor="import"))
-                batch = []
-                progress.update(task, completed=_position(handle))
-        if batch:
-            total.add(listener.pipeline.ingest(batch, actor="import"))
+
+        def batches() -> Iterator[list[Mention]]:
+            nonlocal bad
+            batch: list[Mention] = []
+            for item in read_mentions(handle, fmt, fetched_at=listener.clock.now()):
+                if isinstance(item, BadLine):
+                    bad += 1
+                    if bad <= 50:
+                        console.print(f"[yellow]skipped[/] {item}")
+                    elif bad == 51:
+                        console.print(
+                            "[yellow]more bad lines; only the count is reported from now[/]"
+                        )
+                    continue
+                batch.append(item.mention)
+                if len(batch) >= IMPORT_BATCH:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+
+        # The next batch is read and scored while this one is stored.
+        if listener.pipeline.workers is not None:
+            listener.pipeline.workers.warm_up()
+        for report in listener.pipeline.ingest_many(batches(), actor="import"):
+            total.add(report)
+            progress.update(task, completed=_position(handle))
         progress.update(task, completed=size)
     return total, bad
 

@@ -1,0 +1,185 @@
+"""Scoring in worker processes, so one core scores the next batch while another stores this one.
+
+Scoring is pure CPU work in Python (VADER, n-gram hashing), so threads cannot overlap it with
+storing; processes can. Only large batches go to the workers (an import, a busy X page): for a
+feed poll of a few entries the round trip costs more than scoring them in place.
+
+Scores come back as plain tuples, not `Score` objects: pickling the dataclasses with their
+enums cost more than half of what scoring in place would have saved. A worker that dies
+(killed, out of memory) costs nothing: its batch is scored in this process and the pool is
+started afresh for the next batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from listener.domain import Category, ComplaintReason, Mention, Score, Signal
+from listener.scoring.base import Scorer
+from listener.settings import ScoringSettings
+
+log = logging.getLogger("listener.scoring")
+
+PackedScore = tuple[float, bool, float, str, str, tuple[tuple[str, float], ...], str]
+
+_scorer: Scorer | None = None
+
+
+def auto_workers() -> int:
+    """One worker per spare core, at most two: the main process stores at about the rate
+    one worker scores, so more would only wait."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(0, min(2, cores - 1))
+
+
+def _start_worker(settings: ScoringSettings) -> None:
+    global _scorer
+    from listener.scoring import make_scorer
+
+    _scorer = make_scorer(settings)
+
+
+def pack(score: Score) -> PackedScore:
+    return (
+        score.dissatisfaction,
+        score.dissatisfied,
+        score.incident_risk,
+        score.category.value,
+        score.reason.value if score.reason else "",
+        tuple((s.name, s.weight) for s in score.signals),
+        score.scorer,
+    )
+
+
+def unpack(packed: PackedScore) -> Score:
+    dissatisfaction, dissatisfied, risk, category, reason, signals, scorer = packed
+    return Score(
+        dissatisfaction,
+        dissatisfied,
+        risk,
+        Category(category),
+        ComplaintReason(reason) if reason else None,
+        tuple(Signal(name, weight) for name, weight in signals),
+        scorer,
+    )
+
+
+def _ready_in_worker() -> bool:
+    return _scorer is not None
+
+
+def _score_in_worker(mentions: Sequence[Mention]) -> list[PackedScore]:
+    if _scorer is None:  # the initializer always runs first; this is a broken pool
+        raise RuntimeError("scoring worker started without a scorer")
+    return [pack(s) for s in _scorer.score_batch(mentions)]
+
+
+@dataclass
+class PendingScores:
+    """Scores being computed in a worker, or already computed here."""
+
+    mentions: Sequence[Mention]
+    future: Future[list[PackedScore]] | None = None
+    scores: list[Score] | None = None
+
+
+class ScoringWorkers:
+    """A small process pool running the same scorer as this process, for large batches."""
+
+    def __init__(
+        self, scorer: Scorer, settings: ScoringSettings, *, workers: int, min_batch: int = 64
+    ) -> None:
+        self.scorer = scorer
+        self.settings = settings
+        self.workers = workers
+        self.min_batch = min_batch
+        self._pool: ProcessPoolExecutor | None = None
+        self._warming: Future[bool] | None = None
+        self._lock = threading.Lock()  # polls on many threads share one pool
+
+    def start(self, mentions: Sequence[Mention]) -> PendingScores:
+        """Begin scoring `mentions`; small batches (or no workers) are scored right here.
+
+        Starting a worker takes a second or two (it loads the model); until one is ready,
+        batches are scored here instead of waiting for it.
+        """
+        if self.workers <= 0 or len(mentions) < self.min_batch:
+            return PendingScores(mentions, scores=self.scorer.score_batch(mentions))
+        try:
+            pool = self._ensure_pool()
+            if self._warming is not None and not self._warming.done():
+                return PendingScores(mentions, scores=self.scorer.score_batch(mentions))
+            future = pool.submit(_score_in_worker, mentions)
+            return PendingScores(mentions, future=future)
+        except (BrokenProcessPool, RuntimeError, OSError) as exc:
+            self._restart(exc)
+            return PendingScores(mentions, scores=self.scorer.score_batch(mentions))
+
+    def result(self, pending: PendingScores) -> list[Score]:
+        if pending.scores is not None:
+            return pending.scores
+        assert pending.future is not None
+        try:
+            return [unpack(p) for p in pending.future.result()]
+        except (BrokenProcessPool, RuntimeError, OSError, EOFError) as exc:
+            self._restart(exc)
+            return self.scorer.score_batch(pending.mentions)
+
+    def score_batch(self, mentions: Sequence[Mention]) -> list[Score]:
+        return self.result(self.start(mentions))
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            # Not waiting: a worker still loading the model would hold up shutdown for
+            # seconds; it exits on its own once it sees the pool closed.
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def warm_up(self) -> None:
+        """Start the workers now, without waiting for them (before a large import)."""
+        if self.workers > 0:
+            self._ensure_pool()
+
+    def wait_until_ready(self, timeout: float = 60.0) -> bool:
+        """Start the workers and wait until one has loaded the model (benchmarks, tests)."""
+        if self.workers <= 0:
+            return False
+        self._ensure_pool()
+        warming = self._warming
+        try:
+            return warming is not None and bool(warming.result(timeout=timeout))
+        except Exception:  # a worker that cannot start is reported by the first real batch
+            return False
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is not None:
+                return self._pool
+            # "spawn": a forked child would inherit this process's threads, locks and open
+            # database connections mid-use.
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(self.settings,),
+            )
+            self._warming = self._pool.submit(_ready_in_worker)
+            return self._pool
+
+    def _restart(self, exc: BaseException) -> None:
+        log.warning("a scoring worker failed (%s); scoring here and restarting the workers", exc)
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)

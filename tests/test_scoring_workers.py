@@ -1,0 +1,117 @@
+"""Scoring in worker processes gives exactly the in-process scores, and survives a dead worker."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from listener.app import make_listener
+from listener.domain import Mention
+from listener.scoring import make_scorer
+from listener.scoring_workers import ScoringWorkers, auto_workers
+from listener.settings import ScoringSettings, Settings
+from listener.store.mentions import DRAFT, SCORE
+
+TEXTS = [
+    "@O2 still on hold after 3 hours, this is ridiculous",
+    "Thanks Skyline Air for sorting my refund so quickly!",
+    "O2 keeps sending me spam texts and they won't stop. STOP means stop",
+    "Is O2 down? nothing loads since 9 this morning #fail",
+    "Skyline Air leaks passenger phone numbers to every website, report says",
+    "how do I change the address on my O2 account?",
+    "{{ 7*7 }} <script>alert(1)</script> O2 😡",
+    "",
+]
+
+
+def mentions(count: int, prefix: str = "m") -> list[Mention]:
+    start = datetime(2026, 3, 6, 9, 0, tzinfo=UTC)
+    return [
+        Mention(
+            source="import",
+            external_id=f"{prefix}{i}",
+            text=f"{TEXTS[i % len(TEXTS)]} #{i}",
+            author=f"user{i % 37}",
+            published_at=start + timedelta(seconds=i),
+            source_kind="x",
+        )
+        for i in range(count)
+    ]
+
+
+@pytest.fixture
+def workers() -> Iterator[ScoringWorkers]:
+    settings = ScoringSettings()
+    pool = ScoringWorkers(make_scorer(settings), settings, workers=1, min_batch=10)
+    assert pool.wait_until_ready(), "the scoring worker did not start"
+    yield pool
+    pool.close()
+
+
+def test_worker_scores_equal_in_process_scores(workers: ScoringWorkers) -> None:
+    batch = mentions(200)
+    pending = workers.start(batch)
+    assert pending.future is not None  # it really went to the worker
+    assert workers.result(pending) == workers.scorer.score_batch(batch)
+
+
+def test_small_batches_are_scored_in_process(workers: ScoringWorkers) -> None:
+    pending = workers.start(mentions(3))
+    assert pending.future is None and pending.scores is not None
+
+
+def test_a_killed_worker_costs_nothing_but_time(workers: ScoringWorkers) -> None:
+    for child in multiprocessing.active_children():
+        os.kill(child.pid or 0, signal.SIGKILL)
+        child.join(timeout=10)
+    batch = mentions(50)
+    expected = workers.scorer.score_batch(batch)
+    assert workers.score_batch(batch) == expected  # scored here instead
+    assert workers.wait_until_ready()  # and a fresh worker takes the next batches
+    pending = workers.start(batch)
+    assert pending.future is not None and workers.result(pending) == expected
+
+
+def test_auto_leaves_one_core_to_the_main_process() -> None:
+    cores = len(os.sched_getaffinity(0))
+    assert auto_workers() == max(0, min(2, cores - 1))
+
+
+def _stored(make_settings: Callable[..., Settings], workers: int, url: str) -> list[tuple]:
+    listener = make_listener(make_settings(database={"url": url}, scoring={"workers": workers}))
+    try:
+        if listener.pipeline.workers is not None:
+            assert listener.pipeline.workers.wait_until_ready()
+        batches = [mentions(300, "a"), mentions(300, "b"), mentions(40, "c")]
+        reports = list(listener.pipeline.ingest_many(batches, actor="import"))
+        assert [r.received for r in reports] == [300, 300, 40]
+        assert all(r.new == r.matched > 0 for r in reports)
+        with listener.store.read() as conn:
+            scores = conn.execute(
+                select(
+                    SCORE.c.mention_id, SCORE.c.dissatisfaction, SCORE.c.category, SCORE.c.signals
+                ).order_by(SCORE.c.mention_id)
+            ).all()
+            drafts = conn.execute(
+                select(DRAFT.c.mention_id, DRAFT.c.text).order_by(DRAFT.c.mention_id)
+            ).all()
+        return [tuple(r) for r in scores] + [tuple(r) for r in drafts]
+    finally:
+        listener.close()
+
+
+def test_an_import_through_workers_stores_exactly_what_one_process_stores(
+    make_settings: Callable[..., Settings], tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    assert isinstance(tmp_path, Path)
+    alone = _stored(make_settings, 0, f"sqlite:///{tmp_path / 'alone.db'}")
+    pooled = _stored(make_settings, 1, f"sqlite:///{tmp_path / 'pooled.db'}")
+    assert pooled == alone
