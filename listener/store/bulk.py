@@ -28,6 +28,7 @@ from sqlalchemy.engine import Dialect
 from listener.store.types import UTCDateTime
 
 Convert = Callable[[Any], Any]
+_UNSEEN = object()
 
 # SQLite before 3.32 allowed 999 parameters per statement, later versions 32,766;
 # PostgreSQL allows 65,535.
@@ -159,14 +160,24 @@ def insert_rows(
     converters = _converters(table, dialect, columns)
     per_chunk = max(1, _MAX_PARAMS.get(dialect.name, _DEFAULT_MAX_PARAMS) // len(columns))
     out: list[tuple[Any, ...]] = []
+    # A batch's rows mostly share one timestamp object (`at`): convert it once, not per row.
+    seen: list[Any] = [_UNSEEN] * len(columns)
+    converted: list[Any] = [None] * len(columns)
+    pairs = list(enumerate(zip(columns, converters, strict=True)))
     for start in range(0, len(rows), per_chunk):
         chunk = rows[start : start + per_chunk]
         params: list[Any] = []
         append = params.append
         for row in chunk:
-            for name, convert in zip(columns, converters, strict=True):
+            for i, (name, convert) in pairs:
                 value = row[name]
-                append(value if convert is None else convert(value))
+                if convert is None:
+                    append(value)
+                elif value is seen[i]:
+                    append(converted[i])
+                else:
+                    seen[i], converted[i] = value, convert(value)
+                    append(converted[i])
         sql = _statement(table, dialect, columns, len(chunk), ignore_conflicts, tuple(returning))
         result = conn.exec_driver_sql(sql, tuple(params))
         if returning:
