@@ -18,10 +18,10 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from itertools import count, repeat
+from itertools import chain, count, repeat
 from pathlib import Path
 from typing import Any
 
@@ -114,12 +114,16 @@ class TextVectorizer:
             "preprocessor": _as_is,
             "dtype": np.float64,
         }
-        self._word_grams = HashingVectorizer(
-            ngram_range=config.word_ngrams, token_pattern=_TOKEN_PATTERN, **common
-        ).build_analyzer()
-        self._char_grams = HashingVectorizer(
+        self._tokens = re.compile(_TOKEN_PATTERN).findall
+        self._char_grams: Callable[[str], list[str]] = HashingVectorizer(
             analyzer="char_wb", ngram_range=config.char_ngrams, **common
         ).build_analyzer()
+        # The slices char_wb takes of a space-padded word, by the padded word's length: taken
+        # with `map` they are the same n-grams, in the same order, made in C. Longer words
+        # (rare) go through the analyzer itself.
+        self._char_slices = [
+            char_wb_slices(length, *config.char_ngrams) for length in range(_SLICED_UP_TO + 1)
+        ]
         # The hasher a HashingVectorizer with these settings uses, but fed (n-gram, 1) pairs
         # made in C (`zip` with `repeat`) rather than by its per-n-gram generator.
         self._hasher = FeatureHasher(
@@ -138,30 +142,34 @@ class TextVectorizer:
         gram_ids: defaultdict[str, int] = defaultdict(next_id)
         word_ids: defaultdict[str, int] = defaultdict(next_id)
         gram_id, word_id = gram_ids.__getitem__, word_ids.__getitem__
-        word_grams = self._word_grams
+        tokens_of, (low, high) = self._tokens, self.config.word_ngrams
         ids: list[int] = []
         indptr = [0]
         for text in texts:
             prepared = preprocess(text)
-            ids += map(gram_id, word_grams(prepared))
+            ids += map(gram_id, word_ngrams(tokens_of(prepared), low, high))
             ids += map(word_id, prepared.split())
             indptr.append(len(ids))
         shape = (len(texts), 2 * n_features)
-        n_units = len(gram_ids) + len(word_ids)
-        if not n_units:
+        if not ids:
             return sparse.csr_matrix(shape, dtype=np.float64)
-        units: list[Iterable[tuple[str, int]]] = [()] * n_units
-        is_char = np.zeros(n_units, dtype=np.int32)
-        for gram, i in gram_ids.items():
-            units[i] = ((gram, 1),)
-        char_grams = self._char_grams
-        for word, i in word_ids.items():
-            units[i] = zip(char_grams(word), repeat(1))
-            is_char[i] = 1
-        hashed = self._hasher.transform(units)
+        # Hash the n-grams, then the words, one row each. The rows are made as the hasher
+        # consumes them: tens of thousands of them alive at once would set off the cyclic
+        # garbage collector, which then walks the whole heap (SciPy, scikit-learn) repeatedly.
+        grams, words = list(gram_ids), list(word_ids)
+        hashed = self._hasher.transform(
+            chain(
+                (((gram, 1),) for gram in grams),
+                (zip(self._char_ngrams(word), repeat(1)) for word in words),
+            )
+        )
         # Char units' columns follow the word columns, as in the hstack of two vectorizers.
-        unit_columns = hashed.indices + np.repeat(
-            is_char * np.int32(n_features), np.diff(hashed.indptr)
+        unit_columns = hashed.indices.copy()
+        unit_columns[hashed.indptr[len(grams)] :] += n_features
+        row_of_id = np.empty(len(grams) + len(words), dtype=np.int32)
+        row_of_id[np.fromiter(gram_ids.values(), np.intp, len(grams))] = np.arange(len(grams))
+        row_of_id[np.fromiter(word_ids.values(), np.intp, len(words))] = np.arange(
+            len(grams), len(grams) + len(words)
         )
         # A text's counts are the sum of its units' rows: a sparse product. Its workspace is as
         # wide as the product, so the product runs over just the columns this batch has and
@@ -169,11 +177,11 @@ class TextVectorizer:
         columns, compact = np.unique(unit_columns, return_inverse=True)
         by_unit = sparse.csr_matrix(
             (hashed.data, compact.astype(np.int32), hashed.indptr),
-            shape=(n_units, len(columns)),
+            shape=(len(row_of_id), len(columns)),
         )
         occurrences = sparse.csr_matrix(
-            (np.ones(len(ids)), np.asarray(ids, dtype=np.int32), np.asarray(indptr, np.int32)),
-            shape=(len(texts), n_units),
+            (np.ones(len(ids)), row_of_id[ids], np.asarray(indptr, np.int32)),
+            shape=(len(texts), len(row_of_id)),
         )
         product = occurrences @ by_unit
         product.sort_indices()  # in compact columns, so in the original columns too
@@ -181,8 +189,43 @@ class TextVectorizer:
             (product.data, columns[product.indices], product.indptr), shape=shape
         )
 
+    def _char_ngrams(self, word: str) -> Iterable[str]:
+        """char_wb's n-grams of one word (no whitespace in it)."""
+        padded = f" {word} "
+        if len(padded) > _SLICED_UP_TO:
+            return self._char_grams(word)
+        return map(padded.__getitem__, self._char_slices[len(padded)])
+
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         return weigh(self.counts(texts), self.idf)
+
+
+# Padded words up to this length have their char n-gram slices computed once.
+_SLICED_UP_TO = 48
+
+
+def char_wb_slices(length: int, low: int, high: int) -> tuple[slice, ...]:
+    """The slices scikit-learn's char_wb analyzer takes of a padded word of `length`, in its
+    order: its own loop, run on positions instead of characters."""
+    slices = []
+    for n in range(low, high + 1):
+        offset = 0
+        slices.append(slice(offset, offset + n))
+        while offset + n < length:
+            offset += 1
+            slices.append(slice(offset, offset + n))
+        if offset == 0:  # a word shorter than n is counted once
+            break
+    return tuple(slices)
+
+
+def word_ngrams(tokens: list[str], low: int, high: int) -> list[str]:
+    """scikit-learn's word n-grams of `tokens`: every run of `low` to `high` tokens, joined by
+    a space (made by `zip` and `map` in C rather than by its loop)."""
+    grams = list(tokens) if low == 1 else []
+    for n in range(max(low, 2), high + 1):
+        grams += map(" ".join, zip(*(tokens[k:] for k in range(n)), strict=False))
+    return grams
 
 
 def weigh(counts: sparse.csr_matrix, idf: npt.NDArray[np.floating[Any]]) -> sparse.csr_matrix:
