@@ -1,12 +1,18 @@
 """Scorer throughput and peak memory on N texts, on one core.
 
-    python bench/bench_scorer.py [--n 20000] [--batch 500] [--model default|lexicon|DIR]
+    python bench/bench_scorer.py [--n 20000] [--batch 500 ...] [--model default|lexicon|DIR]
                                  [--texts FILE]
 
 Texts come from --texts (one per line, e.g. ../shared/data/tweeteval/sentiment/test_text.txt)
 or are synthesised from brand-mention templates. Prints weight-loading time, texts/s and the
 process's peak resident memory. Throughput is per second of CPU time, so other work on a
 shared machine does not distort it; the wall-clock rate is printed beside it.
+
+Several --batch sizes are timed one after another on the same scorer, e.g. `--batch 2000 5`
+for a backlog and for a feed poll's few texts (where the per-call cost shows). Batches of
+fewer than 100 texts score at most --small-n texts, so a run stays short. The sizes share one
+scorer, and so the words its vectorizer remembers: with texts from a file, time one size per
+run to start each from the same state.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from listener.domain import Mention  # noqa: E402
-from listener.scoring import make_scorer  # noqa: E402
+from listener.scoring import Scorer, make_scorer  # noqa: E402
 from listener.settings import ScoringSettings  # noqa: E402
 
 OPENINGS = ["@Acme", "@AcmeHelp", "Hey @Acme", "Dear @Acme,", "So @Acme", ""]
@@ -52,10 +58,26 @@ def synthetic_texts(count: int, seed: int = 7) -> list[str]:
     ]
 
 
+def _throughput(
+    scorer: Scorer, mentions: Sequence[Mention], batch: int, small_n: int
+) -> tuple[int, float, float, int]:
+    """Texts scored, CPU seconds, wall seconds and dissatisfied count, in batches of `batch`."""
+    if batch < 100:
+        mentions = mentions[:small_n]
+    started, cpu_started = time.perf_counter(), time.process_time()
+    dissatisfied = 0
+    for start in range(0, len(mentions), batch):
+        for score in scorer.score_batch(mentions[start : start + batch]):
+            dissatisfied += score.dissatisfied
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return len(mentions), cpu, elapsed, dissatisfied
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=20_000)
-    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--batch", type=int, nargs="+", default=[500])
+    parser.add_argument("--small-n", type=int, default=5_000)
     parser.add_argument("--model", default="default")
     parser.add_argument("--texts", type=Path, help="a file with one text per line")
     args = parser.parse_args(argv)
@@ -74,22 +96,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     scorer.score_batch(mentions[:1])
     loaded = time.perf_counter() - started
 
-    started, cpu_started = time.perf_counter(), time.process_time()
-    dissatisfied = 0
-    for start in range(0, len(mentions), args.batch):
-        for score in scorer.score_batch(mentions[start : start + args.batch]):
-            dissatisfied += score.dissatisfied
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    rates = [(batch, *_throughput(scorer, mentions, batch, args.small_n)) for batch in args.batch]
 
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"scorer      {scorer.version} (model={args.model!r})")
-    print(f"texts       {len(texts)} from {origin}, batches of {args.batch}")
+    print(f"texts       {len(texts)} from {origin}")
     print(f"load        {loaded * 1000:.0f} ms (weights, VADER lexicon, first call)")
-    print(f"throughput  {len(texts) / cpu:,.0f} texts per CPU-second on one core")
-    print(
-        f"wall clock  {len(texts) / elapsed:,.0f} texts/s (lower when other work shares the core)"
-    )
-    print(f"dissatisfied {dissatisfied / len(texts):.1%} of texts")
+    for batch, count, cpu, elapsed, dissatisfied in rates:
+        print(
+            f"batch {batch:<5} {count / cpu:,.0f} texts per CPU-second on one core "
+            f"({count / elapsed:,.0f} wall-clock texts/s; {count} texts; "
+            f"dissatisfied {dissatisfied / count:.1%})"
+        )
     print(f"peak memory {peak_mib:,.0f} MiB resident (whole process)")
     return 0
 

@@ -21,9 +21,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from itertools import chain, count, repeat
+from itertools import count, repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -121,6 +121,7 @@ class TextVectorizer:
         # The slices char_wb takes of a space-padded word, by the padded word's length: taken
         # with `map` they are the same n-grams, in the same order, made in C. Longer words
         # (rare) go through the analyzer itself.
+        self._word_columns: dict[str, bytes] = {}
         self._char_slices = [
             char_wb_slices(length, *config.char_ngrams) for length in range(_SLICED_UP_TO + 1)
         ]
@@ -153,19 +154,14 @@ class TextVectorizer:
         shape = (len(texts), 2 * n_features)
         if not ids:
             return sparse.csr_matrix(shape, dtype=np.float64)
-        # Hash the n-grams, then the words, one row each. The rows are made as the hasher
-        # consumes them: tens of thousands of them alive at once would set off the cyclic
-        # garbage collector, which then walks the whole heap (SciPy, scikit-learn) repeatedly.
         grams, words = list(gram_ids), list(word_ids)
-        hashed = self._hasher.transform(
-            chain(
-                (((gram, 1),) for gram in grams),
-                (zip(self._char_ngrams(word), repeat(1)) for word in words),
-            )
-        )
-        # Char units' columns follow the word columns, as in the hstack of two vectorizers.
-        unit_columns = hashed.indices.copy()
-        unit_columns[hashed.indptr[len(grams)] :] += n_features
+        gram_columns, gram_counts, gram_indptr = self._hash_grams(grams)
+        word_columns, word_indptr = self._char_columns(words)
+        # Units in row order: the n-grams, then the words, whose char columns follow the word
+        # columns as in the hstack of two vectorizers.
+        unit_columns = np.concatenate([gram_columns, word_columns + np.int32(n_features)])
+        unit_counts = np.concatenate([gram_counts, np.ones(len(word_columns))])
+        unit_indptr = np.concatenate([gram_indptr, gram_indptr[-1] + word_indptr[1:]])
         row_of_id = np.empty(len(grams) + len(words), dtype=np.int32)
         row_of_id[np.fromiter(gram_ids.values(), np.intp, len(grams))] = np.arange(len(grams))
         row_of_id[np.fromiter(word_ids.values(), np.intp, len(words))] = np.arange(
@@ -176,7 +172,7 @@ class TextVectorizer:
         # maps them back afterwards (else a feed poll's five texts pay for 2**19 columns).
         columns, compact = np.unique(unit_columns, return_inverse=True)
         by_unit = sparse.csr_matrix(
-            (hashed.data, compact.astype(np.int32), hashed.indptr),
+            (unit_counts, compact.astype(np.int32), unit_indptr),
             shape=(len(row_of_id), len(columns)),
         )
         occurrences = sparse.csr_matrix(
@@ -189,6 +185,50 @@ class TextVectorizer:
             (product.data, columns[product.indices], product.indptr), shape=shape
         )
 
+    def _hash_grams(
+        self, grams: list[str]
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """Each word n-gram's column, as CSR arrays with one row per n-gram."""
+        if not grams:
+            return np.zeros(0, np.int32), np.zeros(0), np.zeros(1, np.int64)
+        # Rows are made as the hasher consumes them: tens of thousands alive at once would set
+        # off the cyclic garbage collector, which then walks the whole heap again and again.
+        hashed = self._hasher.transform(((gram, 1),) for gram in grams)
+        return hashed.indices, hashed.data, hashed.indptr.astype(np.int64)
+
+    def _char_columns(
+        self, words: list[str]
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+        """Each word's char n-gram columns (one per n-gram, so a repeated one twice), as CSR
+        indices and indptr with one row per word.
+
+        Words are hashed once and remembered (`_WORDS_REMEMBERED` of them, then forgotten all
+        at once): a feed repeats most of its words from one poll to the next, though hardly
+        ever a whole text. What is remembered depends only on the word, so scores do not
+        depend on what was scored before.
+        """
+        memo = self._word_columns
+        if len(memo) >= _WORDS_REMEMBERED:
+            memo.clear()
+        # Looked up once, so another thread clearing the memo meanwhile changes nothing here.
+        blobs = list(map(memo.get, words))
+        new = [i for i, blob in enumerate(blobs) if blob is None]
+        if new:
+            hashed = self._hasher.transform(
+                zip(self._char_ngrams(words[i]), repeat(1)) for i in new
+            )
+            # Every word has n-grams, so no row is empty and reduceat is safe.
+            per_word = np.add.reduceat(hashed.data, hashed.indptr[:-1]).astype(np.intp)
+            packed = np.repeat(hashed.indices, hashed.data.astype(np.intp)).tobytes()
+            ends = np.cumsum(per_word * 4).tolist()
+            for i, start, end in zip(new, [0, *ends], ends, strict=False):
+                blobs[i] = memo[words[i]] = packed[start:end]
+        found = cast(list[bytes], blobs)  # every None was just filled in
+        columns = np.frombuffer(b"".join(found), dtype=np.int32)
+        indptr = np.zeros(len(found) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, found), np.int64, len(found)) // 4, out=indptr[1:])
+        return columns, indptr
+
     def _char_ngrams(self, word: str) -> Iterable[str]:
         """char_wb's n-grams of one word (no whitespace in it)."""
         padded = f" {word} "
@@ -200,6 +240,8 @@ class TextVectorizer:
         return weigh(self.counts(texts), self.idf)
 
 
+# How many words' char columns a vectorizer remembers (about 250 bytes each).
+_WORDS_REMEMBERED = 2**16
 # Padded words up to this length have their char n-gram slices computed once.
 _SLICED_UP_TO = 48
 
