@@ -66,8 +66,12 @@ _CANONICAL = json.JSONEncoder(
 )
 
 
-def _digest(prev_hash: str, row: dict[str, Any]) -> str:
-    payload = _CANONICAL.encode({**row, "at": row["at"].isoformat(), "prev": prev_hash})
+def _digest(prev_hash: str, row: dict[str, Any], at_text: str | None = None) -> str:
+    """The hash of `row` chained to `prev_hash`; `at_text` is `row["at"].isoformat()` when the
+    caller already has it (a batch's records mostly share one time)."""
+    if at_text is None:
+        at_text = row["at"].isoformat()
+    payload = _CANONICAL.encode({**row, "at": at_text, "prev": prev_hash})
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -122,9 +126,13 @@ def append_many(conn: Connection, records: Sequence[dict[str, Any]]) -> None:
     ).scalar_one_or_none()
     prev_hash = prev or GENESIS
     rows = []
+    last_at, at_text = None, ""
     for record in records:
+        if record["at"] is not last_at:
+            last_at = record["at"]
+            at_text = last_at.isoformat()
         row = {
-            "at": record["at"],
+            "at": last_at,
             "actor": record["actor"],
             "action": record["action"],
             "entity": record["entity"],
@@ -132,7 +140,7 @@ def append_many(conn: Connection, records: Sequence[dict[str, Any]]) -> None:
             "before": record.get("before"),
             "after": record.get("after"),
         }
-        digest = _digest(prev_hash, row)
+        digest = _digest(prev_hash, row, at_text)
         row["prev_hash"] = prev_hash
         row["hash"] = prev_hash = digest
         rows.append(row)

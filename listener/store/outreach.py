@@ -597,6 +597,7 @@ def open_cases_for(
     created: set[int] = set()
     if missing:
         emails = {pair: item.mention.author_email for item, pair in wanted}
+        no_notes: list[dict[str, Any]] = []  # one object: `insert_rows` converts it once
         rows = insert_rows(
             conn,
             CASE,
@@ -609,7 +610,7 @@ def open_cases_for(
                     "open_slot": "open",
                     "owner": "",
                     "root_cause": "",
-                    "notes": [],
+                    "notes": no_notes,
                     "opened_at": at,
                     "updated_at": at,
                 }
