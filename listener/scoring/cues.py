@@ -273,7 +273,7 @@ def find_cues(lowered: str, tokens: list[str]) -> list[CueHit]:
             else:
                 continue
             if cues:
-                hits.extend(CueHit(cue, i, i + n) for cue in cues)
+                hits += [CueHit(cue, i, i + n) for cue in cues]
     if len(hits) > 1:
         # Only a hit of two or more words can contain another.
         longer = [(_group(h.cue.family), h.start, h.end) for h in hits if h.end - h.start > 1]

@@ -10,7 +10,6 @@ dissatisfaction signals and carry the same "signed contribution" meaning.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 
 from listener.domain import Category, ComplaintReason, Mention, Score, Signal
@@ -56,19 +55,20 @@ def categorise(
     reading: Reading, dissatisfied: bool, news_like: bool
 ) -> tuple[Category, ComplaintReason | None]:
     """What the mention is; complaint categories only for a dissatisfied author."""
-    family_weight: dict[Family, float] = defaultdict(float)
-    reason_weight: dict[ComplaintReason, float] = defaultdict(float)
-    for hit in reading.cues:
-        family_weight[hit.cue.family] += hit.cue.weight
-        if hit.cue.reason is not None:
-            reason_weight[hit.cue.reason] += hit.cue.weight
     if news_like:
         return Category.NEWS, None
+    family_weight: dict[Family, float] = {}
+    reason_weight: dict[ComplaintReason, float] = {}
+    for hit in reading.cues:
+        cue = hit.cue
+        family_weight[cue.family] = family_weight.get(cue.family, 0.0) + cue.weight
+        if cue.reason is not None:
+            reason_weight[cue.reason] = reason_weight.get(cue.reason, 0.0) + cue.weight
     if dissatisfied:
         specific = [
             (family_weight[family], category, reason)
             for family, category, reason in _SPECIFIC_FAMILIES
-            if family_weight[family] >= _SPECIFIC_FAMILY_MIN
+            if family_weight.get(family, 0.0) >= _SPECIFIC_FAMILY_MIN
         ]
         if specific:
             _, category, reason = max(specific, key=lambda item: item[0])
@@ -84,7 +84,7 @@ def categorise(
         return Category.COMPLAINT, max(general, key=lambda r: (general[r], r.value))
     if reading.question:
         return Category.QUESTION, None
-    if family_weight[Family.PRAISE] <= -0.5 or reading.compound >= 0.5:
+    if family_weight.get(Family.PRAISE, 0.0) <= -0.5 or reading.compound >= 0.5:
         return Category.PRAISE, None
     return Category.OTHER, None
 
@@ -100,12 +100,8 @@ def _reach_label(followers: int) -> str:
 def incident_evidence(mention: Mention, reading: Reading, category: Category) -> list[Signal]:
     """Signed log-odds contributions to incident risk (baseline not included)."""
     signals: list[Signal] = []
-    language = sorted(
-        {
-            h.cue.phrase: h.cue.weight for h in reading.cues if h.cue.family is Family.INCIDENT
-        }.items(),
-        key=lambda item: (-item[1], item[0]),
-    )
+    incident = {h.cue.phrase: h.cue.weight for h in reading.cues if h.cue.family is Family.INCIDENT}
+    language = sorted(incident.items(), key=lambda item: (-item[1], item[0])) if incident else []
     total = 0.0
     for rank, (phrase, weight) in enumerate(language[:4]):
         share = min(weight * (1.0, 0.6, 0.4, 0.3)[rank], _INCIDENT_CAP - total)
