@@ -21,8 +21,18 @@ from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Connection, Table
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    Connection,
+    Table,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 
 from listener.store.types import UTCDateTime
@@ -34,6 +44,7 @@ _UNSEEN = object()
 # PostgreSQL allows 65,535.
 _MAX_PARAMS = {"sqlite": 999 if sqlite3.sqlite_version_info < (3, 32) else 32_000}
 _DEFAULT_MAX_PARAMS = 30_000
+_PG_ROWS = 5000  # rows per unnest() statement
 _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 
@@ -44,6 +55,21 @@ def upsert_ignore(conn: Connection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     raise NotImplementedError(f"database {conn.dialect.name!r} is not supported")
+
+
+def one_of(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> Any:
+    """`column IN (values)` for a long list of values.
+
+    On PostgreSQL it is `column IN (SELECT unnest(array))`: ONE parameter, so the statement
+    is the same text for any number of values and is prepared once, and the planner sees a
+    set it can hash or join even while the table's statistics are stale (a growing table's
+    usually are). `= ANY(array)` with a parameter was filtered element by element: 0.1 s per
+    500 ids on a fresh 6,000-row table, against 3 ms this way.
+    """
+    if conn.dialect.name == "postgresql":
+        wanted = bindparam(None, list(values), type_=ARRAY(column.type))
+        return column.in_(select(func.unnest(wanted)).scalar_subquery())
+    return column.in_(list(values))
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
@@ -107,6 +133,33 @@ def _statement(
 
 
 @cache
+def _unnest_statement(
+    table: Table,
+    dialect: Dialect,
+    columns: tuple[str, ...],
+    ignore_conflicts: bool,
+    returning: tuple[str, ...],
+) -> str:
+    """PostgreSQL: one array parameter per column, so the statement text never changes with
+    the number of rows (the driver prepares it once; a 30,000-placeholder VALUES list cost
+    more to parse on the client than the insert itself)."""
+    quote = dialect.identifier_preparer.quote
+    # psycopg 3's %b sends the arrays in binary: no quoting and escaping of every text on
+    # the client (that was a quarter of the insert's time).
+    mark = "%b" if dialect.driver == "psycopg" else "%s"
+    casts = ", ".join(f"{mark}::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"SELECT * FROM unnest({casts})"
+    )
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    if returning:
+        sql += " RETURNING " + ", ".join(quote(c) for c in returning)
+    return sql
+
+
+@cache
 def _defaults(table: Table, given: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
     """Constant Python-side column defaults for the columns a row leaves out (as Core adds)."""
     out = []
@@ -158,28 +211,44 @@ def insert_rows(
         return _insert_with_core(conn, table, rows, ignore_conflicts, tuple(returning))
     dialect = conn.dialect
     converters = _converters(table, dialect, columns)
-    per_chunk = max(1, _MAX_PARAMS.get(dialect.name, _DEFAULT_MAX_PARAMS) // len(columns))
-    out: list[tuple[Any, ...]] = []
     # A batch's rows mostly share one timestamp object (`at`): convert it once, not per row.
     seen: list[Any] = [_UNSEEN] * len(columns)
     converted: list[Any] = [None] * len(columns)
     pairs = list(enumerate(zip(columns, converters, strict=True)))
-    for start in range(0, len(rows), per_chunk):
-        chunk = rows[start : start + per_chunk]
-        params: list[Any] = []
-        append = params.append
+
+    def values(chunk: Sequence[Mapping[str, Any]], *, by_column: bool) -> list[Any]:
+        """The chunk's converted values: one list per column, or one flat row-major list."""
+        columns_out: list[list[Any]] = [[] for _ in columns]
+        flat: list[Any] = []
         for row in chunk:
             for i, (name, convert) in pairs:
                 value = row[name]
-                if convert is None:
-                    append(value)
-                elif value is seen[i]:
-                    append(converted[i])
+                if convert is not None:
+                    if value is seen[i]:
+                        value = converted[i]
+                    else:
+                        seen[i], converted[i] = value, convert(value)
+                        value = converted[i]
+                if by_column:
+                    columns_out[i].append(value)
                 else:
-                    seen[i], converted[i] = value, convert(value)
-                    append(converted[i])
+                    flat.append(value)
+        return list(columns_out) if by_column else flat
+
+    out: list[tuple[Any, ...]] = []
+    if dialect.name == "postgresql":
+        sql = _unnest_statement(table, dialect, columns, ignore_conflicts, tuple(returning))
+        for start in range(0, len(rows), _PG_ROWS):
+            chunk = rows[start : start + _PG_ROWS]
+            result = conn.exec_driver_sql(sql, tuple(values(chunk, by_column=True)))
+            if returning:
+                out.extend(tuple(r) for r in result)
+        return out
+    per_chunk = max(1, _MAX_PARAMS.get(dialect.name, _DEFAULT_MAX_PARAMS) // len(columns))
+    for start in range(0, len(rows), per_chunk):
+        chunk = rows[start : start + per_chunk]
         sql = _statement(table, dialect, columns, len(chunk), ignore_conflicts, tuple(returning))
-        result = conn.exec_driver_sql(sql, tuple(params))
+        result = conn.exec_driver_sql(sql, tuple(values(chunk, by_column=False)))
         if returning:
             out.extend(tuple(r) for r in result)
     return out

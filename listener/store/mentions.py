@@ -26,7 +26,7 @@ from listener.domain import (
     StoredMention,
     utc,
 )
-from listener.store.bulk import insert_rows
+from listener.store.bulk import insert_rows, one_of
 from listener.store.tables import DraftEventRow, DraftRow, MentionRow, ScoreRow, SightingRow
 
 MENTION: Table = MentionRow.__table__  # type: ignore[attr-defined]
@@ -81,13 +81,13 @@ def known_external_ids(conn: Connection, source: str, external_ids: Sequence[str
         chunk = list(external_ids[start : start + _CHUNK])
         rows = conn.execute(
             select(MENTION.c.external_id).where(
-                MENTION.c.source == source, MENTION.c.external_id.in_(chunk)
+                MENTION.c.source == source, one_of(conn, MENTION.c.external_id, chunk)
             )
         )
         known.update(r[0] for r in rows)
         rows = conn.execute(
             select(SIGHTING.c.external_id).where(
-                SIGHTING.c.source == source, SIGHTING.c.external_id.in_(chunk)
+                SIGHTING.c.source == source, one_of(conn, SIGHTING.c.external_id, chunk)
             )
         )
         known.update(r[0] for r in rows)
@@ -279,7 +279,9 @@ def _split_sightings(
         values = [v for k, v in wanted if k == kind]
         for start in range(0, len(values), _CHUNK):
             rows = conn.execute(
-                select(MENTION.c.id, column).where(column.in_(values[start : start + _CHUNK]))
+                select(MENTION.c.id, column).where(
+                    one_of(conn, column, values[start : start + _CHUNK])
+                )
             )
             for row in rows:
                 stored.setdefault((kind, row[1]), row.id)
@@ -333,7 +335,7 @@ def mark_settled(conn: Connection, ids: Sequence[int]) -> None:
     for start in range(0, len(ids), _CHUNK):
         conn.execute(
             MENTION.update()
-            .where(MENTION.c.id.in_(list(ids[start : start + _CHUNK])))
+            .where(one_of(conn, MENTION.c.id, ids[start : start + _CHUNK]))
             .values(settled=True)
         )
 
@@ -404,7 +406,7 @@ def mentions_by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, StoredMen
         query = (
             select(MENTION, SCORE)
             .join(SCORE, SCORE.c.mention_id == MENTION.c.id)
-            .where(MENTION.c.id.in_(wanted[start : start + _CHUNK]))
+            .where(one_of(conn, MENTION.c.id, wanted[start : start + _CHUNK]))
         )
         for row in conn.execute(query):
             out[row.id] = row_to_stored(row)

@@ -8,13 +8,14 @@ become `StoreError` with the database named and the cause in plain words.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from listener.domain import Category, Draft, PollState, StoredMention
@@ -32,6 +33,45 @@ BRAND = BrandRow.__table__  # type: ignore[attr-defined]
 LABEL = LabelRow.__table__  # type: ignore[attr-defined]
 
 
+log = logging.getLogger("listener.store")
+
+
+class TableStatistics:
+    """Keeps PostgreSQL's planner statistics current while an import grows the tables.
+
+    A table that grows from a few rows to a million inside one import keeps the statistics of
+    its first minutes until autovacuum gets round to it, and the planner, believing the
+    mention table holds a handful of rows, scans it for every dedup lookup (0.1 s per 500 ids
+    at only 6,000 rows). PostgreSQL's advice for bulk loads is to ANALYZE after them; here
+    the ingest tables are analysed each time the rows stored by this process double (from
+    1,000), so a million-mention import costs about ten quick ANALYZEs.
+    """
+
+    TABLES = ("mention", "score", "draft", "draft_event", "sighting")
+
+    def __init__(self, engine: Engine, first: int = 1000) -> None:
+        self.engine = engine
+        self.enabled = engine.dialect.name == "postgresql"
+        self.rows = 0
+        self.next_at = first
+        self._lock = threading.Lock()
+
+    def grew(self, rows: int) -> None:
+        if not self.enabled or not rows:
+            return
+        with self._lock:
+            self.rows += rows
+            if self.rows < self.next_at:
+                return
+            self.next_at = self.rows * 2
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("ANALYZE " + ", ".join(self.TABLES)))
+                conn.commit()
+        except SQLAlchemyError as exc:  # statistics are an optimisation: never fail a write
+            log.warning("could not refresh table statistics: %s", exc)
+
+
 class Store:
     """Storage for one listener deployment (SQLite file or PostgreSQL database)."""
 
@@ -42,6 +82,7 @@ class Store:
         self._sqlite_writer = (
             threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
+        self._stats = TableStatistics(engine)
 
     @classmethod
     def open(
@@ -211,6 +252,7 @@ class Store:
                         }
                     )
             audit.append_many(conn, records)
+        self._stats.grew(len(stored))
         return per_write
 
     def mark_settled(self, ids: Sequence[int]) -> None:
