@@ -91,14 +91,15 @@ class VectorizerConfig:
 
 
 class TextVectorizer:
-    """Hashed word and char n-grams with sublinear TF, IDF and L2 norm; stateless but for IDF.
+    """Hashed word and char n-grams with sublinear TF, IDF and L2 norm.
 
     The counts are exactly those of two scikit-learn `HashingVectorizer`s (word 1-2-grams and
     char_wb 2-5-grams, side by side), but computed per distinct unit rather than per text: a
     batch's word n-grams and its words are each hashed once (a char_wb n-gram never crosses a
     word, so a text's char counts are the sum of its words'), and a sparse product adds them up
     per text. Mentions repeat words far more than texts, so this hashes a fraction of the
-    n-grams the per-text path would.
+    n-grams the per-text path would. Its only state besides IDF is a bounded memo of words'
+    hashed columns, which changes how fast it is, never what it returns.
     """
 
     def __init__(self, config: VectorizerConfig, idf: npt.NDArray[np.floating[Any]]) -> None:
@@ -118,10 +119,11 @@ class TextVectorizer:
         self._char_grams: Callable[[str], list[str]] = HashingVectorizer(
             analyzer="char_wb", ngram_range=config.char_ngrams, **common
         ).build_analyzer()
+        # Words' char n-gram columns, packed int32 (see `_char_columns`).
+        self._word_columns: dict[str, bytes] = {}
         # The slices char_wb takes of a space-padded word, by the padded word's length: taken
         # with `map` they are the same n-grams, in the same order, made in C. Longer words
         # (rare) go through the analyzer itself.
-        self._word_columns: dict[str, bytes] = {}
         self._char_slices = [
             char_wb_slices(length, *config.char_ngrams) for length in range(_SLICED_UP_TO + 1)
         ]
