@@ -229,7 +229,7 @@ class Pipeline:
         """Store a group in one transaction, then run the after-store steps on it once."""
         at = max(p.at for p in group)
         try:
-            results = self.store.ingest_group([p.write for p in group], at=at)
+            written = self.store.ingest_group([p.write for p in group], at=at)
         except StoreError as exc:
             if len(group) == 1:
                 group[0].error = exc
@@ -239,12 +239,12 @@ class Pipeline:
                 self._write_group([pending])
             return
         everything: list[StoredMention] = []
-        for pending, stored in zip(group, results, strict=True):
+        for pending, stored in zip(group, written.per_write, strict=True):
             pending.stored = stored
             everything.extend(stored)
-        if everything:
+        if written.batch_id is not None:
             report = IngestReport()
-            self._after_store(everything, at, report)
+            self._after_store(written.batch_id, everything, at, report)
             for pending in group:
                 if pending.stored:
                     pending.problems.extend(report.problems)
@@ -286,7 +286,7 @@ class Pipeline:
         return fresh
 
     def _after_store(
-        self, stored: Sequence[StoredMention], now: datetime, report: IngestReport
+        self, batch_id: int, stored: Sequence[StoredMention], now: datetime, report: IngestReport
     ) -> None:
         """Run every step; only when all succeed are the mentions marked settled.
 
@@ -307,26 +307,31 @@ class Pipeline:
                 log.exception("after-store step %s crashed", step.name)
         if ok:
             try:
-                self.store.mark_settled([s.id for s in stored])
+                self.store.mark_settled(batch_id)
             except StoreError as exc:  # they stay unsettled and are settled again later
                 report.problems.append(f"settling: {exc}")
 
     def settle_pending(self, *, grace: timedelta = timedelta(minutes=2)) -> int:
         """Re-run the after-store steps for mentions a crash or failure left unsettled.
 
-        Only mentions stored more than `grace` ago are taken, so a batch still being processed
+        Only batches stored more than `grace` ago are taken, so a batch still being processed
         by this or another instance is left alone. Returns how many were settled.
         """
-        pending = self.store.unsettled(fetched_before=self.clock.now() - grace)
-        if not pending:
-            return 0
-        report = IngestReport()
-        self._after_store(pending, self.clock.now(), report)
-        if report.problems:
-            log.error("settling %d mention(s) failed: %s", len(pending), "; ".join(report.problems))
-            return 0
-        log.info("settled %d mention(s) left over from an interrupted run", len(pending))
-        return len(pending)
+        settled = 0
+        for batch in self.store.unsettled(stored_before=self.clock.now() - grace):
+            report = IngestReport()
+            self._after_store(batch.id, batch.mentions, self.clock.now(), report)
+            if report.problems:
+                log.error(
+                    "settling %d mention(s) failed: %s",
+                    len(batch.mentions),
+                    "; ".join(report.problems),
+                )
+                continue
+            settled += len(batch.mentions)
+        if settled:
+            log.info("settled %d mention(s) left over from an interrupted run", settled)
+        return settled
 
     def poll(self, source: Source) -> PollReport:
         """Poll one source once; never raises (a failure is recorded as the source's error)."""

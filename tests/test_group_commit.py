@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import func, select
 
 from listener.app import make_listener
-from listener.domain import StoredMention
 from listener.errors import StoreError
 from listener.group_commit import GroupCommit, PendingWrite
 from listener.settings import Settings
 from listener.store import BatchWrite, Store
 from listener.store.mentions import MENTION
 from listener.store.sources import SOURCE
+from listener.store.store import StoredGroup
 from tests.fakes.feed_farm import FeedFarm
 
 AT = datetime(2026, 3, 6, 9, 41, tzinfo=UTC)
@@ -76,9 +76,7 @@ def test_a_crash_in_the_writer_reaches_the_waiters_of_that_group_and_the_next_gr
 class PoisonedStore(Store):
     """A real store that refuses any group holding the batch of the source named 'feed-3'."""
 
-    def ingest_group(
-        self, writes: Sequence[BatchWrite], *, at: datetime
-    ) -> list[list[StoredMention]]:
+    def ingest_group(self, writes: Sequence[BatchWrite], *, at: datetime) -> StoredGroup:
         if any(w.source == "feed-3" and w.items for w in writes):
             raise StoreError("database refused: value too long for feed-3")
         return super().ingest_group(writes, at=at)

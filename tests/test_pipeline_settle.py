@@ -1,12 +1,15 @@
 """A crash between storing a batch and its after-store steps loses nothing: steps run later."""
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text as sql
 
 from listener.app import make_listener
 from listener.domain import Mention
 from listener.settings import Settings
 from listener.store import IngestItem
+from listener.store.engine import make_engine, migrate
 from listener.store.outreach import blocked, list_cases
 
 
@@ -27,14 +30,15 @@ def test_unsettled_mentions_get_their_opt_out_and_case_after_a_crash(
         # What a crash right after the batch's commit leaves behind: stored, steps never run.
         items = [IngestItem(m, "O2", "@O2", s) for m, s in zip([stop, angry], scores, strict=True)]
         listener.store.ingest(items, at=listener.clock.now() - timedelta(minutes=5))
-        assert len(listener.store.unsettled(fetched_before=listener.clock.now())) == 2
+        [batch] = listener.store.unsettled(stored_before=listener.clock.now())
+        assert len(batch.mentions) == 2
 
         assert listener.pipeline.settle_pending() == 2
 
         with listener.store.read() as conn:
             assert blocked(conn, "O2", ["ann"]) is not None
             assert any(case.author == "bob" for case in list_cases(conn, brand="O2"))
-        assert listener.store.unsettled(fetched_before=listener.clock.now()) == []
+        assert listener.store.unsettled(stored_before=listener.clock.now()) == []
         assert listener.pipeline.settle_pending() == 0
     finally:
         listener.close()
@@ -50,7 +54,51 @@ def test_a_normal_batch_is_settled_at_once(
         )
         assert report.new == 1 and not report.problems
         assert (
-            listener.store.unsettled(fetched_before=listener.clock.now() + timedelta(days=1)) == []
+            listener.store.unsettled(stored_before=listener.clock.now() + timedelta(days=1)) == []
         )
+    finally:
+        listener.close()
+
+
+def test_mentions_left_unsettled_before_the_upgrade_are_still_settled(
+    make_settings: Callable[..., Settings], db_url: str
+) -> None:
+    """Migration 0008 turns the old per-mention flag into batches the service settles."""
+    engine = make_engine(db_url)
+    migrate(engine, "0007")
+    at = datetime(2026, 3, 6, 9, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        for n, (author, text) in enumerate(
+            [("@ann", "@O2 STOP messaging me"), ("@cy", "@O2 lovely service")], start=1
+        ):
+            conn.execute(
+                sql(
+                    "INSERT INTO mention (source, external_id, source_kind, brand, matched_term,"
+                    " text, title, url, author, author_name, author_email, published_at,"
+                    " fetched_at, lang, replies, reposts, likes, quotes, in_reply_to, story_key,"
+                    " title_key, settled) VALUES ('x', :id, 'x', 'O2', '@O2', :text, '', '',"
+                    " :author, '', '', :at, :at, '', 0, 0, 0, 0, '', '', '', :settled)"
+                ),
+                {"id": str(n), "text": text, "author": author, "at": at, "settled": n == 2},
+            )
+            conn.execute(
+                sql(
+                    "INSERT INTO score (mention_id, dissatisfaction, dissatisfied, incident_risk,"
+                    " category, reason, signals, scorer, scored_at) SELECT id, 0.9, :t, 0.1,"
+                    " 'spam_complaint', '', '[]', 'test', :at FROM mention WHERE external_id = :id"
+                ),
+                {"id": str(n), "at": at, "t": True},
+            )
+    engine.dispose()
+    listener = make_listener(make_settings(database={"url": db_url}), environ={})
+    try:
+        [batch] = listener.store.unsettled(stored_before=listener.clock.now())
+        assert [m.mention.external_id for m in batch.mentions] == ["1"]
+        # Stamped with the upgrade's time: settled once the usual grace period has passed.
+        assert listener.pipeline.settle_pending() == 0
+        assert listener.pipeline.settle_pending(grace=timedelta(0)) == 1
+        with listener.store.read() as conn:
+            assert blocked(conn, "O2", ["ann"]) is not None
+        assert listener.store.unsettled(stored_before=listener.clock.now()) == []
     finally:
         listener.close()

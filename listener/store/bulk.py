@@ -148,9 +148,12 @@ def _unnest_statement(
     # the client (that was a quarter of the insert's time).
     mark = "%b" if dialect.driver == "psycopg" else "%s"
     casts = ", ".join(f"{mark}::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
+    names = ", ".join(quote(c) for c in columns)
+    aliases = ", ".join(f"c{i}" for i in range(len(columns)))
+    # In the given order, so ids are handed out in row order (the audit chain relies on it).
     sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-        f"SELECT * FROM unnest({casts})"
+        f"INSERT INTO {quote(table.name)} ({names}) SELECT {aliases} FROM "
+        f"unnest({casts}) WITH ORDINALITY AS given({aliases}, n) ORDER BY n"
     )
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"

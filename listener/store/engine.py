@@ -74,8 +74,8 @@ def _begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def migrate(engine: Engine) -> None:
-    """Apply every pending migration; raise StoreError saying what failed."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Apply every pending migration (up to `revision`); raise StoreError saying what failed."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection_url"] = engine.url
@@ -85,7 +85,7 @@ def migrate(engine: Engine) -> None:
                 # Several instances starting at once must not race to create the same tables.
                 connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATE_LOCK})
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot migrate database {redact(str(engine.url))!r}: {exc}") from exc
 

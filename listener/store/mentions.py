@@ -27,9 +27,17 @@ from listener.domain import (
     utc,
 )
 from listener.store.bulk import insert_rows, one_of
-from listener.store.tables import DraftEventRow, DraftRow, MentionRow, ScoreRow, SightingRow
+from listener.store.tables import (
+    DraftEventRow,
+    DraftRow,
+    MentionRow,
+    ScoreRow,
+    SightingRow,
+    UnsettledBatchRow,
+)
 
 MENTION: Table = MentionRow.__table__  # type: ignore[attr-defined]
+UNSETTLED: Table = UnsettledBatchRow.__table__  # type: ignore[attr-defined]
 SCORE: Table = ScoreRow.__table__  # type: ignore[attr-defined]
 DRAFT: Table = DraftRow.__table__  # type: ignore[attr-defined]
 DRAFT_EVENT: Table = DraftEventRow.__table__  # type: ignore[attr-defined]
@@ -121,7 +129,6 @@ def _mention_values(item: IngestItem, fetched_at: datetime) -> dict[str, Any]:
         "in_reply_to": m.in_reply_to[:200],
         "story_key": story_key(m),
         "title_key": title_key(m),
-        "settled": False,
     }
 
 
@@ -331,23 +338,28 @@ def _insert_sightings(
     )
 
 
-def mark_settled(conn: Connection, ids: Sequence[int]) -> None:
-    for start in range(0, len(ids), _CHUNK):
-        conn.execute(
-            MENTION.update()
-            .where(one_of(conn, MENTION.c.id, ids[start : start + _CHUNK]))
-            .values(settled=True)
-        )
+def open_batch(conn: Connection, ids: Sequence[int], at: datetime) -> int:
+    """Record a stored batch as unsettled, in the transaction that stores it."""
+    [(batch_id,)] = insert_rows(
+        conn, UNSETTLED, [{"stored_at": at, "mention_ids": list(ids)}], returning=("id",)
+    )
+    return int(batch_id)
 
 
-def unsettled_ids(conn: Connection, *, fetched_before: datetime, limit: int) -> list[int]:
+def settle_batch(conn: Connection, batch_id: int) -> None:
+    conn.execute(UNSETTLED.delete().where(UNSETTLED.c.id == batch_id))
+
+
+def unsettled_batches(
+    conn: Connection, *, stored_before: datetime, limit: int
+) -> list[tuple[int, list[int]]]:
     rows = conn.execute(
-        select(MENTION.c.id)
-        .where(MENTION.c.settled.is_(False), MENTION.c.fetched_at < fetched_before)
-        .order_by(MENTION.c.id)
+        select(UNSETTLED.c.id, UNSETTLED.c.mention_ids)
+        .where(UNSETTLED.c.stored_at < stored_before)
+        .order_by(UNSETTLED.c.id)
         .limit(limit)
     )
-    return [int(r[0]) for r in rows]
+    return [(int(r.id), [int(i) for i in r.mention_ids]) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)

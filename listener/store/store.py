@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,21 @@ LABEL = LabelRow.__table__  # type: ignore[attr-defined]
 
 
 log = logging.getLogger("listener.store")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredGroup:
+    """What `Store.ingest_group` stored: the new mentions of each write, and the batch record
+    to settle once the after-store steps have run (None when nothing was new)."""
+
+    per_write: list[list[StoredMention]]
+    batch_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class UnsettledBatch:
+    id: int
+    mentions: list[StoredMention]
 
 
 class TableStatistics:
@@ -204,14 +220,13 @@ class Store:
 
         Returns only the mentions that were new; a mention seen before is silently skipped.
         """
-        [stored] = self.ingest_group([BatchWrite(items, source, state, actor)], at=at)
+        [stored] = self.ingest_group([BatchWrite(items, source, state, actor)], at=at).per_write
         return stored
 
-    def ingest_group(
-        self, writes: Sequence[BatchWrite], *, at: datetime
-    ) -> list[list[StoredMention]]:
+    def ingest_group(self, writes: Sequence[BatchWrite], *, at: datetime) -> StoredGroup:
         """Store several batches (from several sources) in ONE transaction; per batch, the
-        mentions that were new.
+        mentions that were new, and the id of the unsettled-batch record that stays until
+        `mark_settled` says every after-store step has run for them.
 
         Concurrent polls hand their batches to one writer that commits them together (group
         commit): one lock, one commit and one audit append for many small polls instead of
@@ -252,20 +267,24 @@ class Store:
                         }
                     )
             audit.append_many(conn, records)
+            batch_id = mentions.open_batch(conn, [s.id for s in stored], at) if stored else None
         self._stats.grew(len(stored))
-        return per_write
+        return StoredGroup(per_write, batch_id)
 
-    def mark_settled(self, ids: Sequence[int]) -> None:
-        """Every after-store step has run for these mentions."""
+    def mark_settled(self, batch_id: int) -> None:
+        """Every after-store step has run for this stored batch."""
         with self.write() as conn:
-            mentions.mark_settled(conn, ids)
+            mentions.settle_batch(conn, batch_id)
 
-    def unsettled(self, *, fetched_before: datetime, limit: int = 2000) -> list[StoredMention]:
-        """Mentions stored before `fetched_before` whose after-store steps never finished."""
+    def unsettled(self, *, stored_before: datetime, limit: int = 20) -> list[UnsettledBatch]:
+        """Batches stored before `stored_before` whose after-store steps never finished."""
         with self.read() as conn:
-            ids = mentions.unsettled_ids(conn, fetched_before=fetched_before, limit=limit)
-            found = mentions.mentions_by_ids(conn, ids)
-        return [found[i] for i in ids if i in found]
+            batches = mentions.unsettled_batches(conn, stored_before=stored_before, limit=limit)
+            found = mentions.mentions_by_ids(conn, [i for _, ids in batches for i in ids])
+        return [
+            UnsettledBatch(batch_id, [found[i] for i in ids if i in found])
+            for batch_id, ids in batches
+        ]
 
     def save_progress(self, source: str, state: PollState) -> None:
         with self.write() as conn:

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
-from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
 from listener.store.types import UTCDateTime
@@ -60,7 +59,6 @@ class MentionRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_mention_source_external_id"),
         Index("ix_mention_brand_published", "brand", "published_at"),
-        Index("ix_mention_unsettled", "settled", "fetched_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -87,8 +85,17 @@ class MentionRow(SQLModel, table=True):
     in_reply_to: str = Field(default="", max_length=200)
     story_key: str = Field(default="", max_length=200, index=True)
     title_key: str = Field(default="", max_length=200, index=True)
-    # False until every after-store step has run; see Pipeline.settle_pending.
-    settled: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
+
+
+class UnsettledBatchRow(SQLModel, table=True):
+    """A stored batch whose after-store steps have not all run yet (see
+    `Pipeline.settle_pending`); deleted as soon as they have."""
+
+    __tablename__ = "unsettled_batch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    stored_at: datetime = _dt(index=True, nullable=False)
+    mention_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
 class SightingRow(SQLModel, table=True):
