@@ -19,6 +19,8 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache, lru_cache
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -214,36 +216,35 @@ def insert_rows(
         return _insert_with_core(conn, table, rows, ignore_conflicts, tuple(returning))
     dialect = conn.dialect
     converters = _converters(table, dialect, columns)
+    take = itemgetter(*columns)
+    single = len(columns) == 1
+    to_convert = [(i, c) for i, c in enumerate(converters) if c is not None]
     # A batch's rows mostly share one timestamp object (`at`): convert it once, not per row.
     seen: list[Any] = [_UNSEEN] * len(columns)
     converted: list[Any] = [None] * len(columns)
-    pairs = list(enumerate(zip(columns, converters, strict=True)))
 
-    def values(chunk: Sequence[Mapping[str, Any]], *, by_column: bool) -> list[Any]:
-        """The chunk's converted values: one list per column, or one flat row-major list."""
-        columns_out: list[list[Any]] = [[] for _ in columns]
-        flat: list[Any] = []
+    def values(chunk: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+        """The chunk's rows as lists of driver-ready values, in `columns` order."""
+        out_rows = []
         for row in chunk:
-            for i, (name, convert) in pairs:
-                value = row[name]
-                if convert is not None:
-                    if value is seen[i]:
-                        value = converted[i]
-                    else:
-                        seen[i], converted[i] = value, convert(value)
-                        value = converted[i]
-                if by_column:
-                    columns_out[i].append(value)
+            picked = [take(row)] if single else list(take(row))
+            for i, convert in to_convert:
+                value = picked[i]
+                if value is seen[i]:
+                    picked[i] = converted[i]
                 else:
-                    flat.append(value)
-        return list(columns_out) if by_column else flat
+                    seen[i] = value
+                    picked[i] = converted[i] = convert(value)
+            out_rows.append(picked)
+        return out_rows
 
     out: list[tuple[Any, ...]] = []
     if dialect.name == "postgresql":
         sql = _unnest_statement(table, dialect, columns, ignore_conflicts, tuple(returning))
         for start in range(0, len(rows), _PG_ROWS):
             chunk = rows[start : start + _PG_ROWS]
-            result = conn.exec_driver_sql(sql, tuple(values(chunk, by_column=True)))
+            by_column = [list(c) for c in zip(*values(chunk), strict=True)]
+            result = conn.exec_driver_sql(sql, tuple(by_column))
             if returning:
                 out.extend(tuple(r) for r in result)
         return out
@@ -251,7 +252,8 @@ def insert_rows(
     for start in range(0, len(rows), per_chunk):
         chunk = rows[start : start + per_chunk]
         sql = _statement(table, dialect, columns, len(chunk), ignore_conflicts, tuple(returning))
-        result = conn.exec_driver_sql(sql, tuple(values(chunk, by_column=False)))
+        flat = tuple(chain.from_iterable(values(chunk)))
+        result = conn.exec_driver_sql(sql, flat)
         if returning:
             out.extend(tuple(r) for r in result)
     return out
