@@ -238,15 +238,8 @@ class BrandState:
 
 def _saved_form(o: Observation) -> Observation:
     """The observation as `_obs_from_json(_obs_json(o))` rebuilds it (usually `o` itself)."""
-    # The words too: a set's iteration order depends on how it was built, and the order in
-    # which words are counted decides ties between equally frequent words.
-    return replace(
-        o,
-        title=o.title[:300],
-        text=o.text[:500],
-        risk=float(round(o.risk, 4)),
-        words=frozenset(sorted(o.words)),
-    )
+    # The words are the same set either way; nothing downstream depends on a set's order.
+    return replace(o, title=o.title[:300], text=o.text[:500], risk=float(round(o.risk, 4)))
 
 
 def _obs_json(o: Observation) -> dict[str, Any]:
@@ -435,12 +428,14 @@ class Detector:
         if obs.story_key and obs.story_key in profile.story_keys:
             return 100.0
         terms = state.terms
-        shared = obs.words & profile.terms.keys()
-        weight = 0.0
-        for word in shared:
+        counted: list[float] = []
+        for word in obs.words & profile.terms.keys():
             idf = terms.idf(word)
             if idf >= rules.min_idf:
-                weight += idf
+                counted.append(idf)
+        # fsum is exact, so the total does not depend on the set's (hash-seeded) order; a plain
+        # sum could differ in the last bit between runs and flip a comparison at `join_weight`.
+        weight = math.fsum(counted)
         if (
             obs.category in SPECIFIC_CATEGORIES
             and obs.concerning(rules.risk_threshold)

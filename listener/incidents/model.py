@@ -6,7 +6,9 @@ can be recomputed after a restart without reading every mention again.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -144,14 +146,16 @@ class IncidentProfile:
             self.story_keys.append(obs.story_key)
         self.terms.update(obs.words)
         if len(self.terms) > 300:
-            self.terms = Counter(dict(self.terms.most_common(150)))
+            self.terms = Counter(dict(ranked(self.terms, 150)))
         self.sources[obs.source_kind or obs.source] += 1
         if obs.author:
             known = self.authors.get(obs.author, -1)
             if obs.followers > known:
                 self.authors[obs.author] = obs.followers
                 if len(self.authors) > 60:
-                    self.authors = dict(sorted(self.authors.items(), key=lambda kv: -kv[1])[:40])
+                    self.authors = dict(
+                        sorted(self.authors.items(), key=lambda kv: (-kv[1], kv[0]))[:40]
+                    )
         self._keep_sample(obs)
 
     def _keep_sample(self, obs: Observation) -> None:
@@ -205,15 +209,15 @@ class IncidentProfile:
     def dominant_category(self) -> str:
         if not self.categories:
             return Category.OTHER.value
-        return self.categories.most_common(1)[0][0]
+        return ranked(self.categories, 1)[0][0]
 
     @property
     def type(self) -> IncidentType:
         return incident_type(self.categories)
 
     def top_authors(self, n: int = 5) -> list[dict[str, Any]]:
-        ranked = sorted(self.authors.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
-        return [{"author": a, "followers": f} for a, f in ranked]
+        top = sorted(self.authors.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+        return [{"author": a, "followers": f} for a, f in top]
 
     def severity(self, rule: SeverityRule) -> Severity:
         return severity_of(self, rule)
@@ -230,7 +234,7 @@ class IncidentProfile:
             "total_reach": self.total_reach,
             "news_count": self.news_count,
             "story_keys": self.story_keys,
-            "terms": dict(self.terms.most_common(150)),
+            "terms": dict(ranked(self.terms, 150)),
             "categories": dict(self.categories),
             "sources": dict(self.sources),
             "authors": self.authors,
@@ -266,6 +270,15 @@ class IncidentProfile:
         return profile
 
 
+def ranked(counts: Mapping[str, int], n: int) -> list[tuple[str, int]]:
+    """The `n` most frequent keys, most frequent first, equal counts in name order.
+
+    `Counter.most_common` breaks ties by insertion order, and words are inserted by iterating
+    a set of strings, whose order changes with PYTHONHASHSEED: titles would too.
+    """
+    return heapq.nsmallest(n, counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 def _parse_time(value: Any) -> datetime:
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -279,7 +292,7 @@ def incident_type(categories: Counter[str]) -> IncidentType:
     if specific:
         category = max(specific, key=lambda cn: (cn[1], cn[0]))[0]
         return _TYPE_OF_CATEGORY[category]
-    category = categories.most_common(1)[0][0]
+    category = ranked(categories, 1)[0][0]
     return _TYPE_OF_CATEGORY.get(category, IncidentType.OTHER)
 
 
@@ -302,8 +315,8 @@ def severity_of(profile: IncidentProfile, rule: SeverityRule) -> Severity:
 
 def summary(profile: IncidentProfile, *, top_terms: int = 6) -> str:
     """A short plain-text account: how many, from where, since when, the words, a sample."""
-    terms = ", ".join(t for t, _ in profile.terms.most_common(top_terms)) or "no common words"
-    sources = ", ".join(f"{s} ({n})" for s, n in profile.sources.most_common(4))
+    terms = ", ".join(t for t, _ in ranked(profile.terms, top_terms)) or "no common words"
+    sources = ", ".join(f"{s} ({n})" for s, n in ranked(profile.sources, 4))
     lines = [
         f"{profile.type.value.capitalize()} incident about {profile.brand}: "
         f"{profile.mention_count} mention(s) since {profile.first_at:%Y-%m-%d %H:%M} UTC "
@@ -321,5 +334,5 @@ def summary(profile: IncidentProfile, *, top_terms: int = 6) -> str:
 
 
 def title(profile: IncidentProfile, *, top_terms: int = 3) -> str:
-    words = " ".join(t for t, _ in profile.terms.most_common(top_terms))
+    words = " ".join(t for t, _ in ranked(profile.terms, top_terms))
     return f"{profile.brand}: {profile.type.value} ({words})" if words else profile.brand

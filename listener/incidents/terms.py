@@ -35,8 +35,8 @@ MAX_TERMS = 4000
 def tokens(text: str, ignore: frozenset[str] = frozenset()) -> frozenset[str]:
     """Lower-case words of three letters or more, without stopwords and the brand's own name."""
     words = {w.strip("'-") for w in _WORD.findall(text.lower())}
-    # Built exactly as before (same filter, same insertion order): a set's iteration order,
-    # which decides ties between equally frequent words, depends on how it was built.
+    # The set's iteration order changes with PYTHONHASHSEED: whoever ranks or sums these words
+    # must not depend on it (see `model.ranked`, `TermStats._rebase`).
     excluded = _excluded(ignore)
     return frozenset(w for w in words if len(w) >= 3 and w not in excluded)
 
@@ -93,7 +93,8 @@ class TermStats:
     def _rebase(self) -> None:
         self._idf.clear()
         scale = self.decay**self.ticks
-        top = sorted(self.df.items(), key=lambda kv: kv[1], reverse=True)[:MAX_TERMS]
+        # Equal counts in word order: words arrive in set order, which changes with the hash seed.
+        top = sorted(self.df.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
         self.df = {w: c * scale for w, c in top if c * scale > 0.01}
         self.ticks = 0
 
