@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 from collections.abc import Sequence
@@ -44,9 +45,22 @@ def auto_workers() -> int:
 
 def _start_worker(settings: ScoringSettings) -> None:
     global _scorer
+    # A worker must not outlive its service: if the parent is killed (SIGKILL, OOM killer)
+    # nobody tells the worker to stop, and it would wait for work forever.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        watcher = threading.Thread(
+            target=_exit_with, args=(parent.sentinel,), name="parent-watch", daemon=True
+        )
+        watcher.start()
     from listener.scoring import make_scorer
 
     _scorer = make_scorer(settings)
+
+
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
 
 
 def pack(score: Score) -> PackedScore:

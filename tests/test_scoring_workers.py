@@ -115,3 +115,47 @@ def test_an_import_through_workers_stores_exactly_what_one_process_stores(
     alone = _stored(make_settings, 0, f"sqlite:///{tmp_path / 'alone.db'}")
     pooled = _stored(make_settings, 1, f"sqlite:///{tmp_path / 'pooled.db'}")
     assert pooled == alone
+
+
+_PARENT = """
+import sys
+from listener.scoring import make_scorer
+from listener.scoring_workers import ScoringWorkers
+from listener.settings import ScoringSettings
+import multiprocessing
+settings = ScoringSettings()
+pool = ScoringWorkers(make_scorer(settings), settings, workers=1)
+assert pool.wait_until_ready()
+print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_worker_does_not_outlive_a_killed_service() -> None:
+    import subprocess
+    import sys
+    import time
+
+    with subprocess.Popen(
+        [sys.executable, "-c", _PARENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as parent:
+        assert parent.stdout is not None
+        workers = [int(p) for p in parent.stdout.readline().split()]
+        assert workers, "the parent started no worker"
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in workers if _running(pid)]
+    assert not alive, f"worker(s) {alive} outlived their killed parent"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as handle:  # a zombie has exited already
+        return handle.read().split()[2] != "Z"
