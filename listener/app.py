@@ -23,7 +23,7 @@ from listener.outreach.steps import build_outreach
 from listener.pipeline import AfterStore, Pipeline, PollReport
 from listener.polling import ConcurrentPolling
 from listener.scoring.base import Scorer
-from listener.scoring_workers import ScoringWorkers, auto_workers
+from listener.scoring_workers import BatchWork, ScoringWorkers, auto_workers
 from listener.settings import Settings
 from listener.source_watch import watch_sources
 from listener.sources import build_source
@@ -104,17 +104,11 @@ def make_listener(
     try:
         now = clock.now()
         store.ensure_brands([b.name for b in settings.brands], now)
-        workers: ScoringWorkers | None = None
+        built_scorer = scorer is None
         if scorer is None:
             from listener.scoring import make_scorer
 
             scorer = make_scorer(settings.scoring)
-            # Workers rebuild the scorer from settings, so only a scorer built from settings
-            # can be handed to them (a scorer passed in stays in this process).
-            count = settings.scoring.workers
-            count = auto_workers() if count == "auto" else count
-            if count > 0:
-                workers = ScoringWorkers(scorer, settings.scoring, workers=count)
         matcher = BrandMatcher([BrandTerms(b.name, b.terms, b.exclude) for b in settings.brands])
         drafter = (
             Drafter(settings.resolve_path(settings.outreach.templates_dir), settings.outreach)
@@ -135,6 +129,14 @@ def make_listener(
         )
         for name, reason in disabled.items():
             store.record_disabled(name, reason)
+        workers: ScoringWorkers | None = None
+        count = settings.scoring.workers
+        count = auto_workers() if count == "auto" else count
+        # Workers rebuild the scorer and drafter from settings, so only those built from
+        # settings can be handed to them (a scorer passed in stays in this process).
+        if built_scorer and count > 0:
+            work = BatchWork(scorer, drafter, settings.brands)
+            workers = ScoringWorkers(work, settings, workers=count)
         outreach = build_outreach(settings, store, clock, env)
         incidents = build_incidents(settings, store, clock, env)
         pipeline = Pipeline(

@@ -24,7 +24,7 @@ from listener.scoring.base import Scorer
 from listener.scoring_workers import PendingScores, ScoringWorkers
 from listener.settings import BrandSettings
 from listener.sources.base import Source
-from listener.store import BatchWrite, IngestItem, Store
+from listener.store import BatchWrite, IngestItem, PlannedDraft, Store
 
 log = logging.getLogger("listener.pipeline")
 
@@ -184,7 +184,7 @@ class Pipeline:
         report.duplicates = len(matched) - len(fresh)
         texts = [m for m, _, _ in fresh]
         if self.workers is not None and texts:
-            return _Started(report, fresh, self.workers.start(texts))
+            return _Started(report, fresh, self.workers.start(texts, [b for _, b, _ in fresh]))
         return _Started(report, fresh, self.scorer.score_batch(texts) if texts else [])
 
     def _finish(
@@ -197,16 +197,21 @@ class Pipeline:
     ) -> IngestReport:
         """Plan drafts for the scored mentions and store them (with the source's progress)."""
         report, fresh, scores = started.report, started.fresh, started.scores
+        plans: list[PlannedDraft | None] | None = None  # planned by a worker, when one scored
         if isinstance(scores, PendingScores):
             assert self.workers is not None
-            scores = self.workers.result(scores)
+            scores, plans = self.workers.result(scores)
         items: list[IngestItem] = []
-        for (mention, brand, term), score in zip(fresh, scores, strict=True):
+        for i, ((mention, brand, term), score) in enumerate(zip(fresh, scores, strict=True)):
             draft = None
             if self.drafter is not None and (
                 self.draft_filter is None or self.draft_filter(mention, brand)
             ):
-                draft = self.drafter.plan(mention, self.brands[brand], score)
+                draft = (
+                    plans[i]
+                    if plans is not None
+                    else self.drafter.plan(mention, self.brands[brand], score)
+                )
             items.append(IngestItem(mention, brand, term, score, draft))
         if not items and (source is None or state is None):
             return report

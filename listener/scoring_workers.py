@@ -1,8 +1,10 @@
 """Scoring in worker processes, so one core scores the next batch while another stores this one.
 
-Scoring is pure CPU work in Python (VADER, n-gram hashing), so threads cannot overlap it with
-storing; processes can. Only large batches go to the workers (an import, a busy X page): for a
-feed poll of a few entries the round trip costs more than scoring them in place.
+Scoring and drafting replies are pure CPU work in Python (VADER, n-gram hashing, Jinja2), so
+threads cannot overlap them with storing; processes can. A worker scores a batch and plans
+the reply drafts for it (the pipeline still decides, with the do-not-contact list, which
+drafts are kept). Only large batches go to the workers (an import, a busy X page): for a feed
+poll of a few entries the round trip costs more than doing the work in place.
 
 Scores come back as plain tuples, not `Score` objects: pickling the dataclasses with their
 enums cost more than half of what scoring in place would have saved. A worker that dies
@@ -21,16 +23,46 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from listener.domain import Category, ComplaintReason, Mention, Score, Signal
 from listener.scoring.base import Scorer
-from listener.settings import ScoringSettings
+from listener.settings import BrandSettings, Settings
+from listener.store.mentions import PlannedDraft
+
+if TYPE_CHECKING:
+    from listener.drafting import Drafter
 
 log = logging.getLogger("listener.scoring")
 
 PackedScore = tuple[float, bool, float, str, str, tuple[tuple[str, float], ...], str]
+PackedDraft = tuple[str, str, str, str, float] | None
 
-_scorer: Scorer | None = None
+
+class BatchWork:
+    """What a worker (or this process, for small batches) does with a batch: score every
+    mention, and plan the reply each scored mention would get."""
+
+    def __init__(
+        self, scorer: Scorer, drafter: Drafter | None, brands: Sequence[BrandSettings]
+    ) -> None:
+        self.scorer = scorer
+        self.drafter = drafter
+        self.brands = {b.name: b for b in brands}
+
+    def run(
+        self, mentions: Sequence[Mention], brands: Sequence[str]
+    ) -> tuple[list[Score], list[PlannedDraft | None]]:
+        scores = self.scorer.score_batch(mentions)
+        if self.drafter is None:
+            return scores, [None] * len(scores)
+        plan = self.drafter.plan
+        return scores, [
+            plan(m, self.brands[b], s) for m, b, s in zip(mentions, brands, scores, strict=True)
+        ]
+
+
+_work: BatchWork | None = None
 
 
 def auto_workers() -> int:
@@ -43,8 +75,8 @@ def auto_workers() -> int:
     return max(0, min(2, cores - 1))
 
 
-def _start_worker(settings: ScoringSettings) -> None:
-    global _scorer
+def _start_worker(settings: Settings) -> None:
+    global _work
     # A worker must not outlive its service: if the parent is killed (SIGKILL, OOM killer)
     # nobody tells the worker to stop, and it would wait for work forever.
     parent = multiprocessing.parent_process()
@@ -53,9 +85,16 @@ def _start_worker(settings: ScoringSettings) -> None:
             target=_exit_with, args=(parent.sentinel,), name="parent-watch", daemon=True
         )
         watcher.start()
+    from listener.drafting import Drafter
     from listener.scoring import make_scorer
 
-    _scorer = make_scorer(settings)
+    outreach = settings.outreach
+    drafter = (
+        Drafter(settings.resolve_path(outreach.templates_dir), outreach)
+        if outreach.enabled
+        else None
+    )
+    _work = BatchWork(make_scorer(settings.scoring), drafter, settings.brands)
 
 
 def _exit_with(sentinel: int) -> None:
@@ -88,32 +127,49 @@ def unpack(packed: PackedScore) -> Score:
     )
 
 
+def pack_draft(plan: PlannedDraft | None) -> PackedDraft:
+    if plan is None:
+        return None
+    return (plan.channel, plan.template, plan.text, plan.recipient, plan.priority)
+
+
+def unpack_draft(packed: PackedDraft) -> PlannedDraft | None:
+    return None if packed is None else PlannedDraft(*packed)
+
+
 def _ready_in_worker() -> bool:
-    return _scorer is not None
+    return _work is not None
 
 
-def _score_in_worker(mentions: Sequence[Mention]) -> list[PackedScore]:
-    if _scorer is None:  # the initializer always runs first; this is a broken pool
+def _run_in_worker(
+    mentions: Sequence[Mention], brands: Sequence[str]
+) -> tuple[list[PackedScore], list[PackedDraft]]:
+    if _work is None:  # the initializer always runs first; this is a broken pool
         raise RuntimeError("scoring worker started without a scorer")
-    return [pack(s) for s in _scorer.score_batch(mentions)]
+    scores, plans = _work.run(mentions, brands)
+    return [pack(s) for s in scores], [pack_draft(p) for p in plans]
+
+
+Scored = tuple[list[Score], list[PlannedDraft | None]]
 
 
 @dataclass
 class PendingScores:
-    """Scores being computed in a worker, or already computed here."""
+    """Scores and draft plans being computed in a worker, or already computed here."""
 
     mentions: Sequence[Mention]
-    future: Future[list[PackedScore]] | None = None
-    scores: list[Score] | None = None
+    brands: Sequence[str]
+    future: Future[tuple[list[PackedScore], list[PackedDraft]]] | None = None
+    done: Scored | None = None
 
 
 class ScoringWorkers:
-    """A small process pool running the same scorer as this process, for large batches."""
+    """A small process pool doing the same `BatchWork` as this process, for large batches."""
 
     def __init__(
-        self, scorer: Scorer, settings: ScoringSettings, *, workers: int, min_batch: int = 64
+        self, work: BatchWork, settings: Settings, *, workers: int, min_batch: int = 64
     ) -> None:
-        self.scorer = scorer
+        self.work = work
         self.settings = settings
         self.workers = workers
         self.min_batch = min_batch
@@ -121,36 +177,36 @@ class ScoringWorkers:
         self._warming: Future[bool] | None = None
         self._lock = threading.Lock()  # polls on many threads share one pool
 
-    def start(self, mentions: Sequence[Mention]) -> PendingScores:
-        """Begin scoring `mentions`; small batches (or no workers) are scored right here.
+    def start(self, mentions: Sequence[Mention], brands: Sequence[str]) -> PendingScores:
+        """Begin scoring `mentions` (about `brands`, one each); small batches (or no
+        workers) are done right here.
 
         Starting a worker takes a second or two (it loads the model); until one is ready,
-        batches are scored here instead of waiting for it.
+        batches are done here instead of waiting for it.
         """
         if self.workers <= 0 or len(mentions) < self.min_batch:
-            return PendingScores(mentions, scores=self.scorer.score_batch(mentions))
+            return PendingScores(mentions, brands, done=self.work.run(mentions, brands))
         try:
             pool = self._ensure_pool()
             if self._warming is not None and not self._warming.done():
-                return PendingScores(mentions, scores=self.scorer.score_batch(mentions))
-            future = pool.submit(_score_in_worker, mentions)
-            return PendingScores(mentions, future=future)
+                return PendingScores(mentions, brands, done=self.work.run(mentions, brands))
+            future = pool.submit(_run_in_worker, mentions, brands)
+            return PendingScores(mentions, brands, future=future)
         except (BrokenProcessPool, RuntimeError, OSError) as exc:
             self._restart(exc)
-            return PendingScores(mentions, scores=self.scorer.score_batch(mentions))
+            return PendingScores(mentions, brands, done=self.work.run(mentions, brands))
 
-    def result(self, pending: PendingScores) -> list[Score]:
-        if pending.scores is not None:
-            return pending.scores
+    def result(self, pending: PendingScores) -> Scored:
+        """The scores and draft plans, in the batch's order."""
+        if pending.done is not None:
+            return pending.done
         assert pending.future is not None
         try:
-            return [unpack(p) for p in pending.future.result()]
+            scores, plans = pending.future.result()
         except (BrokenProcessPool, RuntimeError, OSError, EOFError) as exc:
             self._restart(exc)
-            return self.scorer.score_batch(pending.mentions)
-
-    def score_batch(self, mentions: Sequence[Mention]) -> list[Score]:
-        return self.result(self.start(mentions))
+            return self.work.run(pending.mentions, pending.brands)
+        return [unpack(p) for p in scores], [unpack_draft(p) for p in plans]
 
     def close(self) -> None:
         with self._lock:

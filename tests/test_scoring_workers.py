@@ -1,4 +1,4 @@
-"""Scoring in worker processes gives exactly the in-process scores, and survives a dead worker."""
+"""Workers give exactly the in-process scores and drafts, and survive a dead worker or service."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from listener.app import make_listener
 from listener.domain import Mention
+from listener.drafting import Drafter
 from listener.scoring import make_scorer
-from listener.scoring_workers import ScoringWorkers, auto_workers
-from listener.settings import ScoringSettings, Settings
+from listener.scoring_workers import BatchWork, ScoringWorkers, auto_workers
+from listener.settings import Settings
 from listener.store.mentions import DRAFT, SCORE
 
 TEXTS = [
@@ -46,24 +47,33 @@ def mentions(count: int, prefix: str = "m") -> list[Mention]:
 
 
 @pytest.fixture
-def workers() -> Iterator[ScoringWorkers]:
-    settings = ScoringSettings()
-    pool = ScoringWorkers(make_scorer(settings), settings, workers=1, min_batch=10)
+def workers(make_settings: Callable[..., Settings]) -> Iterator[ScoringWorkers]:
+    settings = make_settings()
+    drafter = Drafter(settings.resolve_path(settings.outreach.templates_dir), settings.outreach)
+    work = BatchWork(make_scorer(settings.scoring), drafter, settings.brands)
+    pool = ScoringWorkers(work, settings, workers=1, min_batch=10)
     assert pool.wait_until_ready(), "the scoring worker did not start"
     yield pool
     pool.close()
 
 
-def test_worker_scores_equal_in_process_scores(workers: ScoringWorkers) -> None:
+def brands_of(batch: list[Mention]) -> list[str]:
+    return ["Skyline Air" if "Skyline" in m.text else "O2" for m in batch]
+
+
+def test_worker_scores_and_drafts_equal_in_process_ones(workers: ScoringWorkers) -> None:
     batch = mentions(200)
-    pending = workers.start(batch)
+    pending = workers.start(batch, brands_of(batch))
     assert pending.future is not None  # it really went to the worker
-    assert workers.result(pending) == workers.scorer.score_batch(batch)
+    scores, plans = workers.result(pending)
+    assert (scores, plans) == workers.work.run(batch, brands_of(batch))
+    assert any(p is not None for p in plans) and any(p is None for p in plans)
 
 
 def test_small_batches_are_scored_in_process(workers: ScoringWorkers) -> None:
-    pending = workers.start(mentions(3))
-    assert pending.future is None and pending.scores is not None
+    batch = mentions(3)
+    pending = workers.start(batch, brands_of(batch))
+    assert pending.future is None and pending.done is not None
 
 
 def test_a_killed_worker_costs_nothing_but_time(workers: ScoringWorkers) -> None:
@@ -71,10 +81,10 @@ def test_a_killed_worker_costs_nothing_but_time(workers: ScoringWorkers) -> None
         os.kill(child.pid or 0, signal.SIGKILL)
         child.join(timeout=10)
     batch = mentions(50)
-    expected = workers.scorer.score_batch(batch)
-    assert workers.score_batch(batch) == expected  # scored here instead
+    expected = workers.work.run(batch, brands_of(batch))
+    assert workers.result(workers.start(batch, brands_of(batch))) == expected  # done here
     assert workers.wait_until_ready()  # and a fresh worker takes the next batches
-    pending = workers.start(batch)
+    pending = workers.start(batch, brands_of(batch))
     assert pending.future is not None and workers.result(pending) == expected
 
 
@@ -120,11 +130,13 @@ def test_an_import_through_workers_stores_exactly_what_one_process_stores(
 _PARENT = """
 import sys
 from listener.scoring import make_scorer
-from listener.scoring_workers import ScoringWorkers
-from listener.settings import ScoringSettings
+from listener.scoring_workers import BatchWork, ScoringWorkers
+from listener.settings import validate_settings
 import multiprocessing
-settings = ScoringSettings()
-pool = ScoringWorkers(make_scorer(settings), settings, workers=1)
+settings = validate_settings({"brands": [{"name": "O2", "terms": ["O2"]}],
+                              "outreach": {"enabled": False}})
+work = BatchWork(make_scorer(settings.scoring), None, settings.brands)
+pool = ScoringWorkers(work, settings, workers=1)
 assert pool.wait_until_ready()
 print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
 sys.stdin.read()
