@@ -67,6 +67,8 @@ class Listener:
         reports = [PollReport(source=n, skipped=why) for n, why in self.disabled.items()]
         if not chosen:
             return reports
+        if len(chosen) >= 8 and self.pipeline.workers is not None:
+            self.pipeline.workers.warm_up()  # many polls at once: score off this process
         polling = ConcurrentPolling(
             self.pipeline.poll,
             max_workers=self.settings.service.max_concurrent_polls,

@@ -343,11 +343,10 @@ class Pipeline:
         report = PollReport(source=source.name)
         now = self.clock.now()
         try:
-            retry_at = self.store.retry_at(source.name)
+            retry_at, state = self.store.poll_start(source.name)
             if retry_at is not None and retry_at > now:
                 report.skipped = f"rate limited until {retry_at:%Y-%m-%d %H:%M:%S} UTC"
                 return report
-            state = self.store.poll_state(source.name)
             for batch in source.fetch(state):
                 report.notes.extend(batch.notes)
                 if batch.not_modified:

@@ -178,23 +178,30 @@ class ScoringWorkers:
         self._lock = threading.Lock()  # polls on many threads share one pool
 
     def start(self, mentions: Sequence[Mention], brands: Sequence[str]) -> PendingScores:
-        """Begin scoring `mentions` (about `brands`, one each); small batches (or no
-        workers) are done right here.
+        """Begin scoring `mentions` (about `brands`, one each) in a worker, or right here.
 
-        Starting a worker takes a second or two (it loads the model); until one is ready,
-        batches are done here instead of waiting for it.
+        A large batch starts the workers; until one has loaded the model (a second or two),
+        batches are done here instead of waiting for it. A small batch goes to a worker only
+        when one is already running: one feed poll alone is done faster here, but many polls
+        at once (the service, `listener poll` of many sources) get through sooner when their
+        scoring leaves this process's interpreter lock free for fetching and storing.
         """
-        if self.workers <= 0 or len(mentions) < self.min_batch:
+        if self.workers <= 0 or (len(mentions) < self.min_batch and not self.ready()):
             return PendingScores(mentions, brands, done=self.work.run(mentions, brands))
         try:
             pool = self._ensure_pool()
-            if self._warming is not None and not self._warming.done():
+            if not self.ready():
                 return PendingScores(mentions, brands, done=self.work.run(mentions, brands))
             future = pool.submit(_run_in_worker, mentions, brands)
             return PendingScores(mentions, brands, future=future)
         except (BrokenProcessPool, RuntimeError, OSError) as exc:
             self._restart(exc)
             return PendingScores(mentions, brands, done=self.work.run(mentions, brands))
+
+    def ready(self) -> bool:
+        """A worker is running and has loaded the model."""
+        warming = self._warming
+        return self._pool is not None and warming is not None and warming.done()
 
     def result(self, pending: PendingScores) -> Scored:
         """The scores and draft plans, in the batch's order."""

@@ -113,6 +113,8 @@ class Service:
                 misfire_grace_time=max(int(job.every.total_seconds()), 1),
             )
         self.leases.start()
+        if self.listener.pipeline.workers is not None:
+            self.listener.pipeline.workers.warm_up()  # the service's polls overlap: see start()
         self.scheduler.start()
 
     def stop(self) -> None:

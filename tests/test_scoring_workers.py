@@ -70,10 +70,17 @@ def test_worker_scores_and_drafts_equal_in_process_ones(workers: ScoringWorkers)
     assert any(p is not None for p in plans) and any(p is None for p in plans)
 
 
-def test_small_batches_are_scored_in_process(workers: ScoringWorkers) -> None:
+def test_a_small_batch_starts_no_worker_but_uses_a_running_one(
+    workers: ScoringWorkers,
+) -> None:
     batch = mentions(3)
-    pending = workers.start(batch, brands_of(batch))
-    assert pending.future is None and pending.done is not None
+    idle = ScoringWorkers(workers.work, workers.settings, workers=1, min_batch=10)
+    pending = idle.start(batch, brands_of(batch))
+    assert pending.future is None and pending.done is not None and not idle.ready()
+    idle.close()
+    pending = workers.start(batch, brands_of(batch))  # a worker is running: it takes it
+    assert pending.future is not None
+    assert workers.result(pending) == workers.work.run(batch, brands_of(batch))
 
 
 def test_a_killed_worker_costs_nothing_but_time(workers: ScoringWorkers) -> None:

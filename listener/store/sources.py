@@ -73,6 +73,20 @@ def poll_state(conn: Connection, name: str) -> PollState:
     return PollState(cursor=row.cursor, etag=row.etag, last_modified=row.last_modified)
 
 
+def poll_start(conn: Connection, name: str) -> tuple[datetime | None, PollState]:
+    """What a poll needs first, in one read: until when the source is rate limited, and
+    where it left off."""
+    row = conn.execute(
+        select(SOURCE.c.retry_at, SOURCE.c.cursor, SOURCE.c.etag, SOURCE.c.last_modified).where(
+            SOURCE.c.name == name
+        )
+    ).first()
+    if row is None:
+        return None, PollState()
+    state = PollState(cursor=row.cursor, etag=row.etag, last_modified=row.last_modified)
+    return row.retry_at, state
+
+
 def retry_at(conn: Connection, name: str) -> datetime | None:
     value: datetime | None = conn.execute(
         select(SOURCE.c.retry_at).where(SOURCE.c.name == name)

@@ -179,6 +179,10 @@ class Store:
         with self.read() as conn:
             return sources.poll_state(conn, name)
 
+    def poll_start(self, name: str) -> tuple[datetime | None, PollState]:
+        with self.read() as conn:
+            return sources.poll_start(conn, name)
+
     def retry_at(self, name: str) -> datetime | None:
         with self.read() as conn:
             return sources.retry_at(conn, name)
