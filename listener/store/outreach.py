@@ -28,7 +28,7 @@ from listener.outreach.cases import (
 )
 from listener.review import ReviewAction
 from listener.store import audit
-from listener.store.bulk import insert_rows, upsert_ignore
+from listener.store.bulk import insert_rows, one_of, upsert_ignore
 from listener.store.drafts import apply_action, get_draft
 from listener.store.mentions import DRAFT, DRAFT_EVENT, MENTION, mentions_by_ids
 from listener.store.outreach_tables import CaseMentionRow, CaseRow, DoNotContactRow, SendLogRow
@@ -688,7 +688,7 @@ def _open_case_ids(conn: Connection, pairs: set[tuple[str, str]]) -> dict[tuple[
             rows = conn.execute(
                 select(CASE.c.id, CASE.c.author).where(
                     CASE.c.brand == brand,
-                    CASE.c.author.in_(authors[start : start + 500]),
+                    one_of(conn, CASE.c.author, authors[start : start + 500]),
                     CASE.c.open_slot == "open",
                 )
             )

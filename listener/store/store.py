@@ -63,7 +63,17 @@ class TableStatistics:
     1,000), so a million-mention import costs about ten quick ANALYZEs.
     """
 
-    TABLES = ("mention", "score", "draft", "draft_event", "sighting")
+    TABLES = (
+        "mention",
+        "score",
+        "draft",
+        "draft_event",
+        "sighting",
+        "complaint_case",
+        "case_mention",
+        "incident_mention",
+        "audit_log",
+    )
 
     def __init__(self, engine: Engine, first: int = 1000) -> None:
         self.engine = engine
