@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, func, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, func, select, update
 
 from listener.domain import PollState
 from listener.store.bulk import upsert_ignore
@@ -106,6 +107,54 @@ def save_progress(conn: Connection, name: str, state: PollState, new: int) -> No
             mentions_total=SOURCE.c.mentions_total + new,
         )
     )
+
+
+_PROGRESS = (
+    update(SOURCE)
+    .where(SOURCE.c.name == bindparam("p_name"))
+    .values(
+        cursor=bindparam("p_cursor"),
+        etag=bindparam("p_etag"),
+        last_modified=bindparam("p_last_modified"),
+        mentions_total=SOURCE.c.mentions_total + bindparam("p_new"),
+    )
+)
+_SUCCESS = (
+    update(SOURCE)
+    .where(SOURCE.c.name == bindparam("p_name"))
+    .values(
+        last_polled_at=bindparam("p_at"),
+        last_success_at=bindparam("p_at"),
+        consecutive_failures=0,
+        retry_at=None,
+        disabled_reason="",
+    )
+)
+
+
+def save_many(
+    conn: Connection,
+    progress: Sequence[tuple[str, PollState, int]],
+    successes: Sequence[tuple[str, datetime]],
+) -> None:
+    """Several sources' progress and success marks, one statement each for all of them (the
+    driver sends them in one round trip), for a group of polls written together."""
+    if progress:
+        conn.execute(
+            _PROGRESS,
+            [
+                {
+                    "p_name": name,
+                    "p_cursor": state.cursor[:4000],
+                    "p_etag": state.etag[:1000],
+                    "p_last_modified": state.last_modified[:200],
+                    "p_new": new,
+                }
+                for name, state, new in progress
+            ],
+        )
+    if successes:
+        conn.execute(_SUCCESS, [{"p_name": name, "p_at": at} for name, at in successes])
 
 
 def record_success(conn: Connection, name: str, at: datetime) -> None:

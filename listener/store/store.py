@@ -258,11 +258,13 @@ class Store:
             for s in stored:
                 per_write[owner[(s.mention.source, s.mention.external_id)]].append(s)
             records = []
+            progress: list[tuple[str, PollState, int]] = []
+            successes: list[tuple[str, datetime]] = []
             for w, new in zip(writes, per_write, strict=True):
                 if w.source is not None and w.state is not None:
-                    sources.save_progress(conn, w.source, w.state, len(new))
+                    progress.append((w.source, w.state, len(new)))
                 if w.succeeded_at is not None and w.source is not None:
-                    sources.record_success(conn, w.source, w.succeeded_at)
+                    successes.append((w.source, w.succeeded_at))
                 if new:
                     records.append(
                         {
@@ -280,6 +282,7 @@ class Store:
                             },
                         }
                     )
+            sources.save_many(conn, progress, successes)
             audit.append_many(conn, records)
             batch_id = mentions.open_batch(conn, [s.id for s in stored], at) if stored else None
         self._stats.grew(len(stored))
