@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -77,6 +78,9 @@ def auto_workers() -> int:
 
 def _start_worker(settings: Settings) -> None:
     global _work
+    # Ctrl-C in a terminal reaches the whole process group: the service shuts the workers
+    # down itself, so a worker ignores it instead of dying with a traceback mid-shutdown.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A worker must not outlive its service: if the parent is killed (SIGKILL, OOM killer)
     # nobody tells the worker to stop, and it would wait for work forever.
     parent = multiprocessing.parent_process()

@@ -178,3 +178,29 @@ def _running(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as handle:  # a zombie has exited already
         return handle.read().split()[2] != "Z"
+
+
+def test_ctrl_c_stops_the_service_without_a_worker_traceback() -> None:
+    import subprocess
+    import sys
+    import time
+
+    with subprocess.Popen(
+        [sys.executable, "-c", _PARENT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    ) as parent:
+        assert parent.stdout is not None and parent.stderr is not None
+        workers = [int(p) for p in parent.stdout.readline().split()]
+        assert workers, "the parent started no worker"
+        os.killpg(parent.pid, signal.SIGINT)  # what Ctrl-C does: the whole group
+        parent.wait(timeout=20)
+        errors = parent.stderr.read()
+    assert "SpawnProcess" not in errors, errors
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in workers)
