@@ -67,13 +67,6 @@ def ensure_sources(conn: Connection, sources: list[tuple[str, str, str]]) -> Non
         )
 
 
-def poll_state(conn: Connection, name: str) -> PollState:
-    row = conn.execute(select(SOURCE).where(SOURCE.c.name == name)).first()
-    if row is None:
-        return PollState()
-    return PollState(cursor=row.cursor, etag=row.etag, last_modified=row.last_modified)
-
-
 def poll_start(conn: Connection, name: str) -> tuple[datetime | None, PollState]:
     """What a poll needs first, in one read: until when the source is rate limited, and
     where it left off."""
@@ -88,27 +81,8 @@ def poll_start(conn: Connection, name: str) -> tuple[datetime | None, PollState]
     return row.retry_at, state
 
 
-def retry_at(conn: Connection, name: str) -> datetime | None:
-    value: datetime | None = conn.execute(
-        select(SOURCE.c.retry_at).where(SOURCE.c.name == name)
-    ).scalar_one_or_none()
-    return value
-
-
-def save_progress(conn: Connection, name: str, state: PollState, new: int) -> None:
-    """Advance the cursor and validators; called in the transaction that stored the batch."""
-    conn.execute(
-        update(SOURCE)
-        .where(SOURCE.c.name == name)
-        .values(
-            cursor=state.cursor[:4000],
-            etag=state.etag[:1000],
-            last_modified=state.last_modified[:200],
-            mentions_total=SOURCE.c.mentions_total + new,
-        )
-    )
-
-
+# A batch's cursor (in the transaction that stored it) and a poll's success mark; executed
+# with a list of parameter sets, for every source of a group written together.
 _PROGRESS = (
     update(SOURCE)
     .where(SOURCE.c.name == bindparam("p_name"))
@@ -155,20 +129,6 @@ def save_many(
         )
     if successes:
         conn.execute(_SUCCESS, [{"p_name": name, "p_at": at} for name, at in successes])
-
-
-def record_success(conn: Connection, name: str, at: datetime) -> None:
-    conn.execute(
-        update(SOURCE)
-        .where(SOURCE.c.name == name)
-        .values(
-            last_polled_at=at,
-            last_success_at=at,
-            consecutive_failures=0,
-            retry_at=None,
-            disabled_reason="",
-        )
-    )
 
 
 def record_failure(

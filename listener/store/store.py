@@ -185,21 +185,9 @@ class Store:
         with self.write() as conn:
             sources.ensure_sources(conn, entries)
 
-    def poll_state(self, name: str) -> PollState:
-        with self.read() as conn:
-            return sources.poll_state(conn, name)
-
     def poll_start(self, name: str) -> tuple[datetime | None, PollState]:
         with self.read() as conn:
             return sources.poll_start(conn, name)
-
-    def retry_at(self, name: str) -> datetime | None:
-        with self.read() as conn:
-            return sources.retry_at(conn, name)
-
-    def record_success(self, name: str, at: datetime) -> None:
-        with self.write() as conn:
-            sources.record_success(conn, name, at)
 
     def record_failure(
         self, name: str, error: str, at: datetime, retry_at: datetime | None = None
@@ -302,10 +290,6 @@ class Store:
             UnsettledBatch(batch_id, [found[i] for i in ids if i in found])
             for batch_id, ids in batches
         ]
-
-    def save_progress(self, source: str, state: PollState) -> None:
-        with self.write() as conn:
-            sources.save_progress(conn, source, state, 0)
 
     def mentions(
         self, f: MentionFilter | None = None, *, limit: int = 100, offset: int = 0
