@@ -87,27 +87,19 @@ def append(
     after: dict[str, Any] | None = None,
 ) -> str:
     """Add one record inside the caller's transaction; returns its hash."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
-    prev = conn.execute(
-        select(AUDIT.c.hash).order_by(AUDIT.c.id.desc()).limit(1)
-    ).scalar_one_or_none()
-    prev_hash = prev or GENESIS
-    row = {
+    record = {
         "at": at,
         "actor": actor,
         "action": action,
         "entity": entity,
-        "entity_id": str(entity_id),
+        "entity_id": entity_id,
         "before": before,
         "after": after,
     }
-    digest = _digest(prev_hash, row)
-    conn.execute(AUDIT.insert().values(**row, prev_hash=prev_hash, hash=digest))
-    return digest
+    return append_many(conn, [record])
 
 
-def append_many(conn: Connection, records: Sequence[dict[str, Any]]) -> None:
+def append_many(conn: Connection, records: Sequence[dict[str, Any]]) -> str:
     """Add several records in order inside the caller's transaction, in one statement.
 
     Each record has the keyword arguments of `append` (at, actor, action, entity, and
@@ -115,10 +107,10 @@ def append_many(conn: Connection, records: Sequence[dict[str, Any]]) -> None:
     thousand costs one lock, one read and one insert instead of a thousand of each. The rows
     go in through `insert_rows`, as one multi-row VALUES list per chunk, which SQLite and
     PostgreSQL number in list order, as the chain requires; Core's per-row parameter
-    processing cost more than hashing them.
+    processing cost more than hashing them. Returns the last record's hash ('' for none).
     """
     if not records:
-        return
+        return ""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
     prev = conn.execute(
@@ -145,6 +137,7 @@ def append_many(conn: Connection, records: Sequence[dict[str, Any]]) -> None:
         row["hash"] = prev_hash = digest
         rows.append(row)
     insert_rows(conn, AUDIT, rows)
+    return prev_hash
 
 
 def _rows(conn: Connection, batch: int = 5000) -> Iterator[Row[Any]]:
