@@ -111,8 +111,25 @@ def _converter(column_type: Any, dialect: Dialect) -> Convert | None:
     return processor
 
 
+def _insert_sql(
+    table: Table,
+    dialect: Dialect,
+    columns: tuple[str, ...],
+    rows_sql: str,
+    ignore_conflicts: bool,
+    returning: tuple[str, ...],
+) -> str:
+    quote = dialect.identifier_preparer.quote
+    sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) {rows_sql}"
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    if returning:
+        sql += " RETURNING " + ", ".join(quote(c) for c in returning)
+    return sql
+
+
 @lru_cache(maxsize=64)  # one per table and chunk size in use
-def _statement(
+def _values_statement(
     table: Table,
     dialect: Dialect,
     columns: tuple[str, ...],
@@ -120,18 +137,11 @@ def _statement(
     ignore_conflicts: bool,
     returning: tuple[str, ...],
 ) -> str:
-    quote = dialect.identifier_preparer.quote
+    """SQLite: one multi-row VALUES list with a placeholder per value."""
     mark = _PLACEHOLDERS[dialect.paramstyle]
     group = "(" + ", ".join([mark] * len(columns)) + ")"
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES {', '.join([group] * rows)}"
-    )
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
-    if returning:
-        sql += " RETURNING " + ", ".join(quote(c) for c in returning)
-    return sql
+    rows_sql = f"VALUES {', '.join([group] * rows)}"
+    return _insert_sql(table, dialect, columns, rows_sql, ignore_conflicts, returning)
 
 
 @cache
@@ -145,23 +155,16 @@ def _unnest_statement(
     """PostgreSQL: one array parameter per column, so the statement text never changes with
     the number of rows (the driver prepares it once; a 30,000-placeholder VALUES list cost
     more to parse on the client than the insert itself)."""
-    quote = dialect.identifier_preparer.quote
     # psycopg 3's %b sends the arrays in binary: no quoting and escaping of every text on
     # the client (that was a quarter of the insert's time).
     mark = "%b" if dialect.driver == "psycopg" else "%s"
     casts = ", ".join(f"{mark}::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
-    names = ", ".join(quote(c) for c in columns)
     aliases = ", ".join(f"c{i}" for i in range(len(columns)))
     # In the given order, so ids are handed out in row order (the audit chain relies on it).
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({names}) SELECT {aliases} FROM "
-        f"unnest({casts}) WITH ORDINALITY AS given({aliases}, n) ORDER BY n"
+    rows_sql = (
+        f"SELECT {aliases} FROM unnest({casts}) WITH ORDINALITY AS given({aliases}, n) ORDER BY n"
     )
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
-    if returning:
-        sql += " RETURNING " + ", ".join(quote(c) for c in returning)
-    return sql
+    return _insert_sql(table, dialect, columns, rows_sql, ignore_conflicts, returning)
 
 
 @cache
@@ -185,12 +188,6 @@ def _converters(
     return tuple(_converter(table.c[name].type, dialect) for name in columns)
 
 
-def supported(conn: Connection) -> bool:
-    return conn.dialect.name in ("sqlite", "postgresql") and (
-        conn.dialect.paramstyle in _PLACEHOLDERS
-    )
-
-
 def insert_rows(
     conn: Connection,
     table: Table,
@@ -212,8 +209,8 @@ def insert_rows(
         fill = dict(defaults)
         rows = [{**fill, **row} for row in rows]
     columns = tuple(rows[0])
-    if not supported(conn):  # any other database: the ordinary (slower) Core path
-        return _insert_with_core(conn, table, rows, ignore_conflicts, tuple(returning))
+    if conn.dialect.name not in ("sqlite", "postgresql"):
+        raise NotImplementedError(f"database {conn.dialect.name!r} is not supported")
     dialect = conn.dialect
     converters = _converters(table, dialect, columns)
     take = itemgetter(*columns)
@@ -251,24 +248,11 @@ def insert_rows(
     per_chunk = max(1, _MAX_PARAMS.get(dialect.name, _DEFAULT_MAX_PARAMS) // len(columns))
     for start in range(0, len(rows), per_chunk):
         chunk = rows[start : start + per_chunk]
-        sql = _statement(table, dialect, columns, len(chunk), ignore_conflicts, tuple(returning))
+        sql = _values_statement(
+            table, dialect, columns, len(chunk), ignore_conflicts, tuple(returning)
+        )
         flat = tuple(chain.from_iterable(values(chunk)))
         result = conn.exec_driver_sql(sql, flat)
         if returning:
             out.extend(tuple(r) for r in result)
     return out
-
-
-def _insert_with_core(
-    conn: Connection,
-    table: Table,
-    rows: Sequence[Mapping[str, Any]],
-    ignore_conflicts: bool,
-    returning: tuple[str, ...],
-) -> list[tuple[Any, ...]]:
-    statement = upsert_ignore(conn, table) if ignore_conflicts else table.insert()
-    if returning:
-        statement = statement.returning(*(table.c[name] for name in returning))
-        return [tuple(r) for r in conn.execute(statement, list(rows))]
-    conn.execute(statement, list(rows))
-    return []
