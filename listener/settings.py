@@ -60,6 +60,16 @@ def _parse_clock_time(value: object) -> time:
     raise ValueError("expected a time of day such as '22:00'")
 
 
+def _parse_workers(value: object) -> str | int:
+    if value == "auto":
+        return "auto"
+    if isinstance(value, str) and value.strip().isdigit():  # from the environment
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 32:
+        return value
+    raise ValueError('expected "auto" or a number of worker processes from 0 to 32')
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 ClockTime = Annotated[time, BeforeValidator(_parse_clock_time)]
 
@@ -222,7 +232,7 @@ class ScoringSettings(_Section):
     model: str = "default"  # "default" (shipped weights), "lexicon", or a path to weights
     # Processes that score large batches while this one stores the previous batch; "auto" is
     # one per spare core, at most two; 0 scores everything in this process.
-    workers: Literal["auto"] | Annotated[int, Field(ge=0, le=32)] = "auto"
+    workers: Annotated[Literal["auto"] | int, BeforeValidator(_parse_workers)] = "auto"
 
 
 class OutreachSettings(_Section):

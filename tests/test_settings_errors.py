@@ -29,6 +29,10 @@ CASES: dict[str, tuple[str, list[str]]] = {
         BRANDS + FEED + 'every = "5 minutes"\n',
         ["sources[0].every: '5 minutes'", "'30s', '5m', '2h' or '1d'"],
     ),
+    "bad scoring worker count": (
+        "[scoring]\nworkers = 99\n" + BRANDS,
+        ['scoring.workers: 99 is not valid: expected "auto" or a number of worker processes'],
+    ),
     "interval too short": (BRANDS + FEED + 'every = "100ms"\n', ["at least '1s'"]),
     "bad feed URL": (
         BRANDS + '[[sources]]\nname = "blog"\nurl = "htps://blog.example/feed"\n',
