@@ -1,10 +1,12 @@
 """The schema comes from Alembic migrations, applied on open, on SQLite and PostgreSQL alike."""
 
 import threading
+from pathlib import Path
 
 from sqlalchemy import inspect
 
 from listener.store import Store
+from listener.store.incidents import _MISSED
 
 
 def test_opening_a_new_database_creates_the_whole_schema(db_url: str) -> None:
@@ -47,3 +49,26 @@ def test_instances_starting_together_do_not_race_on_migrations(postgres_url: str
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_catching_up_on_missed_mentions_is_a_range_seek_not_a_scan_of_the_brand(
+    tmp_path: Path,
+) -> None:
+    """Incident detection asks this after every stored batch; scanning the brand's mentions
+    made each batch slower as the store grew."""
+    store = Store.open(f"sqlite:///{tmp_path / 'plan.db'}")
+    try:
+        with store.read() as conn:
+            compiled = _MISSED.compile(conn)
+            params = compiled.construct_params(
+                {"b_brand": "O2", "b_after": 10, "b_below": 20, "b_limit": 100}
+            )
+            rows = conn.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {compiled}",
+                tuple(params[name] for name in compiled.positiontup or ()),
+            ).all()
+        plan = " / ".join(str(r[-1]) for r in rows)
+        assert "ix_mention_brand_id (brand=? AND id>? AND id<?)" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+    finally:
+        store.close()

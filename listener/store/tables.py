@@ -59,6 +59,7 @@ class MentionRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_mention_source_external_id"),
         Index("ix_mention_brand_published", "brand", "published_at"),
+        Index("ix_mention_brand_id", "brand", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -70,7 +71,7 @@ class MentionRow(SQLModel, table=True):
     text: str = ""
     title: str = ""
     url: str = Field(default="", max_length=4000)
-    author: str = Field(default="", max_length=400, index=True)
+    author: str = Field(default="", max_length=400)
     author_name: str = Field(default="", max_length=400)
     author_followers: int | None = None
     author_verified: bool | None = None
