@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
 from listener.settings import load_settings
 from listener.store import Store, audit
+from listener.store.engine import migrate
 from listener.store.outreach import OutreachStore
 from tests.fakes.x_api import XApiServer, x_api  # noqa: F401
 from tests.outreach_support import NOW, build_world, x_mention
@@ -198,3 +199,30 @@ def test_one_record_at_a_time_makes_the_same_chain_as_a_batch(store: Store) -> N
     assert [h for _, h in _stored_chain(store)] == PINNED
     with store.read() as conn:
         assert audit.verify(conn) == audit.ChainCheck(True, 3)
+
+
+def test_dropping_the_hash_index_keeps_every_record_and_the_chain(db_url: str) -> None:
+    """Migration 0010 rebuilds the SQLite table without the unique hash index; the records,
+    their order and their chain survive, and new records chain onto the last old one."""
+    old = Store.open(db_url, run_migrations=False)
+    try:
+        migrate(old.engine, "0009")
+        with old.write() as conn:
+            audit.append_many(conn, RECORDS[:2])
+    finally:
+        old.close()
+    store = Store.open(db_url)
+    try:
+        with store.write() as conn:
+            audit.append(conn, **RECORDS[2])
+        assert [h for _, h in _stored_chain(store)] == PINNED
+        with store.read() as conn:
+            assert audit.verify(conn) == audit.ChainCheck(True, 3)
+        assert not [
+            index
+            for index in inspect(store.engine).get_indexes("audit_log")
+            if index["column_names"] == ["hash"]
+        ]
+        assert not inspect(store.engine).get_unique_constraints("audit_log")
+    finally:
+        store.close()
