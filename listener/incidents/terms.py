@@ -36,9 +36,11 @@ def tokens(text: str, ignore: frozenset[str] = frozenset()) -> frozenset[str]:
     """Lower-case words of three letters or more, without stopwords and the brand's own name."""
     words = {w.strip("'-") for w in _WORD.findall(text.lower())}
     # The set's iteration order changes with PYTHONHASHSEED: whoever ranks or sums these words
-    # must not depend on it (see `model.ranked`, `TermStats._rebase`).
+    # must not depend on it (see `model.ranked`, `TermStats._rebase`). Built in sorted order,
+    # as a saved state rebuilds it from its sorted list, so within one process the set kept in
+    # memory and the one read back iterate alike and count words into the state in one order.
     excluded = _excluded(ignore)
-    return frozenset(w for w in words if len(w) >= 3 and w not in excluded)
+    return frozenset(sorted(w for w in words if len(w) >= 3 and w not in excluded))
 
 
 @lru_cache(maxsize=256)
