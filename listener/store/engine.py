@@ -16,6 +16,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from listener.errors import StoreError
+from listener.store.checkpoint import WRITER_AUTOCHECKPOINT
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _MIGRATE_LOCK = 7_302_910  # arbitrary constant advisory-lock key for schema migrations
@@ -40,8 +41,8 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -
             # that was a quarter of polling time).
             pool: dict[str, Any] = (
                 {"pool_size": max(pool_size or 8, 8), "max_overflow": -1}
-                if ":memory:" not in url
-                else {}
+                if ":memory:" not in url and url.rstrip("/") != "sqlite:"
+                else {}  # an in-memory database: one connection per thread
             )
             engine = create_engine(
                 url,
@@ -68,6 +69,8 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # The store's checkpoint thread copies the log; a writer does it only past 64 MiB.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT}")
     cursor.close()
 
 

@@ -25,6 +25,7 @@ from listener.review import ReviewAction
 from listener.store import audit, drafts, mentions, sources
 from listener.store.audit import ChainCheck
 from listener.store.bulk import upsert_ignore
+from listener.store.checkpoint import WalCheckpointer
 from listener.store.drafts import DraftFilter
 from listener.store.engine import is_sqlite, make_engine, migrate, redact
 from listener.store.mentions import BatchWrite, IngestItem, MentionFilter
@@ -50,6 +51,17 @@ class StoredGroup:
 class UnsettledBatch:
     id: int
     mentions: list[StoredMention]
+
+
+def _checkpointer_for(engine: Engine) -> WalCheckpointer | None:
+    """A background checkpointer for a SQLite database file (not in memory, not a URI)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.query.get("uri"):
+        return None
+    path = url.database or ""
+    if not path or path == ":memory:":
+        return None
+    return WalCheckpointer(path)
 
 
 class TableStatistics:
@@ -109,6 +121,9 @@ class Store:
             threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
         self._stats = TableStatistics(engine)
+        # SQLite: copies the write-ahead log into the file off the writers' path (see
+        # `listener.store.checkpoint`); None for PostgreSQL and in-memory databases.
+        self.checkpointer = _checkpointer_for(engine)
 
     @classmethod
     def open(
@@ -139,6 +154,8 @@ class Store:
         return is_sqlite(str(self.engine.url))
 
     def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         self.engine.dispose()
 
     @contextmanager
@@ -149,6 +166,8 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction; on SQLite it takes the write lock up front."""
+        if self.checkpointer is not None:
+            self.checkpointer.start()
         with (
             self._translated(),
             self._sqlite_writer,
