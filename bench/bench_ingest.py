@@ -2,7 +2,7 @@
 
     python bench/bench_ingest.py [--sizes 100000,1000000] [--databases sqlite,postgresql]
                                  [--workers 0,auto] [--postgres-url URL] [--queue-latency]
-                                 [--texts FILE]
+                                 [--texts FILE] [--write-jsonl FILE]
 
 For each database and size: a fresh database, then N synthetic brand mentions through
 `Pipeline.ingest_many` in batches of 2,000 (what `listener import` does: match, score, store
@@ -13,7 +13,8 @@ texts in the same run; the pipeline must reach at least 60% of its rate. Residen
 sampled at each quarter of the run: it must stay flat as the store grows. With
 --queue-latency, `listener queue --json` (a real subprocess) and the store's queue query are
 timed against the largest store. PostgreSQL uses --postgres-url or LISTENER_TEST_DATABASE_URL
-(a fresh schema, dropped afterwards).
+(a fresh schema, dropped afterwards). With --write-jsonl FILE it only writes the first
+--sizes mentions as a file for `listener import` (to time the command itself) and stops.
 """
 
 from __future__ import annotations
@@ -327,11 +328,22 @@ def main() -> None:
         "--workers", default="0,auto", help="scoring.workers values to run, comma-separated"
     )
     parser.add_argument("--texts", type=Path, help="one text per line, brand terms are added")
+    parser.add_argument(
+        "--write-jsonl",
+        type=Path,
+        metavar="FILE",
+        help="only write the first --sizes mentions as `listener import` JSONL, and stop",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
 
     def texts() -> Iterator[str]:
         return file_texts(args.texts) if args.texts else synthetic_texts()
+
+    if args.write_jsonl:
+        write_jsonl(args.write_jsonl, mentions(texts(), sizes[0], "m"))
+        print(f"wrote {sizes[0]:,} mentions to {args.write_jsonl}")
+        return
 
     results = []
     latencies: dict[str, dict[str, float]] = {}
@@ -371,6 +383,23 @@ def main() -> None:
     print(
         f"peak resident memory of the whole run: {peak:.0f} MiB (largest worker {worker:.0f} MiB)"
     )
+
+
+def write_jsonl(path: Path, batches: Iterator[list[Mention]]) -> None:
+    """The same mentions as a file for `listener import` (its documented fields)."""
+    with path.open("w", encoding="utf-8") as out:
+        for batch in batches:
+            for m in batch:
+                row = {
+                    "source": m.source,
+                    "external_id": m.external_id,
+                    "text": m.text,
+                    "author": m.author,
+                    "author_name": m.author_name,
+                    "url": m.url,
+                    "published_at": m.published_at.isoformat() if m.published_at else None,
+                }
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def print_row(result: dict[str, object], *, flush: bool = False) -> None:
