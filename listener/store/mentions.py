@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, and_, func, or_, select
+from sqlalchemy import Connection, Row, Table, and_, func, or_, select, union_all
 
 from listener.domain import (
     Category,
@@ -87,18 +87,17 @@ def known_external_ids(conn: Connection, source: str, external_ids: Sequence[str
     known: set[str] = set()
     for start in range(0, len(external_ids), _CHUNK):
         chunk = list(external_ids[start : start + _CHUNK])
-        rows = conn.execute(
+        # One statement for both tables: every poll asks this, and on a database across a
+        # network each statement is a round trip.
+        query = union_all(
             select(MENTION.c.external_id).where(
                 MENTION.c.source == source, one_of(conn, MENTION.c.external_id, chunk)
-            )
-        )
-        known.update(r[0] for r in rows)
-        rows = conn.execute(
+            ),
             select(SIGHTING.c.external_id).where(
                 SIGHTING.c.source == source, one_of(conn, SIGHTING.c.external_id, chunk)
-            )
+            ),
         )
-        known.update(r[0] for r in rows)
+        known.update(r[0] for r in conn.execute(query))
     return known
 
 
