@@ -2,7 +2,7 @@
 
     python bench/bench_ingest.py [--sizes 100000,1000000] [--databases sqlite,postgresql]
                                  [--workers 0,auto] [--postgres-url URL] [--queue-latency]
-                                 [--texts FILE] [--write-jsonl FILE]
+                                 [--texts FILE] [--window N] [--write-jsonl FILE]
 
 For each database and size: a fresh database, then N synthetic brand mentions through
 `Pipeline.ingest_many` in batches of 2,000 (what `listener import` does: match, score, store
@@ -13,7 +13,8 @@ texts in the same run; the pipeline must reach at least 60% of its rate. Residen
 sampled at each quarter of the run: it must stay flat as the store grows. With
 --queue-latency, `listener queue --json` (a real subprocess) and the store's queue query are
 timed against the largest store. PostgreSQL uses --postgres-url or LISTENER_TEST_DATABASE_URL
-(a fresh schema, dropped afterwards). With --write-jsonl FILE it only writes the first
+(a fresh schema, dropped afterwards). With --window N it also prints each part's cost per N mentions, to
+show what slows down as the store grows. With --write-jsonl FILE it only writes the first
 --sizes mentions as a file for `listener import` (to time the command itself) and stops.
 """
 
@@ -163,6 +164,41 @@ class Stopwatch:
         return timed
 
 
+class Windows:
+    """With --window N: the rate and µs a mention of each part, per N mentions stored, to
+    show which part slows down as the store grows."""
+
+    def __init__(
+        self, size: int, watches: dict[str, Stopwatch], steps: list[TimedStep], started: float
+    ) -> None:
+        self.size = size
+        self.watches = watches
+        self.steps = steps
+        self.last_at = started
+        self.last_done = 0
+        self.last = self._seconds()
+
+    def _seconds(self) -> dict[str, float]:
+        return {
+            **{name: w.seconds for name, w in self.watches.items()},
+            **{step.name: step.seconds for step in self.steps},
+        }
+
+    def passed(self, before: int, done: int) -> None:
+        if not self.size or done // self.size == before // self.size:
+            return
+        now, seconds, count = time.perf_counter(), self._seconds(), done - self.last_done
+        parts = ", ".join(
+            f"{name} {(seconds[name] - self.last[name]) / count * 1e6:.0f}" for name in seconds
+        )
+        print(
+            f"  {self.last_done:>9,} stored before: {count / (now - self.last_at):,.0f} /s; "
+            f"µs a mention: {parts}",
+            flush=True,
+        )
+        self.last_at, self.last_done, self.last = now, done, seconds
+
+
 def rss_mib() -> float:
     with open("/proc/self/statm") as handle:
         pages = int(handle.read().split()[1])
@@ -205,6 +241,7 @@ def run_one(
     workdir: Path,
     texts: Callable[[], Iterator[str]],
     workers: str = "0",
+    window: int = 0,
 ) -> dict[str, object]:
     settings = validate_settings(settings_for(url, workdir, workers))
     listener = make_listener(settings)
@@ -243,12 +280,14 @@ def run_one(
         new = drafts = 0
         done = 0
         started = time.perf_counter()
+        windows = Windows(window, watches, steps, started)
         for report in listener.pipeline.ingest_many(mentions(texts(), size, "m"), actor="import"):
             new += report.new
             drafts += report.drafts
             before, done = done, done + report.received
             if done // quarter > before // quarter:
                 memory.append(rss_mib())
+            windows.passed(before, done)
         elapsed = time.perf_counter() - started
         stored = listener.store.count_mentions()
     finally:
@@ -329,6 +368,13 @@ def main() -> None:
     )
     parser.add_argument("--texts", type=Path, help="one text per line, brand terms are added")
     parser.add_argument(
+        "--window",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also print the rate and each part's µs a mention per N mentions stored",
+    )
+    parser.add_argument(
         "--write-jsonl",
         type=Path,
         metavar="FILE",
@@ -358,7 +404,7 @@ def main() -> None:
             else:
                 url, drop = fresh_postgres(args.postgres_url)
             try:
-                result = run_one(database, url, size, workdir, texts, workers)
+                result = run_one(database, url, size, workdir, texts, workers, args.window)
                 results.append(result)
                 print_row(result, flush=True)
                 if args.queue_latency and size == max(sizes):
