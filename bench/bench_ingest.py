@@ -164,9 +164,18 @@ class Stopwatch:
         return timed
 
 
+def part_seconds(watches: dict[str, Stopwatch], steps: list[TimedStep]) -> dict[str, float]:
+    """Seconds spent so far in each timed part of the pipeline and each after-store step."""
+    return {
+        **{name: watch.seconds for name, watch in watches.items()},
+        **{step.name: step.seconds for step in steps},
+    }
+
+
 class Windows:
     """With --window N: the rate and µs a mention of each part, per N mentions stored, to
-    show which part slows down as the store grows."""
+    show which part slows down as the store grows. Scoring runs one batch (2,000) ahead of
+    storing, so make windows many batches wide."""
 
     def __init__(
         self, size: int, watches: dict[str, Stopwatch], steps: list[TimedStep], started: float
@@ -176,18 +185,16 @@ class Windows:
         self.steps = steps
         self.last_at = started
         self.last_done = 0
-        self.last = self._seconds()
-
-    def _seconds(self) -> dict[str, float]:
-        return {
-            **{name: w.seconds for name, w in self.watches.items()},
-            **{step.name: step.seconds for step in self.steps},
-        }
+        self.last = part_seconds(watches, steps)
 
     def passed(self, before: int, done: int) -> None:
         if not self.size or done // self.size == before // self.size:
             return
-        now, seconds, count = time.perf_counter(), self._seconds(), done - self.last_done
+        now, seconds, count = (
+            time.perf_counter(),
+            part_seconds(self.watches, self.steps),
+            done - self.last_done,
+        )
         parts = ", ".join(
             f"{name} {(seconds[name] - self.last[name]) / count * 1e6:.0f}" for name in seconds
         )
@@ -294,10 +301,7 @@ def run_one(
         listener.close()
     rate = size / elapsed
     return {
-        "steps": {
-            **{name: watch.seconds for name, watch in watches.items()},
-            **{step.name: step.seconds for step in steps},
-        },
+        "steps": part_seconds(watches, steps),
         "database": database,
         "workers": workers,
         "size": size,

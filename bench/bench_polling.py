@@ -29,7 +29,7 @@ from listener.settings import validate_settings
 from tests.fakes.feed_farm import FeedFarm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_ingest import Stopwatch, TimedStep, fresh_postgres
+from bench_ingest import Stopwatch, TimedStep, fresh_postgres, part_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -155,10 +155,7 @@ def main() -> None:
             f"{errors:7d}"
         )
     print(f"most requests in flight at once: {in_flight}")
-    spent = {
-        **{name: w.seconds for name, w in watches.items()},
-        **{step.name: step.seconds for step in steps},
-    }
+    spent = part_seconds(watches, steps)
     print(
         "thread-seconds inside pipeline parts (both passes): "
         + ", ".join(f"{name} {value:.1f}" for name, value in spent.items())

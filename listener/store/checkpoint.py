@@ -36,7 +36,9 @@ class WalCheckpointer:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Start the thread once; later calls do nothing."""
+        """Start the thread once; later calls do nothing (cheaply: every write calls this)."""
+        if self._thread is not None:
+            return
         with self._lock:
             if self._thread is not None or self._stop.is_set():
                 return

@@ -12,7 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import URL, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from listener.errors import StoreError
@@ -24,6 +24,12 @@ _MIGRATE_LOCK = 7_302_910  # arbitrary constant advisory-lock key for schema mig
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def sqlite_in_memory(url: URL) -> bool:
+    """A SQLite URL naming no file: `sqlite://`, `sqlite:///:memory:` or a memory URI."""
+    database = url.database or ""
+    return not database or ":memory:" in database
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -> Engine:
@@ -41,7 +47,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -
             # that was a quarter of polling time).
             pool: dict[str, Any] = (
                 {"pool_size": max(pool_size or 8, 8), "max_overflow": -1}
-                if ":memory:" not in url and url.rstrip("/") != "sqlite:"
+                if not sqlite_in_memory(make_url(url))
                 else {}  # an in-memory database: one connection per thread
             )
             engine = create_engine(

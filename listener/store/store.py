@@ -27,7 +27,7 @@ from listener.store.audit import ChainCheck
 from listener.store.bulk import upsert_ignore
 from listener.store.checkpoint import WalCheckpointer
 from listener.store.drafts import DraftFilter
-from listener.store.engine import is_sqlite, make_engine, migrate, redact
+from listener.store.engine import is_sqlite, make_engine, migrate, redact, sqlite_in_memory
 from listener.store.mentions import BatchWrite, IngestItem, MentionFilter
 from listener.store.tables import BrandRow, LabelRow
 
@@ -56,12 +56,9 @@ class UnsettledBatch:
 def _checkpointer_for(engine: Engine) -> WalCheckpointer | None:
     """A background checkpointer for a SQLite database file (not in memory, not a URI)."""
     url = engine.url
-    if url.get_backend_name() != "sqlite" or url.query.get("uri"):
+    if url.get_backend_name() != "sqlite" or url.query.get("uri") or sqlite_in_memory(url):
         return None
-    path = url.database or ""
-    if not path or path == ":memory:":
-        return None
-    return WalCheckpointer(path)
+    return WalCheckpointer(url.database or "")
 
 
 class TableStatistics:
