@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 
 def utc(dt: datetime) -> datetime:
@@ -101,9 +102,12 @@ class Mention:
         return self.text
 
 
-@dataclass(frozen=True, slots=True)
-class Signal:
-    """One reason behind a score: a name people can read and its signed contribution."""
+class Signal(NamedTuple):
+    """One reason behind a score: a name people can read and its signed contribution.
+
+    A named tuple rather than a dataclass: every stored mention carries about eight, built
+    again wherever scores cross a process boundary, and a tuple is made in C.
+    """
 
     name: str
     weight: float

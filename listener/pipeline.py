@@ -9,6 +9,7 @@ is stored twice.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -164,16 +165,17 @@ class Pipeline:
     def ingest_many(
         self, batches: Iterable[Sequence[Mention]], *, actor: str = "listener"
     ) -> Iterator[IngestReport]:
-        """Ingest batches in order, scoring each next batch (in a worker process, when there
-        are workers) while this one stores the current one; one report per batch."""
-        waiting: _Started | None = None
+        """Ingest batches in order, one report per batch. While this process stores a batch,
+        the next ones are being scored: one, or with worker processes as many as there are
+        workers, so none of them waits for this process to hand it work."""
+        ahead = max(1, self.workers.workers) if self.workers is not None else 1
+        waiting: deque[_Started] = deque()
         for batch in batches:
-            started = self._start(batch)
-            if waiting is not None:
-                yield self._finish(waiting, None, None, actor, None)
-            waiting = started
-        if waiting is not None:
-            yield self._finish(waiting, None, None, actor, None)
+            waiting.append(self._start(batch))
+            if len(waiting) > ahead:
+                yield self._finish(waiting.popleft(), None, None, actor, None)
+        while waiting:
+            yield self._finish(waiting.popleft(), None, None, actor, None)
 
     def _start(self, mentions: Sequence[Mention]) -> _Started:
         """Match, drop what the store already has, and start scoring the rest."""

@@ -126,7 +126,7 @@ def unpack(packed: PackedScore) -> Score:
         risk,
         Category(category),
         ComplaintReason(reason) if reason else None,
-        tuple(Signal(name, weight) for name, weight in signals),
+        tuple(map(Signal._make, signals)),
         scorer,
     )
 

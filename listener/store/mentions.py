@@ -158,7 +158,7 @@ def score_values(mention_id: int, score: Score, at: datetime) -> dict[str, Any]:
         "incident_risk": float(score.incident_risk),
         "category": score.category.value,
         "reason": score.reason.value if score.reason else "",
-        "signals": [{"name": s.name, "weight": round(float(s.weight), 4)} for s in score.signals],
+        "signals": [{"name": name, "weight": round(float(w), 4)} for name, w in score.signals],
         "scorer": score.scorer,
         "scored_at": at,
     }
