@@ -20,11 +20,12 @@ import multiprocessing.connection
 import os
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from listener.domain import Category, ComplaintReason, Mention, Score, Signal
 from listener.scoring.base import Scorer
@@ -106,6 +107,12 @@ def _exit_with(sentinel: int) -> None:
     os._exit(0)
 
 
+# A signal to a plain pair and back, both in C: a Signal pickles as a call to its class, and
+# its generated __new__ is Python code; eight of each per mention added up.
+_plain_pair = cast(Callable[[Signal], tuple[str, float]], tuple)
+_as_signal = cast(Callable[[tuple[str, float]], Signal], partial(tuple.__new__, Signal))
+
+
 def pack(score: Score) -> PackedScore:
     return (
         score.dissatisfaction,
@@ -113,7 +120,7 @@ def pack(score: Score) -> PackedScore:
         score.incident_risk,
         score.category.value,
         score.reason.value if score.reason else "",
-        tuple((s.name, s.weight) for s in score.signals),
+        tuple(map(_plain_pair, score.signals)),
         score.scorer,
     )
 
@@ -126,7 +133,7 @@ def unpack(packed: PackedScore) -> Score:
         risk,
         Category(category),
         ComplaintReason(reason) if reason else None,
-        tuple(map(Signal._make, signals)),
+        tuple(map(_as_signal, signals)),
         scorer,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,10 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from listener.app import make_listener
-from listener.domain import Mention
+from listener.domain import Category, Mention, Score, Signal
 from listener.drafting import Drafter
 from listener.scoring import make_scorer
-from listener.scoring_workers import BatchWork, ScoringWorkers, auto_workers
+from listener.scoring_workers import BatchWork, ScoringWorkers, auto_workers, pack, unpack
 from listener.settings import Settings
 from listener.store.mentions import DRAFT, SCORE
 
@@ -207,3 +208,15 @@ def test_ctrl_c_stops_the_service_without_a_worker_traceback() -> None:
     while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_running(pid) for pid in workers)
+
+
+def test_a_score_crosses_to_the_worker_and_back_as_plain_tuples() -> None:
+    score = Score(
+        0.7, True, 0.1, Category.COMPLAINT, None, (Signal("cue", 0.5), Signal("mood", -0.25)), "v"
+    )
+    packed = pack(score)
+    assert [type(s) for s in packed[5]] == [tuple, tuple]  # pickled as data, not class calls
+    back = unpack(pickle.loads(pickle.dumps(packed)))
+    assert back == score
+    assert [type(s) for s in back.signals] == [Signal, Signal]
+    assert back.signals[1].name == "mood" and str(back.signals[1]) == "mood -0.25"

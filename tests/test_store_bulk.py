@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
+import numpy as np
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select
 
@@ -57,7 +58,10 @@ def test_rows_read_back_the_same_as_rows_written_by_core(store: Store) -> None:
 def test_json_and_booleans_round_trip(store: Store) -> None:
     with store.write() as conn:
         [(mention_id,)] = insert_rows(conn, MENTION, [_mention("j")], returning=("id",))
-        signals = [{"name": 'café "quoted" \\ {{x}}', "weight": 0.25}]
+        signals: list[dict[str, object]] = [
+            {"name": 'café "quoted" \\ {{x}}', "weight": 0.25},
+            {"name": "\u0000 control \n and 😡", "weight": np.float64(-0.5)},  # NumPy's float too
+        ]
         insert_rows(
             conn,
             SCORE,
@@ -76,6 +80,7 @@ def test_json_and_booleans_round_trip(store: Store) -> None:
     with store.read() as conn:
         row = conn.execute(select(SCORE)).one()
     assert row.signals == signals
+    assert [type(s["weight"]) for s in row.signals] == [float, float]
     assert row.dissatisfied is True
     assert row.scored_at == AT
 
