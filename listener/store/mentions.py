@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, and_, func, or_, select, union_all
+import orjson
+from sqlalchemy import Connection, Row, Table, and_, func, or_, select
 
 from listener.domain import (
     Category,
@@ -84,21 +85,38 @@ class BatchWrite:
 
 def known_external_ids(conn: Connection, source: str, external_ids: Sequence[str]) -> set[str]:
     """Which of these ids the store already has for `source` (to skip re-scoring them)."""
+    try:
+        sql = _KNOWN_SQL[conn.dialect.name]
+    except KeyError:
+        raise NotImplementedError(f"database {conn.dialect.name!r} is not supported") from None
+    as_json = conn.dialect.name == "sqlite"
     known: set[str] = set()
     for start in range(0, len(external_ids), _CHUNK):
         chunk = list(external_ids[start : start + _CHUNK])
-        # One statement for both tables: every poll asks this, and on a database across a
-        # network each statement is a round trip.
-        query = union_all(
-            select(MENTION.c.external_id).where(
-                MENTION.c.source == source, one_of(conn, MENTION.c.external_id, chunk)
-            ),
-            select(SIGHTING.c.external_id).where(
-                SIGHTING.c.source == source, one_of(conn, SIGHTING.c.external_id, chunk)
-            ),
-        )
-        known.update(r[0] for r in conn.execute(query))
+        ids: Any = orjson.dumps(chunk).decode() if as_json else chunk
+        known.update(r[0] for r in conn.exec_driver_sql(sql, (source, ids, source, ids)))
     return known
+
+
+# Every poll asks which of its entries are known, so this is the driver's SQL, one statement
+# for both tables (a round trip each on a database across a network), with the ids as ONE
+# parameter (a JSON array on SQLite, an array on PostgreSQL) so the text never changes. Built
+# as a Core statement, its construction and compilation took 0.9 ms of CPU a poll against
+# 0.1 ms for the query itself; both halves are seeks in the (source, external_id) unique index.
+_KNOWN_SQL = {
+    "sqlite": (
+        "SELECT external_id FROM mention WHERE source = ? AND external_id IN "
+        "(SELECT value FROM json_each(?)) UNION ALL "
+        "SELECT external_id FROM sighting WHERE source = ? AND external_id IN "
+        "(SELECT value FROM json_each(?))"
+    ),
+    "postgresql": (
+        "SELECT external_id FROM mention WHERE source = %s AND external_id IN "
+        "(SELECT unnest(%s::text[])) UNION ALL "
+        "SELECT external_id FROM sighting WHERE source = %s AND external_id IN "
+        "(SELECT unnest(%s::text[]))"
+    ),
+}
 
 
 def _mention_values(item: IngestItem, fetched_at: datetime) -> dict[str, Any]:

@@ -67,14 +67,16 @@ def ensure_sources(conn: Connection, sources: list[tuple[str, str, str]]) -> Non
         )
 
 
+# Built once: every poll asks it, and building the statement cost three times running it.
+_POLL_START = select(
+    SOURCE.c.retry_at, SOURCE.c.cursor, SOURCE.c.etag, SOURCE.c.last_modified
+).where(SOURCE.c.name == bindparam("p_name"))
+
+
 def poll_start(conn: Connection, name: str) -> tuple[datetime | None, PollState]:
     """What a poll needs first, in one read: until when the source is rate limited, and
     where it left off."""
-    row = conn.execute(
-        select(SOURCE.c.retry_at, SOURCE.c.cursor, SOURCE.c.etag, SOURCE.c.last_modified).where(
-            SOURCE.c.name == name
-        )
-    ).first()
+    row = conn.execute(_POLL_START, {"p_name": name}).first()
     if row is None:
         return None, PollState()
     state = PollState(cursor=row.cursor, etag=row.etag, last_modified=row.last_modified)
