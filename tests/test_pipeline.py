@@ -1,5 +1,6 @@
 """The pipeline end to end on a real store (SQLite file, and PostgreSQL when configured)."""
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from listener.app import Listener, make_listener
 from listener.domain import DraftStatus, Mention
 from listener.settings import Settings
 from listener.store import DraftFilter, MentionFilter
+from tests.fakes.x_api import BEARER_TOKEN, Failure, XApiServer
 from tests.http_server import LocalServer
 
 RSS = (Path(__file__).parent / "fixtures" / "feeds" / "complaints.rss").read_bytes()
@@ -135,3 +137,57 @@ def test_the_same_story_from_another_feed_is_a_sighting_not_a_new_mention(
     assert listener.store.count_mentions() == 1
     # And sightings are remembered, so a re-poll of those feeds is not rescored either.
     assert listener.store.known_external_ids("news-b", ["b1"]) == {"b1"}
+
+
+def _x_listener(make_settings: Callable[..., Settings], x_api: XApiServer, db_url: str) -> Listener:
+    source = {"name": "x-o2", "kind": "x", "api_url": x_api.url, "page_size": 10, "every": "1m"}
+    return make_listener(
+        make_settings(database={"url": db_url}, sources=[source]),
+        environ={"LISTENER_X_BEARER_TOKEN": BEARER_TOKEN},
+    )
+
+
+def test_a_paged_poll_stores_every_page_and_its_success_with_the_last_one(
+    make_settings: Callable[..., Settings],
+    x_api: XApiServer,
+    db_url: str,
+) -> None:
+    author = x_api.add_user("pages")
+    tweets = [x_api.add_tweet(f"O2 no signal for {n} hours", author=author) for n in range(25)]
+    listener = _x_listener(make_settings, x_api, db_url)
+    try:
+        [report] = listener.poll("x-o2")
+        assert report.ok, report.error
+        assert (report.fetched, report.new) == (25, 25)
+        [status] = listener.store.source_statuses(listener.clock.now())
+        assert status.last_success_at is not None and status.mentions_total == 25
+        assert tweets[-1].id in listener.store.poll_start("x-o2")[1].cursor
+    finally:
+        listener.close()
+
+
+def test_a_429_on_a_later_page_keeps_what_the_pages_before_it_brought(
+    make_settings: Callable[..., Settings],
+    x_api: XApiServer,
+    db_url: str,
+) -> None:
+    author = x_api.add_user("limited")
+    for n in range(25):
+        x_api.add_tweet(f"O2 no signal for {n} hours", author=author)
+    listener = _x_listener(make_settings, x_api, db_url)
+    try:
+        x_api.fail_next(Failure.rate_limited(reset=1), endpoint="search", after=2)
+        [report] = listener.poll("x-o2")
+        assert not report.ok and "rate" in report.error.lower()
+        assert listener.store.count_mentions() == 20  # pages 1 and 2, the requests not wasted
+        [status] = listener.store.source_statuses(listener.clock.now())
+        assert status.last_success_at is None and status.consecutive_failures == 1
+        # The cursor moves only with a last page: the next poll asks for the same posts.
+        assert json.loads(listener.store.poll_start("x-o2")[1].cursor or "{}") == {}
+
+        [again] = listener.poll("x-o2")
+        assert again.ok, again.error
+        assert (again.fetched, again.new) == (25, 5)
+        assert listener.store.count_mentions() == 25
+    finally:
+        listener.close()
