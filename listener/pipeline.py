@@ -365,7 +365,9 @@ class Pipeline:
                         report.not_modified = True
                         continue
                     if held is not None:
-                        self._ingest_polled(report, source.name, held, finishes_poll=False)
+                        # Let go of it first: if storing it fails, nothing later is stored.
+                        waiting, held = held, None
+                        self._ingest_polled(report, source.name, waiting, finishes_poll=False)
                     held = batch
             except Exception:
                 # The next page failed (a 429 half-way through X's pages): what was fetched

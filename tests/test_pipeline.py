@@ -191,3 +191,30 @@ def test_a_429_on_a_later_page_keeps_what_the_pages_before_it_brought(
         assert listener.store.count_mentions() == 25
     finally:
         listener.close()
+
+
+def test_a_page_that_cannot_be_stored_stops_the_poll_before_any_later_page(
+    make_settings: Callable[..., Settings], x_api: XApiServer, tmp_path: Path
+) -> None:
+    author = x_api.add_user("poisoned")
+    for n in range(25):
+        x_api.add_tweet(f"O2 no signal for {n} hours", author=author)
+    x_api.add_tweet("O2 poison: this one the database refuses", author=author)  # on page 1
+    listener = _x_listener(make_settings, x_api, f"sqlite:///{tmp_path / 'poisoned.db'}")
+    try:
+        with listener.store.write() as conn:
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON mention WHEN NEW.text LIKE '%poison%' "
+                "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
+            )
+        [report] = listener.poll("x-o2")
+        assert not report.ok and "refused for the test" in report.error
+        # Page 1 failed to store; page 2, already fetched by then, must not be stored in its
+        # place (a source whose cursor moved with every page would skip page 1 for good).
+        assert listener.store.count_mentions() == 0
+        with listener.store.write() as conn:
+            conn.exec_driver_sql("DROP TRIGGER refuse")
+        [again] = listener.poll("x-o2")
+        assert again.ok and listener.store.count_mentions() == 26
+    finally:
+        listener.close()
