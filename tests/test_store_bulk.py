@@ -129,3 +129,17 @@ def test_ids_are_handed_out_in_row_order(store: Store) -> None:
             conn, MENTION, [_mention(n) for n in names], returning=("id", "external_id")
         )
     assert [e for _, e in sorted(got)] == names
+
+
+def test_known_ids_are_found_among_more_ids_than_one_lookup_takes(store: Store) -> None:
+    with store.write() as conn:
+        insert_rows(conn, MENTION, [_mention(f"m{i}") for i in range(0, 1200, 3)])
+        insert_rows(
+            conn,
+            MENTION,
+            [_mention("x1", source="other")],  # the same id under another source is not known
+        )
+    asked = [f"m{i}" for i in range(1200)] + ["x1", 'it\'s "odd" [1]', "m0"]
+    known = store.known_external_ids("s", asked)
+    assert known == {f"m{i}" for i in range(0, 1200, 3)}
+    assert store.known_external_ids("s", []) == set()
