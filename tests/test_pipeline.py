@@ -1,8 +1,10 @@
 """The pipeline end to end on a real store (SQLite file, and PostgreSQL when configured)."""
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,12 +141,24 @@ def test_the_same_story_from_another_feed_is_a_sighting_not_a_new_mention(
     assert listener.store.known_external_ids("news-b", ["b1"]) == {"b1"}
 
 
-def _x_listener(make_settings: Callable[..., Settings], x_api: XApiServer, db_url: str) -> Listener:
+@contextmanager
+def _x_listener(
+    make_settings: Callable[..., Settings], x_api: XApiServer, db_url: str
+) -> Iterator[Listener]:
     source = {"name": "x-o2", "kind": "x", "api_url": x_api.url, "page_size": 10, "every": "1m"}
-    return make_listener(
+    built = make_listener(
         make_settings(database={"url": db_url}, sources=[source]),
         environ={"LISTENER_X_BEARER_TOKEN": BEARER_TOKEN},
     )
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+def _complaints(x_api: XApiServer, author: Any, count: int = 25) -> list[Any]:
+    """`count` complaints about O2 by `author` on the X fake: pages of 10, newest first."""
+    return [x_api.add_tweet(f"O2 no signal for {n} hours", author=author) for n in range(count)]
 
 
 def test_a_paged_poll_stores_every_page_and_its_success_with_the_last_one(
@@ -152,18 +166,14 @@ def test_a_paged_poll_stores_every_page_and_its_success_with_the_last_one(
     x_api: XApiServer,
     db_url: str,
 ) -> None:
-    author = x_api.add_user("pages")
-    tweets = [x_api.add_tweet(f"O2 no signal for {n} hours", author=author) for n in range(25)]
-    listener = _x_listener(make_settings, x_api, db_url)
-    try:
+    tweets = _complaints(x_api, x_api.add_user("pages"))
+    with _x_listener(make_settings, x_api, db_url) as listener:
         [report] = listener.poll("x-o2")
         assert report.ok, report.error
         assert (report.fetched, report.new) == (25, 25)
         [status] = listener.store.source_statuses(listener.clock.now())
         assert status.last_success_at is not None and status.mentions_total == 25
         assert tweets[-1].id in listener.store.poll_start("x-o2")[1].cursor
-    finally:
-        listener.close()
 
 
 def test_a_429_on_a_later_page_keeps_what_the_pages_before_it_brought(
@@ -171,11 +181,8 @@ def test_a_429_on_a_later_page_keeps_what_the_pages_before_it_brought(
     x_api: XApiServer,
     db_url: str,
 ) -> None:
-    author = x_api.add_user("limited")
-    for n in range(25):
-        x_api.add_tweet(f"O2 no signal for {n} hours", author=author)
-    listener = _x_listener(make_settings, x_api, db_url)
-    try:
+    _complaints(x_api, x_api.add_user("limited"))
+    with _x_listener(make_settings, x_api, db_url) as listener:
         x_api.fail_next(Failure.rate_limited(reset=1), endpoint="search", after=2)
         [report] = listener.poll("x-o2")
         assert not report.ok and "rate" in report.error.lower()
@@ -189,19 +196,15 @@ def test_a_429_on_a_later_page_keeps_what_the_pages_before_it_brought(
         assert again.ok, again.error
         assert (again.fetched, again.new) == (25, 5)
         assert listener.store.count_mentions() == 25
-    finally:
-        listener.close()
 
 
 def test_a_page_that_cannot_be_stored_stops_the_poll_before_any_later_page(
     make_settings: Callable[..., Settings], x_api: XApiServer, tmp_path: Path
 ) -> None:
     author = x_api.add_user("poisoned")
-    for n in range(25):
-        x_api.add_tweet(f"O2 no signal for {n} hours", author=author)
+    _complaints(x_api, author)
     x_api.add_tweet("O2 poison: this one the database refuses", author=author)  # on page 1
-    listener = _x_listener(make_settings, x_api, f"sqlite:///{tmp_path / 'poisoned.db'}")
-    try:
+    with _x_listener(make_settings, x_api, f"sqlite:///{tmp_path / 'poisoned.db'}") as listener:
         with listener.store.write() as conn:
             conn.exec_driver_sql(
                 "CREATE TRIGGER refuse BEFORE INSERT ON mention WHEN NEW.text LIKE '%poison%' "
@@ -216,5 +219,3 @@ def test_a_page_that_cannot_be_stored_stops_the_poll_before_any_later_page(
             conn.exec_driver_sql("DROP TRIGGER refuse")
         [again] = listener.poll("x-o2")
         assert again.ok and listener.store.count_mentions() == 26
-    finally:
-        listener.close()

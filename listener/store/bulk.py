@@ -74,6 +74,24 @@ def one_of(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) 
     return column.in_(list(values))
 
 
+def placeholder(dialect: Dialect) -> str:
+    """How the driver marks a parameter in SQL it is given as text."""
+    return _PLACEHOLDERS[dialect.paramstyle]
+
+
+def one_of_sql(dialect: Dialect) -> tuple[str, Callable[[list[str]], Any]]:
+    """`one_of` as driver SQL for text values: the `IN (...)` to write after a column, and
+    what turns the values into its ONE parameter (a JSON array read by `json_each` on SQLite,
+    a text array on PostgreSQL), for statements run often enough that building them with
+    Core costs more than running them."""
+    mark = placeholder(dialect)
+    if dialect.name == "sqlite":
+        return f"IN (SELECT value FROM json_each({mark}))", _as_json
+    if dialect.name == "postgresql":
+        return f"IN (SELECT unnest({mark}::text[]))", list
+    raise NotImplementedError(f"database {dialect.name!r} is not supported")
+
+
 def _sqlite_time(value: datetime | None) -> str | None:
     # SQLAlchemy's SQLite DATETIME storage format, of the naive UTC time `UTCDateTime` binds.
     if value is None:
@@ -147,7 +165,7 @@ def _values_statement(
     returning: tuple[str, ...],
 ) -> str:
     """SQLite: one multi-row VALUES list with a placeholder per value."""
-    mark = _PLACEHOLDERS[dialect.paramstyle]
+    mark = placeholder(dialect)
     group = "(" + ", ".join([mark] * len(columns)) + ")"
     rows_sql = f"VALUES {', '.join([group] * rows)}"
     return _insert_sql(table, dialect, columns, rows_sql, ignore_conflicts, returning)
