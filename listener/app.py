@@ -26,8 +26,9 @@ from listener.scoring.base import Scorer
 from listener.scoring_workers import BatchWork, ScoringWorkers, auto_workers
 from listener.settings import Settings
 from listener.source_watch import watch_sources
-from listener.sources import build_source
+from listener.sources import FEED_KINDS, build_source
 from listener.sources.base import Source
+from listener.sources.feed import HostClients
 from listener.store import Store
 from listener.store.desk import wake_snoozed_job
 
@@ -103,6 +104,7 @@ def make_listener(
         echo=settings.database.echo,
         pool_size=settings.service.max_concurrent_polls + 4,  # + the service's other jobs
     )
+    feed_clients: HostClients | None = None
     try:
         now = clock.now()
         store.ensure_brands([b.name for b in settings.brands], now)
@@ -117,13 +119,10 @@ def make_listener(
             if settings.outreach.enabled
             else None
         )
-        built, disabled = (
+        built, disabled, feed_clients = (
             _build_sources(settings, env)
             if sources is None
-            else (
-                {s.name: s for s in sources},
-                {},
-            )
+            else ({s.name: s for s in sources}, {}, None)
         )
         store.ensure_sources(
             [(c.name, c.kind, _target(c)) for c in settings.sources]
@@ -154,6 +153,8 @@ def make_listener(
             workers=workers,
         )
     except StoreError:
+        if feed_clients is not None:
+            feed_clients.close()
         store.close()
         raise
     return Listener(
@@ -181,6 +182,7 @@ def make_listener(
             outreach.dispatcher.close,
             incidents.dispatcher.close,
             *([workers.close] if workers is not None else []),
+            *([feed_clients.close] if feed_clients is not None else []),
         ],
     )
 
@@ -199,16 +201,25 @@ def _target(config: object) -> str:
 
 def _build_sources(
     settings: Settings, environ: Mapping[str, str]
-) -> tuple[dict[str, Source], dict[str, str]]:
+) -> tuple[dict[str, Source], dict[str, str], HostClients | None]:
+    """The enabled sources, why the others are off, and the HTTP clients the feeds share."""
     built: dict[str, Source] = {}
     disabled: dict[str, str] = {}
-    for config in settings.sources:
-        if not config.enabled:
-            disabled[config.name] = "disabled in settings (enabled = false)"
-            continue
-        try:
-            built[config.name] = build_source(config, settings, environ)
-        except SourceDisabled as exc:
-            disabled[config.name] = str(exc)
-            log.warning("%s", exc)
-    return built, disabled
+    clients: HostClients | None = None
+    try:
+        for config in settings.sources:
+            if not config.enabled:
+                disabled[config.name] = "disabled in settings (enabled = false)"
+                continue
+            if config.kind in FEED_KINDS and clients is None:
+                clients = HostClients(settings.service.per_host_limit)
+            try:
+                built[config.name] = build_source(config, settings, environ, feed_clients=clients)
+            except SourceDisabled as exc:
+                disabled[config.name] = str(exc)
+                log.warning("%s", exc)
+    except BaseException:
+        if clients is not None:
+            clients.close()
+        raise
+    return built, disabled, clients

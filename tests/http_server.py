@@ -7,7 +7,8 @@
         server.route("/drip", body=b"...", trickle=0.2)         # one byte every 0.2 s
         url = server.url("/feed.xml")
 
-Every request is recorded in `server.requests` (method, path, headers) for assertions.
+Every request is recorded in `server.requests` (method, path, headers, the connection it came
+on) for assertions.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    peer: str = ""  # the client's address and port: one per connection it opened
 
 
 class LocalServer:
@@ -68,7 +70,10 @@ class LocalServer:
             def _handle(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
-                request = Request(self.command, self.path, dict(self.headers), body)
+                host, port = self.client_address[:2]
+                request = Request(
+                    self.command, self.path, dict(self.headers), body, f"{host}:{port}"
+                )
                 with server._lock:
                     server.requests.append(request)
                     route = server.routes.get(self.path.split("?", 1)[0])

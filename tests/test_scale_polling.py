@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +12,9 @@ from listener.app import make_listener
 from listener.polling import round_robin_by_host, source_host
 from listener.settings import Settings
 from tests.fakes.feed_farm import FeedFarm
+from tests.http_server import LocalServer
+
+RSS = (Path(__file__).parent / "fixtures" / "feeds" / "complaints.rss").read_bytes()
 
 
 @pytest.fixture
@@ -74,6 +79,56 @@ def test_every_entry_is_stored_once_and_a_second_pass_is_all_not_modified(
     assert stored == farm.served_ids()
     assert all(r.not_modified and r.new == 0 for r in second)
     assert farm.not_modified == 40
+
+
+def test_feeds_on_one_site_share_kept_alive_connections(
+    make_settings: Callable[..., Settings], http_server: LocalServer, sqlite_url: str
+) -> None:
+    # One HTTP client for all feeds: a round over six feeds on one site (one at a time, by
+    # the politeness limit) and a second round all go over one kept-alive connection,
+    # where a client per feed opened one connection per feed.
+    for i in range(6):
+        http_server.serve_feed(f"/f{i}.xml", RSS, etag=f'"v{i}"')
+    settings = make_settings(
+        database={"url": sqlite_url},
+        sources=[{"name": f"f{i}", "url": http_server.url(f"/f{i}.xml")} for i in range(6)],
+        service={"max_concurrent_polls": 4, "per_host_limit": 1},
+        outreach={"enabled": False},
+    )
+    listener = make_listener(settings)
+    try:
+        first, second = listener.poll(), listener.poll()
+    finally:
+        listener.close()
+    assert all(r.ok and r.fetched == 5 for r in first), [r.summary() for r in first]
+    assert all(r.not_modified for r in second)
+    assert len(http_server.requests) == 12
+    assert len({r.peer for r in http_server.requests}) == 1
+
+
+def test_each_feed_keeps_its_own_timeout_on_the_shared_client(
+    make_settings: Callable[..., Settings], http_server: LocalServer, sqlite_url: str
+) -> None:
+    http_server.serve_feed("/quick.xml", RSS)
+    http_server.route("/slow.xml", body=RSS, delay=4)
+    settings = make_settings(
+        database={"url": sqlite_url},
+        sources=[
+            {"name": "quick", "url": http_server.url("/quick.xml")},
+            {"name": "slow", "url": http_server.url("/slow.xml"), "timeout": "1s"},
+        ],
+        outreach={"enabled": False},
+    )
+    listener = make_listener(settings)
+    try:
+        started = time.monotonic()
+        reports = {r.source: r for r in listener.poll()}
+        elapsed = time.monotonic() - started
+    finally:
+        listener.close()
+    assert reports["quick"].ok and reports["quick"].fetched == 5
+    assert "timed out" in reports["slow"].error
+    assert elapsed < 3.5
 
 
 class Named:

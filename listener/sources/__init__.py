@@ -1,7 +1,8 @@
 """Sources: where mentions come from. Each kind lives in its own module with a `build_source`.
 
 `build_source(config, settings, environ)` returns an object satisfying `Source`, or raises
-`SourceDisabled` (e.g. no credentials) with one line saying what to set.
+`SourceDisabled` (e.g. no credentials) with one line saying what to set. The kinds that are
+feeds underneath (`FEED_KINDS`) also take `client=`, the HTTP clients they share (one per host).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from collections.abc import Mapping
 from listener.errors import SettingsError
 from listener.settings import Settings, SourceSettings
 from listener.sources.base import Source
+from listener.sources.feed import HostClients
 
-__all__ = ["SOURCE_MODULES", "Source", "build_source"]
+__all__ = ["FEED_KINDS", "SOURCE_MODULES", "Source", "build_source"]
 
 SOURCE_MODULES: dict[str, str] = {
     "feed": "listener.sources.feed",
@@ -23,13 +25,23 @@ SOURCE_MODULES: dict[str, str] = {
     "hackernews": "listener.sources.social",
     "bluesky": "listener.sources.bluesky",
 }
+FEED_KINDS = frozenset({"feed", "reddit", "mastodon", "hackernews"})
 
 
-def build_source(config: SourceSettings, settings: Settings, environ: Mapping[str, str]) -> Source:
-    """The source object for one `[[sources]]` entry."""
+def build_source(
+    config: SourceSettings,
+    settings: Settings,
+    environ: Mapping[str, str],
+    *,
+    feed_clients: HostClients | None = None,
+) -> Source:
+    """The source object for one `[[sources]]` entry; a feed kind uses `feed_clients` if given."""
     module_name = SOURCE_MODULES.get(config.kind)
     if module_name is None:
         raise SettingsError(f"sources.{config.name}.kind: {config.kind!r} is not supported")
     module = importlib.import_module(module_name)
+    if config.kind in FEED_KINDS and feed_clients is not None:
+        shared: Source = module.build_source(config, settings, environ, client=feed_clients)
+        return shared
     source: Source = module.build_source(config, settings, environ)
     return source

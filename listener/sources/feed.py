@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import ssl
+import threading
 import time
 from calendar import timegm
 from collections.abc import Iterator, Mapping
@@ -57,16 +58,62 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def make_http_client(timeout: timedelta, *, max_connections: int = 20) -> httpx.Client:
+def _timeout(timeout: timedelta) -> httpx.Timeout:
     seconds = timeout.total_seconds()
+    return httpx.Timeout(seconds, connect=min(seconds, 10.0))
+
+
+def make_http_client(
+    timeout: timedelta, *, max_connections: int = 20, max_keepalive: int = 10
+) -> httpx.Client:
+    """A client for feed fetching; each request passes its own source's timeout."""
     return httpx.Client(
         verify=_tls_context(),
-        timeout=httpx.Timeout(seconds, connect=min(seconds, 10.0)),
+        timeout=_timeout(timeout),
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=10),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_keepalive
+        ),
     )
+
+
+class HostClients:
+    """HTTP clients shared by every feed-family source of a process, one per host.
+
+    Connections are kept alive and reused per host, so a round over many feeds on one site
+    opens a few connections (and makes a few TLS handshakes) instead of one per feed, and a
+    thousand feeds build one client per site instead of a thousand. One client per host, not
+    one for all: httpcore's pool scans all of its connections for every request, which with
+    64 polling threads over 50 sites cost more than the reuse saved (measured: a cold round
+    of 1,000 feeds 12-14 s -> 15-18 s on one shared client). A poll holds one connection at a
+    time and `ConcurrentPolling` lets at most `per_host` polls at a host at once, so each pool
+    holds that many. Whoever makes it closes it.
+    """
+
+    def __init__(self, per_host: int) -> None:
+        self.per_host = per_host
+        self._lock = threading.Lock()
+        self._clients: dict[str, httpx.Client] = {}
+
+    def client_for(self, url: str) -> httpx.Client:
+        host = urlparse(url).netloc.lower()
+        with self._lock:
+            client = self._clients.get(host)
+            if client is None:
+                client = self._clients[host] = make_http_client(
+                    timedelta(seconds=20),
+                    max_connections=self.per_host + 1,
+                    max_keepalive=self.per_host + 1,
+                )
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
 
 
 def fetch_url(
@@ -87,8 +134,11 @@ def fetch_url(
         headers["If-Modified-Since"] = state.last_modified
     deadline = time.monotonic() + timeout.total_seconds()
     try:
-        with client.stream("GET", url, headers=headers) as response:
+        with client.stream("GET", url, headers=headers, timeout=_timeout(timeout)) as response:
             if response.status_code == 304:
+                # Read the (empty) body: a response closed unread takes its connection
+                # with it, and the next poll of this site would have to open a new one.
+                response.read()
                 return FetchedBytes(
                     b"", "", str(response.url), state.etag, state.last_modified, True
                 )
@@ -307,7 +357,7 @@ class FeedSource:
         kind: str = "feed",
         timeout: timedelta = timedelta(seconds=20),
         max_bytes: int = 10_000_000,
-        client: httpx.Client | None = None,
+        client: httpx.Client | HostClients | None = None,
         base_dir: Path | None = None,
         clock: Any = None,
     ) -> None:
@@ -340,8 +390,13 @@ class FeedSource:
         else:
             if self._client is None:
                 self._client = make_http_client(self.timeout)
+            client = (
+                self._client.client_for(self.url)
+                if isinstance(self._client, HostClients)
+                else self._client
+            )
             fetched = fetch_url(
-                self._client,
+                client,
                 self.url,
                 state,
                 name=self.name,
@@ -364,12 +419,18 @@ class FeedSource:
 
 
 def build_source(
-    config: FeedSourceSettings, settings: Settings, environ: Mapping[str, str]
+    config: FeedSourceSettings,
+    settings: Settings,
+    environ: Mapping[str, str],
+    *,
+    client: HostClients | None = None,
 ) -> FeedSource:
+    """`client`: the HTTP clients this source shares with the others (see `HostClients`)."""
     return FeedSource(
         config.name,
         config.url,
         timeout=config.timeout,
         max_bytes=config.max_bytes,
+        client=client,
         base_dir=settings.base_dir,
     )

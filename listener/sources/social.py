@@ -21,7 +21,7 @@ from listener.settings import (
     RedditSourceSettings,
     Settings,
 )
-from listener.sources.feed import FeedSource
+from listener.sources.feed import FeedSource, HostClients
 
 SocialSettings = RedditSourceSettings | MastodonSourceSettings | HackerNewsSourceSettings
 Tidy = Callable[[Mention], Mention]
@@ -96,9 +96,16 @@ class SocialFeedSource(FeedSource):
         max_bytes: int,
         base_dir: Path,
         tidy: Tidy | None,
+        client: HostClients | None = None,
     ) -> None:
         super().__init__(
-            name, url, kind=kind, timeout=timeout, max_bytes=max_bytes, base_dir=base_dir
+            name,
+            url,
+            kind=kind,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            base_dir=base_dir,
+            client=client,
         )
         self._tidy = tidy
 
@@ -110,7 +117,11 @@ class SocialFeedSource(FeedSource):
 
 
 def build_source(
-    config: SocialSettings, settings: Settings, environ: Mapping[str, str]
+    config: SocialSettings,
+    settings: Settings,
+    environ: Mapping[str, str],
+    *,
+    client: HostClients | None = None,
 ) -> SocialFeedSource:
     tidy: Tidy | None = None
     if isinstance(config, RedditSourceSettings):
@@ -133,6 +144,7 @@ def build_source(
         max_bytes=config.max_bytes,
         base_dir=settings.base_dir,
         tidy=tidy,
+        client=client,
     )
 
 
