@@ -86,7 +86,7 @@ def one_of_sql(dialect: Dialect) -> tuple[str, Callable[[list[str]], Any]]:
     Core costs more than running them."""
     mark = placeholder(dialect)
     if dialect.name == "sqlite":
-        return f"IN (SELECT value FROM json_each({mark}))", _as_json
+        return f"IN (SELECT value FROM json_each({mark}))", as_json
     if dialect.name == "postgresql":
         return f"IN (SELECT unnest({mark}::text[]))", list
     raise NotImplementedError(f"database {dialect.name!r} is not supported")
@@ -107,10 +107,10 @@ def _aware_time(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _as_json(value: Any) -> str:
+def as_json(value: Any) -> str:
     """JSON text as SQLAlchemy's JSON type would write it (None as the JSON value null), by
     orjson: a score's signals are JSON on every stored mention, and the standard encoder took
-    three times as long."""
+    three times as long. The engines write every JSON column with it (`json_serializer`)."""
     return orjson.dumps(value, default=_plain_number, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
@@ -131,7 +131,7 @@ def _converter(column_type: Any, dialect: Dialect) -> Convert | None:
     if isinstance(column_type, UTCDateTime):
         return _sqlite_time if on_sqlite else _aware_time
     if isinstance(column_type, JSON):
-        return _as_json
+        return as_json
     if isinstance(column_type, Boolean):
         return _sqlite_bool if on_sqlite else None
     processor: Convert | None = column_type.bind_processor(dialect)

@@ -16,6 +16,7 @@ from sqlalchemy import URL, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from listener.errors import StoreError
+from listener.store.bulk import as_json
 from listener.store.checkpoint import WRITER_AUTOCHECKPOINT
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -54,13 +55,18 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -
                 url,
                 echo=echo,
                 connect_args={"check_same_thread": False, "timeout": 30},
+                json_serializer=as_json,
                 **pool,
             )
             event.listen(engine, "connect", _tune_sqlite)
             event.listen(engine, "begin", _begin)
         else:
             engine = create_engine(
-                url, echo=echo, pool_pre_ping=True, pool_size=max(pool_size or 10, 1)
+                url,
+                echo=echo,
+                pool_pre_ping=True,
+                pool_size=max(pool_size or 10, 1),
+                json_serializer=as_json,
             )
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise StoreError(f"cannot use database URL {redact(url)!r}: {exc}") from exc
