@@ -248,7 +248,8 @@ def parse_feed(
     parsed: Any = feedparser.parse(
         fetched.body,
         response_headers={"content-type": fetched.content_type or "application/xml"},
-        sanitize_html=False,  # we reduce HTML to text ourselves
+        sanitize_html=False,  # we reduce HTML to text ourselves,
+        resolve_relative_uris=False,  # so links inside it need no resolving (an HTML parse)
     )
     entries = list(parsed.get("entries") or [])
     notes: list[str] = []
