@@ -14,8 +14,11 @@ sampled at each quarter of the run: it must stay flat as the store grows. With
 --queue-latency, `listener queue --json` (a real subprocess) and the store's queue query are
 timed against the largest store. PostgreSQL uses --postgres-url or LISTENER_TEST_DATABASE_URL
 (a fresh schema, dropped afterwards). With --window N it also prints each part's cost per N mentions, to
-show what slows down as the store grows. With --write-jsonl FILE it only writes the first
---sizes mentions as a file for `listener import` (to time the command itself) and stops.
+show what slows down as the store grows. Each run also prints the CPU seconds its parts used:
+this process, the scoring workers, and a PostgreSQL server on this machine (its processes are
+found by name in /proc), beside what the machine's cores could give in that time. With
+--write-jsonl FILE it only writes the first --sizes mentions as a file for `listener import`
+(to time the command itself) and stops.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import multiprocessing  # noqa: E402
 import random  # noqa: E402
 import resource  # noqa: E402
 import subprocess  # noqa: E402
@@ -212,6 +216,39 @@ def rss_mib() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(pid: int, *, reaped: bool = False) -> float:
+    """CPU seconds of a live process (with `reaped`, also of the children it has waited for)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:  # gone meanwhile
+        return 0.0
+    utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
+    return (utime + stime + (cutime + cstime if reaped else 0)) / _TICK
+
+
+def cpu_split() -> dict[str, float]:
+    """CPU seconds so far of this process, its live workers, and the local PostgreSQL server
+    (every process named postgres, with the backends its postmaster has reaped): on a machine
+    whose cores the server shares, what it costs shows beside what the pipeline costs."""
+    this = sum(os.times()[:2])
+    workers = sum(_cpu_of(child.pid or 0) for child in multiprocessing.active_children())
+    server = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        if name == "postgres":
+            server += _cpu_of(int(entry.name), reaped=True)
+    return {"this process": this, "workers": workers, "database server": server}
+
+
 def settings_for(url: str, workdir: Path, workers: str = "0") -> dict[str, object]:
     return {
         "database": {"url": url},
@@ -286,6 +323,7 @@ def run_one(
         quarter = max(size // 4, 1)
         new = drafts = 0
         done = 0
+        cpu_before = cpu_split()
         started = time.perf_counter()
         windows = Windows(window, watches, steps, started)
         for report in listener.pipeline.ingest_many(mentions(texts(), size, "m"), actor="import"):
@@ -296,6 +334,7 @@ def run_one(
                 memory.append(rss_mib())
             windows.passed(before, done)
         elapsed = time.perf_counter() - started
+        cpu = {k: v - cpu_before[k] for k, v in cpu_split().items()}
         stored = listener.store.count_mentions()
     finally:
         listener.close()
@@ -313,6 +352,7 @@ def run_one(
         "new": new,
         "drafts": drafts,
         "memory": memory,
+        "cpu": cpu,
     }
 
 
@@ -467,6 +507,14 @@ def print_row(result: dict[str, object], *, flush: bool = False) -> None:
     print(
         "    share of pipeline time: "
         + ", ".join(f"{name} {value / seconds:.0%}" for name, value in steps.items()),
+        flush=flush,
+    )
+    cpu = result["cpu"]
+    assert isinstance(cpu, dict)
+    cores = len(os.sched_getaffinity(0))
+    print(
+        f"    CPU seconds ({cores} cores x {seconds:.1f} s = {cores * seconds:.0f} available): "
+        + ", ".join(f"{name} {value:.1f}" for name, value in cpu.items()),
         flush=flush,
     )
 
