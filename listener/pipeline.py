@@ -377,9 +377,8 @@ class Pipeline:
                 raise
             if held is not None:
                 self._ingest_polled(report, source.name, held, finishes_poll=True)
-            else:
-                done = self.clock.now()
-                self._commit(BatchWrite((), source.name, None, succeeded_at=done), done)
+            else:  # nothing new (a 304, an empty page): the success mark alone
+                self.ingest((), source=source.name, finishes_poll=True)
         except RateLimited as exc:
             report.error = str(exc)
             report.retry_at = exc.retry_at

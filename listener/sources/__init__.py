@@ -2,7 +2,7 @@
 
 `build_source(config, settings, environ)` returns an object satisfying `Source`, or raises
 `SourceDisabled` (e.g. no credentials) with one line saying what to set. The kinds that are
-feeds underneath (`FEED_KINDS`) also take `client=`, the HTTP clients they share (one per host).
+feeds underneath (`FEED_KINDS`) also take `clients=`, the HTTP clients they share (one per host).
 """
 
 from __future__ import annotations
@@ -40,8 +40,6 @@ def build_source(
     if module_name is None:
         raise SettingsError(f"sources.{config.name}.kind: {config.kind!r} is not supported")
     module = importlib.import_module(module_name)
-    if config.kind in FEED_KINDS and feed_clients is not None:
-        shared: Source = module.build_source(config, settings, environ, client=feed_clients)
-        return shared
-    source: Source = module.build_source(config, settings, environ)
+    shared = {"clients": feed_clients} if config.kind in FEED_KINDS and feed_clients else {}
+    source: Source = module.build_source(config, settings, environ, **shared)
     return source

@@ -358,7 +358,7 @@ class FeedSource:
         kind: str = "feed",
         timeout: timedelta = timedelta(seconds=20),
         max_bytes: int = 10_000_000,
-        client: httpx.Client | HostClients | None = None,
+        clients: HostClients | None = None,
         base_dir: Path | None = None,
         clock: Any = None,
     ) -> None:
@@ -367,8 +367,9 @@ class FeedSource:
         self.url = url
         self.timeout = timeout
         self.max_bytes = max_bytes
-        self._own_client = client is None
-        self._client = client
+        # Its own clients when none are shared (one source on its own, tests).
+        self._own_clients = clients is None
+        self._clients = clients or HostClients(per_host=1)
         self._base_dir = base_dir or Path(".")
         self._now = clock or (lambda: datetime.now(UTC))
 
@@ -389,15 +390,8 @@ class FeedSource:
                 yield FetchBatch((), state, not_modified=True)
                 return
         else:
-            if self._client is None:
-                self._client = make_http_client(self.timeout)
-            client = (
-                self._client.client_for(self.url)
-                if isinstance(self._client, HostClients)
-                else self._client
-            )
             fetched = fetch_url(
-                client,
+                self._clients.client_for(self.url),
                 self.url,
                 state,
                 name=self.name,
@@ -414,9 +408,8 @@ class FeedSource:
         yield FetchBatch(mentions, new_state, notes=notes)
 
     def close(self) -> None:
-        if self._own_client and self._client is not None:
-            self._client.close()
-            self._client = None
+        if self._own_clients:
+            self._clients.close()
 
 
 def build_source(
@@ -424,14 +417,14 @@ def build_source(
     settings: Settings,
     environ: Mapping[str, str],
     *,
-    client: HostClients | None = None,
+    clients: HostClients | None = None,
 ) -> FeedSource:
-    """`client`: the HTTP clients this source shares with the others (see `HostClients`)."""
+    """`clients`: the HTTP clients this source shares with the others (see `HostClients`)."""
     return FeedSource(
         config.name,
         config.url,
         timeout=config.timeout,
         max_bytes=config.max_bytes,
-        client=client,
+        clients=clients,
         base_dir=settings.base_dir,
     )

@@ -96,7 +96,7 @@ class SocialFeedSource(FeedSource):
         max_bytes: int,
         base_dir: Path,
         tidy: Tidy | None,
-        client: HostClients | None = None,
+        clients: HostClients | None = None,
     ) -> None:
         super().__init__(
             name,
@@ -105,7 +105,7 @@ class SocialFeedSource(FeedSource):
             timeout=timeout,
             max_bytes=max_bytes,
             base_dir=base_dir,
-            client=client,
+            clients=clients,
         )
         self._tidy = tidy
 
@@ -121,7 +121,7 @@ def build_source(
     settings: Settings,
     environ: Mapping[str, str],
     *,
-    client: HostClients | None = None,
+    clients: HostClients | None = None,
 ) -> SocialFeedSource:
     tidy: Tidy | None = None
     if isinstance(config, RedditSourceSettings):
@@ -144,7 +144,7 @@ def build_source(
         max_bytes=config.max_bytes,
         base_dir=settings.base_dir,
         tidy=tidy,
-        client=client,
+        clients=clients,
     )
 
 
