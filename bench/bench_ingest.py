@@ -2,7 +2,7 @@
 
     python bench/bench_ingest.py [--sizes 100000,1000000] [--databases sqlite,postgresql]
                                  [--workers 0,auto] [--postgres-url URL] [--queue-latency]
-                                 [--texts FILE] [--window N] [--write-jsonl FILE]
+                                 [--texts FILE] [--window N] [--write-jsonl FILE] [--default-gc]
 
 For each database and size: a fresh database, then N synthetic brand mentions through
 `Pipeline.ingest_many` in batches of 2,000 (what `listener import` does: match, score, store
@@ -18,7 +18,9 @@ show what slows down as the store grows. Each run also prints the CPU seconds it
 this process, the scoring workers, and a PostgreSQL server on this machine (its processes are
 found by name in /proc), beside what the machine's cores could give in that time. With
 --write-jsonl FILE it only writes the first --sizes mentions as a file for `listener import`
-(to time the command itself) and stops.
+(to time the command itself) and stops. The garbage collector is set up as the `listener`
+command sets it (listener/runtime.py), and its collections and their time are printed;
+--default-gc keeps CPython's settings instead, to compare.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 import multiprocessing  # noqa: E402
 import random  # noqa: E402
@@ -48,6 +51,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from listener.app import make_listener  # noqa: E402
 from listener.domain import Mention  # noqa: E402
+from listener.runtime import settle_heap, tune_garbage_collector  # noqa: E402
 from listener.settings import validate_settings  # noqa: E402
 from listener.store import DraftFilter  # noqa: E402
 
@@ -210,6 +214,29 @@ class Windows:
         self.last_at, self.last_done, self.last = now, done, seconds
 
 
+class GcClock:
+    """Collections CPython's garbage collector ran in this process, and the seconds they took."""
+
+    def __init__(self) -> None:
+        self.collections = 0
+        self.seconds = 0.0
+        self._started = 0.0
+        gc.callbacks.append(self._observe)
+
+    def _observe(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.collections += 1
+            self.seconds += time.perf_counter() - self._started
+
+    def reading(self) -> tuple[int, float]:
+        return self.collections, self.seconds
+
+
+GC_CLOCK = GcClock()
+
+
 def rss_mib() -> float:
     with open("/proc/self/statm") as handle:
         pages = int(handle.read().split()[1])
@@ -289,6 +316,7 @@ def run_one(
 ) -> dict[str, object]:
     settings = validate_settings(settings_for(url, workdir, workers))
     listener = make_listener(settings)
+    settle_heap()  # as `listener import` does once the service is built
     try:
         if listener.pipeline.workers is not None:  # started before timing anything
             listener.pipeline.workers.wait_until_ready()
@@ -324,6 +352,7 @@ def run_one(
         new = drafts = 0
         done = 0
         cpu_before = cpu_split()
+        gc_before = GC_CLOCK.reading()
         started = time.perf_counter()
         windows = Windows(window, watches, steps, started)
         for report in listener.pipeline.ingest_many(mentions(texts(), size, "m"), actor="import"):
@@ -335,6 +364,7 @@ def run_one(
             windows.passed(before, done)
         elapsed = time.perf_counter() - started
         cpu = {k: v - cpu_before[k] for k, v in cpu_split().items()}
+        gc_after = GC_CLOCK.reading()
         stored = listener.store.count_mentions()
     finally:
         listener.close()
@@ -353,6 +383,7 @@ def run_one(
         "drafts": drafts,
         "memory": memory,
         "cpu": cpu,
+        "gc": (gc_after[0] - gc_before[0], gc_after[1] - gc_before[1]),
     }
 
 
@@ -412,6 +443,11 @@ def main() -> None:
     )
     parser.add_argument("--texts", type=Path, help="one text per line, brand terms are added")
     parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep CPython's garbage collector settings instead of the service's (to compare)",
+    )
+    parser.add_argument(
         "--window",
         type=int,
         default=0,
@@ -425,6 +461,8 @@ def main() -> None:
         help="only write the first --sizes mentions as `listener import` JSONL, and stop",
     )
     args = parser.parse_args()
+    if not args.default_gc:
+        tune_garbage_collector()  # as the `listener` command does first
     sizes = [int(s) for s in args.sizes.split(",") if s]
 
     def texts() -> Iterator[str]:
@@ -515,6 +553,11 @@ def print_row(result: dict[str, object], *, flush: bool = False) -> None:
     print(
         f"    CPU seconds ({cores} cores x {seconds:.1f} s = {cores * seconds:.0f} available): "
         + ", ".join(f"{name} {value:.1f}" for name, value in cpu.items()),
+        flush=flush,
+    )
+    collections, gc_seconds = result["gc"]  # type: ignore[misc]
+    print(
+        f"    garbage collector in this process: {collections:,} collections, {gc_seconds:.2f} s",
         flush=flush,
     )
 

@@ -2,6 +2,7 @@
 
     python bench/bench_polling.py [--feeds 1000] [--latency 0.1] [--hosts 50]
                                   [--max-concurrent 64] [--per-host 4] [--database-url URL]
+                                  [--default-gc]
 
 The feeds are served by a separate local process (as feeds live on other machines: a server
 in the same process would compete with the poller for the interpreter lock) listening on
@@ -25,6 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from listener.app import make_listener
+from listener.runtime import settle_heap, tune_garbage_collector
 from listener.settings import validate_settings
 from tests.fakes.feed_farm import FeedFarm
 
@@ -83,7 +85,14 @@ def main() -> None:
         default="",
         help="run on PostgreSQL in a fresh schema of this database (dropped afterwards)",
     )
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep CPython's garbage collector settings instead of the service's (to compare)",
+    )
     args = parser.parse_args()
+    if not args.default_gc:
+        tune_garbage_collector()  # as the `listener` command does first
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-polling-"))
     url = args.database_url or f"sqlite:///{workdir / 'listener.db'}"
@@ -108,6 +117,7 @@ def main() -> None:
             }
         )
         listener = make_listener(settings)
+        settle_heap()
         pipeline = listener.pipeline
         steps = [TimedStep(step) for step in pipeline.after_store]
         pipeline.after_store = list(steps)

@@ -1,7 +1,7 @@
 """Scorer throughput and peak memory on N texts, on one core.
 
     python bench/bench_scorer.py [--n 20000] [--batch 500 ...] [--model default|lexicon|DIR]
-                                 [--texts FILE]
+                                 [--texts FILE] [--default-gc]
 
 Texts come from --texts (one per line, e.g. ../shared/data/tweeteval/sentiment/test_text.txt)
 or are synthesised from brand-mention templates. Prints weight-loading time, texts/s and the
@@ -30,6 +30,7 @@ from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from listener.domain import Mention  # noqa: E402
+from listener.runtime import settle_heap, tune_garbage_collector  # noqa: E402
 from listener.scoring import Scorer, make_scorer  # noqa: E402
 from listener.settings import ScoringSettings  # noqa: E402
 
@@ -80,7 +81,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--small-n", type=int, default=5_000)
     parser.add_argument("--model", default="default")
     parser.add_argument("--texts", type=Path, help="a file with one text per line")
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep CPython's garbage collector settings instead of the service's (to compare)",
+    )
     args = parser.parse_args(argv)
+    if not args.default_gc:
+        tune_garbage_collector()  # as the `listener` command and the scoring workers do
 
     if args.texts:
         lines = [t for t in args.texts.read_text(encoding="utf-8").splitlines() if t.strip()]
@@ -94,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     scorer = make_scorer(ScoringSettings(model=args.model))
     scorer.score_batch(mentions[:1])
+    settle_heap()
     loaded = time.perf_counter() - started
 
     rates = [(batch, *_throughput(scorer, mentions, batch, args.small_n)) for batch in args.batch]

@@ -28,6 +28,7 @@ from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from listener.domain import Category, ComplaintReason, Mention, Score, Signal
+from listener.runtime import settle_heap, tune_garbage_collector
 from listener.scoring.base import Scorer
 from listener.settings import BrandSettings, Settings
 from listener.store.mentions import PlannedDraft
@@ -79,6 +80,7 @@ def auto_workers() -> int:
 
 def _start_worker(settings: Settings) -> None:
     global _work
+    tune_garbage_collector()
     # Ctrl-C in a terminal reaches the whole process group: the service shuts the workers
     # down itself, so a worker ignores it instead of dying with a traceback mid-shutdown.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -100,6 +102,7 @@ def _start_worker(settings: Settings) -> None:
         else None
     )
     _work = BatchWork(make_scorer(settings.scoring), drafter, settings.brands)
+    settle_heap()
 
 
 def _exit_with(sentinel: int) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from listener.cli import core, incidents, outreach, sources, web
+from listener.runtime import tune_garbage_collector
 
 app = typer.Typer(
     name="listener",
@@ -25,4 +26,5 @@ incidents.register(app)
 
 
 def main() -> None:
+    tune_garbage_collector()
     app()

@@ -37,6 +37,7 @@ from listener.importing import BadLine, detect_format, open_text, read_mentions
 from listener.instance_lock import single_instance
 from listener.pipeline import IngestReport
 from listener.review import ReviewAction
+from listener.runtime import settle_heap
 from listener.settings import parse_duration
 from listener.store import DraftFilter, MentionFilter
 from listener.store.mentions import stored_as_dict
@@ -47,7 +48,9 @@ IMPORT_BATCH = 2000
 
 def open_listener(config: Path | None, **kwargs: Any) -> Listener:
     settings = settings_from(config)
-    return make_listener(settings, **kwargs)
+    listener = make_listener(settings, **kwargs)
+    settle_heap()
+    return listener
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,46 @@
+"""How a listener process sets up CPython's cyclic garbage collector.
+
+The pipeline makes tens of thousands of short-lived container objects per batch (mentions,
+scores, signals, row dicts), almost none of them in reference cycles, while the process holds
+a large long-lived heap (the model, the lexicons, SQLAlchemy's metadata, the templates). With
+CPython's defaults a young-generation collection runs every 700 net allocations and a full
+one, walking that whole heap, every few hundred thousand: measured on an import of 50,000
+mentions, 4,700 collections took 4.0 s of a 20 s run, and 15-20% of the scorer's own time.
+Fewer young collections and a frozen start-up heap cost the same memory (reference counting
+frees acyclic garbage at once either way) and take that time back.
+"""
+
+from __future__ import annotations
+
+import gc
+
+# Young collections once per this many net container allocations (CPython's default: 700).
+# A 2,000-mention batch makes a few hundred thousand, so this is still dozens per batch.
+YOUNG_THRESHOLD = 20_000
+# A middle-generation collection every this many young ones, and a full one every this many
+# middle ones (CPython's defaults: 10 and 10).
+OLDER_THRESHOLDS = (10, 10)
+
+
+_tuned = False
+
+
+def tune_garbage_collector() -> None:
+    """Collect young objects less often: called first thing by every process listener owns
+    (the command line and each scoring worker), never on import, so code that merely uses the
+    package (the tests, an embedding program) keeps its own settings."""
+    global _tuned
+    gc.set_threshold(YOUNG_THRESHOLD, *OLDER_THRESHOLDS)
+    _tuned = True
+
+
+def settle_heap() -> None:
+    """Once the service is built, move everything alive out of the collector's sight.
+
+    What start-up built lives as long as the process, so walking it on every full collection
+    is wasted time; objects made later are collected as usual. Only in a process that tuned
+    its collector: frozen objects that later become cyclic garbage are never freed, which a
+    process building many listeners (a test run) must not pay for.
+    """
+    if _tuned:
+        gc.freeze()
