@@ -6,19 +6,21 @@ import multiprocessing
 import os
 import pickle
 import signal
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from listener.app import make_listener
-from listener.domain import Category, Mention, Score, Signal
+from listener.domain import Category, Mention, Score, Signal, StoredMention
 from listener.drafting import Drafter
 from listener.scoring import make_scorer
 from listener.scoring_workers import BatchWork, ScoringWorkers, auto_workers, pack, unpack
 from listener.settings import Settings
-from listener.store.mentions import DRAFT, SCORE
+from listener.store.mentions import DRAFT, MENTION, SCORE
 
 TEXTS = [
     "@O2 still on hold after 3 hours, this is ridiculous",
@@ -113,14 +115,22 @@ def _stored(make_settings: Callable[..., Settings], workers: int, url: str) -> l
         assert [r.received for r in reports] == [300, 300, 300, 40]
         assert [r.new > 0 for r in reports] == [True, True, False, True]
         assert all(r.new + r.duplicates == r.matched > 0 for r in reports)
+        # By external id: PostgreSQL spends sequence numbers on the rows its dedup skips.
         with listener.store.read() as conn:
             scores = conn.execute(
                 select(
-                    SCORE.c.mention_id, SCORE.c.dissatisfaction, SCORE.c.category, SCORE.c.signals
-                ).order_by(SCORE.c.mention_id)
+                    MENTION.c.external_id,
+                    SCORE.c.dissatisfaction,
+                    SCORE.c.category,
+                    SCORE.c.signals,
+                )
+                .join(MENTION, MENTION.c.id == SCORE.c.mention_id)
+                .order_by(MENTION.c.external_id)
             ).all()
             drafts = conn.execute(
-                select(DRAFT.c.mention_id, DRAFT.c.text).order_by(DRAFT.c.mention_id)
+                select(MENTION.c.external_id, DRAFT.c.text)
+                .join(MENTION, MENTION.c.id == DRAFT.c.mention_id)
+                .order_by(MENTION.c.external_id)
             ).all()
         return [tuple(r) for r in scores] + [tuple(r) for r in drafts]
     finally:
@@ -128,14 +138,49 @@ def _stored(make_settings: Callable[..., Settings], workers: int, url: str) -> l
 
 
 def test_an_import_through_workers_stores_exactly_what_one_process_stores(
-    make_settings: Callable[..., Settings], tmp_path: object
+    make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    from pathlib import Path
-
-    assert isinstance(tmp_path, Path)
     alone = _stored(make_settings, 0, f"sqlite:///{tmp_path / 'alone.db'}")
     assert _stored(make_settings, 1, f"sqlite:///{tmp_path / 'pooled.db'}") == alone
     assert _stored(make_settings, 2, f"sqlite:///{tmp_path / 'two.db'}") == alone
+
+
+def test_an_import_on_postgresql_stores_exactly_what_sqlite_stores(
+    make_settings: Callable[..., Settings], tmp_path: Path, postgres_url: str
+) -> None:
+    # On PostgreSQL a thread of its own stores each batch while the next is read and matched.
+    alone = _stored(make_settings, 0, f"sqlite:///{tmp_path / 'alone.db'}")
+    assert _stored(make_settings, 1, postgres_url) == alone
+
+
+def test_on_postgresql_the_next_batch_is_read_while_one_is_being_stored(
+    make_settings: Callable[..., Settings], postgres_url: str
+) -> None:
+    listener = make_listener(make_settings(database={"url": postgres_url}, scoring={"workers": 0}))
+    third_read = threading.Event()
+    waited: list[bool] = []
+
+    class WaitForTheThirdBatch:
+        name = "wait"
+
+        def __call__(self, stored: Sequence[StoredMention], now: datetime) -> None:
+            if not waited:  # storing the first batch: is the third being read meanwhile?
+                waited.append(third_read.wait(10))
+
+    def batches() -> Iterator[list[Mention]]:
+        yield mentions(50, "a")
+        yield mentions(50, "b")
+        third_read.set()
+        yield mentions(50, "c")
+
+    listener.pipeline.after_store.append(WaitForTheThirdBatch())
+    try:
+        reports = list(listener.pipeline.ingest_many(batches(), actor="import"))
+    finally:
+        listener.close()
+    assert waited == [True], "the first batch was stored before the third was read"
+    assert [r.received for r in reports] == [50, 50, 50]
+    assert [r.problems for r in reports] == [[], [], []]
 
 
 _PARENT = """
