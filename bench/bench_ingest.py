@@ -290,6 +290,10 @@ def settings_for(url: str, workdir: Path, workers: str = "0") -> dict[str, objec
     }
 
 
+def _nothing_to_drop() -> None:
+    """A SQLite file's temporary directory is left for the operating system."""
+
+
 def fresh_postgres(base: str) -> tuple[str, Callable[[], None]]:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
@@ -336,7 +340,7 @@ def run_one(
             "score": Stopwatch(pipeline.scorer, "score_batch"),
             "store": Stopwatch(pipeline.store, "ingest", "ingest_group", "known_external_ids"),
         }
-        pipeline.scorer = watches["score"]  # type: ignore[assignment]
+        pipeline.scorer = watches["score"]
         if pipeline.workers is not None:
             watches["score (waiting for workers)"] = Stopwatch(pipeline.workers, "result")
             pipeline.workers = watches["score (waiting for workers)"]  # type: ignore[assignment]
@@ -482,7 +486,7 @@ def main() -> None:
         for size, workers in [(n, w) for n in sizes for w in args.workers.split(",") if w]:
             workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
             if database == "sqlite":
-                url, drop = f"sqlite:///{workdir / 'listener.db'}", (lambda: None)
+                url, drop = f"sqlite:///{workdir / 'listener.db'}", _nothing_to_drop
             else:
                 url, drop = fresh_postgres(args.postgres_url)
             try:
@@ -555,7 +559,9 @@ def print_row(result: dict[str, object], *, flush: bool = False) -> None:
         + ", ".join(f"{name} {value:.1f}" for name, value in cpu.items()),
         flush=flush,
     )
-    collections, gc_seconds = result["gc"]  # type: ignore[misc]
+    gc_reading = result["gc"]
+    assert isinstance(gc_reading, tuple)
+    collections, gc_seconds = gc_reading
     print(
         f"    garbage collector in this process: {collections:,} collections, {gc_seconds:.2f} s",
         flush=flush,
