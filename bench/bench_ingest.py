@@ -372,6 +372,10 @@ def run_one(
         stored = listener.store.count_mentions()
     finally:
         listener.close()
+        # This run's listener was frozen with the heap; thaw it so its cycles can be
+        # collected, or each run in this process would keep the last one's for good.
+        gc.unfreeze()
+        gc.collect()
     rate = size / elapsed
     return {
         "steps": part_seconds(watches, steps),
