@@ -21,7 +21,7 @@ def store(postgres_url: str) -> Iterator[Store]:
 
 
 def _analyzes_waiting(conn: Connection) -> int:
-    return int(
+    waiting = int(
         conn.execute(
             text(
                 "SELECT count(*) FROM pg_stat_activity "
@@ -29,6 +29,10 @@ def _analyzes_waiting(conn: Connection) -> int:
             )
         ).scalar_one()
     )
+    # pg_stat_activity is read once per transaction: end it, or every later look sees the
+    # first one's answer (a look taken before ANALYZE started waiting then never changes).
+    conn.rollback()
+    return waiting
 
 
 def _last_analyze(store: Store) -> object:
