@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from listener.incidents.detector import ActiveIncident, BrandState, DetectionRules, Detector
 from listener.incidents.model import IncidentProfile, IncidentType, Observation, Severity
 from listener.incidents.spike import Baseline, SpikeRule, negative_binomial_tail, spike_test
@@ -84,6 +86,28 @@ def test_the_tail_is_poisson_like_with_history_and_wider_when_young() -> None:
     assert abs(negative_binomial_tail(4, 1e6, 1.0) - 0.019) < 0.001
     assert negative_binomial_tail(4, 2.0, 1.0) > negative_binomial_tail(4, 200.0, 1.0)
     assert negative_binomial_tail(0, 5.0, 1.0) == 1.0
+
+
+def _tail_by_summing_the_pmf(k: int, shape: float, mean: float) -> float:
+    p = shape / (shape + mean)
+    below, pmf = 0.0, p**shape
+    for x in range(k):
+        below += pmf
+        pmf *= (x + shape) / (x + 1) * (1 - p)  # pmf(x + 1) / pmf(x)
+    return 1.0 - below
+
+
+@pytest.mark.parametrize("k", [1, 3, 5, 12, 40, 300])
+@pytest.mark.parametrize(("shape", "mean"), [(0.5, 0.2), (2.0, 1.0), (12.0, 1.5), (1e5, 4.0)])
+def test_the_tail_is_the_negative_binomial_one(k: int, shape: float, mean: float) -> None:
+    expected = _tail_by_summing_the_pmf(k, shape, mean)
+    assert negative_binomial_tail(k, shape, mean) == pytest.approx(expected, abs=1e-10)
+
+
+def test_a_huge_burst_gets_a_tiny_p_value_not_zero() -> None:
+    # Summing the pmf leaves 1 - 1.0 = 0 here; the alert would say "p=0".
+    p = negative_binomial_tail(60, 1e6, 1.0)
+    assert 0.0 < p < 1e-60
 
 
 def test_three_mentions_at_4am_are_not_a_crisis_however_quiet_the_night() -> None:
@@ -254,3 +278,37 @@ def test_a_saved_state_kept_in_memory_goes_on_exactly_like_a_reloaded_one() -> N
     run(detector, kept, later)
     run(detector, reloaded, later)
     assert kept.as_json() == reloaded.as_json()
+
+
+def test_the_pool_keeps_the_newest_concerning_mentions_within_its_horizon() -> None:
+    """The pool is trimmed without looking at all of it each time: it must still hold exactly
+    what the rule says, with late mentions arriving in a later batch and a pool over its cap."""
+    rules = DetectionRules(spike=SpikeRule(min_count=10**9))  # nothing opens by volume
+    detector = Detector(rules)
+    state = BrandState()
+    horizon = rules.bucket * rules.pool_buckets
+    words = [f"w{i}" for i in range(40)]
+
+    def complaint(at: datetime, i: int) -> Observation:
+        return obs(at, f"O2 {words[i % 40]} {words[(i * 7) % 40]}", dissatisfied=True, risk=0.3)
+
+    early = [complaint(T0 + timedelta(seconds=2 * i), i) for i in range(400)]
+    late = [complaint(T0 + timedelta(seconds=2 * i + 1), i) for i in range(100, 350)]
+    later = [complaint(T0 + timedelta(minutes=20, seconds=i), i) for i in range(300)]
+    # Older than everything left in the pool, then pushed out by the next batch's horizon.
+    stragglers = [complaint(T0 + timedelta(minutes=6, seconds=i), i) for i in range(5)]
+    last = [complaint(T0 + timedelta(minutes=23, seconds=i), i) for i in range(5)]
+    expected: list[Observation] = []
+    incidents: list[ActiveIncident] = []
+    sizes = []
+    for batch in (early, late, later, stragglers, last):
+        detector.process(state, incidents, batch, T0 + timedelta(hours=1))
+        for o in sorted(batch, key=lambda o: (o.at, o.mention_id)):
+            expected.append(o)
+            expected = [e for e in expected if e.at >= o.at - horizon][-500:]
+        assert [o.mention_id for o in state.pool] == [o.mention_id for o in expected]
+        sizes.append(len(state.pool))
+        state.as_json()
+    assert not incidents
+    # Under the cap, at the cap, early ones expired, stragglers kept, then they expire.
+    assert sizes == [400, 500, 451, 456, 456]

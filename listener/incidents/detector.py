@@ -191,16 +191,33 @@ class BrandState:
     pool: list[Observation] = field(default_factory=list)
     last_volume_open: datetime | None = None
     max_mention_id: int = 0
-    # Pool entries already in their saved form (see `as_json`); not saved itself.
-    settled: set[int] = field(default_factory=set, compare=False, repr=False)
+    # Not saved themselves: the saved form of each pool entry already saved once, by mention
+    # id (see `as_json`), and a time no pool entry is older than (None: not known), which
+    # lets `Detector._trim_pool` skip the pool when nothing in it can have expired.
+    settled: dict[int, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
+    pool_floor: datetime | None = field(default=None, compare=False, repr=False)
 
     def as_json(self) -> dict[str, Any]:
         """The state as saved; this object is left exactly as `from_json` of the result would
         rebuild it (rounded figures, shortened texts), so keeping it in memory instead of
-        reloading it cannot change what detection does next."""
+        reloading it cannot change what detection does next.
+
+        A busy brand's pool holds hundreds of entries and is saved after every batch, while
+        a batch changes only a few of them: each entry's saved form is made once and reused.
+        """
         settled = self.settled
-        self.pool = [o if o.mention_id in settled else _saved_form(o) for o in self.pool]
-        self.settled = {o.mention_id for o in self.pool}
+        saved: dict[int, dict[str, Any]] = {}
+        pool, forms = [], []
+        for o in self.pool:
+            form = settled.get(o.mention_id)
+            if form is None:
+                o = _saved_form(o)
+                form = _obs_json(o)
+            pool.append(o)
+            forms.append(form)
+            saved[o.mention_id] = form
+        self.pool = pool
+        self.settled = saved
         return {
             "bucket": self.bucket,
             "total": self.total,
@@ -209,7 +226,7 @@ class BrandState:
             "base_total": self.base_total.as_json(),
             "base_concerning": self.base_concerning.as_json(),
             "terms": self.terms.as_json(),
-            "pool": [_obs_json(o) for o in self.pool],
+            "pool": forms,
             "last_volume_open": self.last_volume_open.isoformat()
             if self.last_volume_open
             else None,
@@ -221,6 +238,7 @@ class BrandState:
         if not data:
             return cls()
         last = data.get("last_volume_open")
+        pool = [_obs_from_json(o) for o in data.get("pool", [])]
         return cls(
             bucket=int(data.get("bucket", -1)),
             total=int(data.get("total", 0)),
@@ -229,10 +247,10 @@ class BrandState:
             base_total=Baseline.from_json(data.get("base_total")),
             base_concerning=Baseline.from_json(data.get("base_concerning")),
             terms=TermStats.from_json(data.get("terms")),
-            pool=[_obs_from_json(o) for o in data.get("pool", [])],
+            pool=pool,
             last_volume_open=datetime.fromisoformat(last) if last else None,
             max_mention_id=int(data.get("max_mention_id", 0)),
-            settled={int(o["id"]) for o in data.get("pool", [])},
+            settled={o.mention_id: _obs_json(o) for o in pool},
         )
 
 
@@ -343,6 +361,8 @@ class Detector:
             state.last_volume_open = now
             return self._open(state, obs, now, trigger=f"volume: {verdict.describe()}")
         state.pool.append(obs)
+        if state.pool_floor is not None and obs.at < state.pool_floor:
+            state.pool_floor = obs.at
         self._trim_pool(state, moment)
         return None
 
@@ -502,9 +522,19 @@ class Detector:
         return incident
 
     def _trim_pool(self, state: BrandState, moment: datetime) -> None:
+        """Drop what is older than the pool's horizon, then all but the newest `_POOL_LIMIT`.
+
+        Runs once per concerning mention, so it looks at the whole pool only when the floor
+        says something may have expired: a full pool otherwise just drops its first entries.
+        """
         horizon = moment - self.rules.bucket * self.rules.pool_buckets
-        pool = [o for o in state.pool if o.at >= horizon]
-        state.pool = pool[-_POOL_LIMIT:]
+        pool = state.pool
+        if state.pool_floor is not None and state.pool_floor >= horizon:
+            del pool[:-_POOL_LIMIT]  # the floor stays a lower bound, which is all it promises
+            return
+        kept = [o for o in pool if o.at >= horizon][-_POOL_LIMIT:]
+        state.pool = kept
+        state.pool_floor = min((o.at for o in kept), default=None)
 
 
 def rules_summary(rules: DetectionRules) -> dict[str, Any]:
