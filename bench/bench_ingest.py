@@ -9,7 +9,8 @@ For each database and size: a fresh database, then N synthetic brand mentions th
 with dedup, incident update, drafts, outreach steps), once per `--workers` value: 0 is
 everything on one core; "auto" (the default setting) scores the next batch in a worker process
 while this one stores. The default scorer alone is timed on the same
-texts in the same run; the pipeline must reach at least 60% of its rate. Resident memory is
+texts in the same run, before and after the pipeline (these machines drift), and the pipeline
+must reach at least 60% of the mean of the two. Resident memory is
 sampled at each quarter of the run: it must stay flat as the store grows. With
 --queue-latency, `listener queue --json` (a real subprocess) and the store's queue query are
 timed against the largest store. PostgreSQL uses --postgres-url or LISTENER_TEST_DATABASE_URL
@@ -52,6 +53,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from listener.app import make_listener  # noqa: E402
 from listener.domain import Mention  # noqa: E402
 from listener.runtime import settle_heap, tune_garbage_collector  # noqa: E402
+from listener.scoring.base import Scorer  # noqa: E402
 from listener.settings import validate_settings  # noqa: E402
 from listener.store import DraftFilter  # noqa: E402
 
@@ -309,6 +311,15 @@ def fresh_postgres(base: str) -> tuple[str, Callable[[], None]]:
     return f"{base}{sep}options={quote(f'-csearch_path={schema}')}", drop
 
 
+def scorer_rate_of(scorer: Scorer, texts: Callable[[], Iterator[str]], sample: int) -> float:
+    """Texts a second the scorer alone gets through, in batches as the pipeline gives them."""
+    batches = list(mentions(texts(), sample, "scorer"))
+    started = time.perf_counter()
+    for batch in batches:
+        scorer.score_batch(batch)
+    return sample / (time.perf_counter() - started)
+
+
 def run_one(
     database: str,
     url: str,
@@ -324,14 +335,12 @@ def run_one(
     try:
         if listener.pipeline.workers is not None:  # started before timing anything
             listener.pipeline.workers.wait_until_ready()
-        # The scorer alone, on the same kind of texts, in the same process and run.
+        # The scorer alone, on the same kind of texts, in the same process and run: before
+        # and again after the pipeline, since these machines' speed drifts by 20% or more
+        # over a long run, and the share is taken against the mean of the two.
+        scorer = listener.pipeline.scorer
         sample = min(size, 60_000)
-        scorer_batches = list(mentions(texts(), sample, "scorer"))
-        started = time.perf_counter()
-        for batch in scorer_batches:
-            listener.pipeline.scorer.score_batch(batch)
-        scorer_rate = sample / (time.perf_counter() - started)
-        del scorer_batches
+        scorer_before = scorer_rate_of(scorer, texts, sample)
 
         pipeline = listener.pipeline
         steps = [TimedStep(step) for step in pipeline.after_store]
@@ -370,6 +379,7 @@ def run_one(
         cpu = {k: v - cpu_before[k] for k, v in cpu_split().items()}
         gc_after = GC_CLOCK.reading()
         stored = listener.store.count_mentions()
+        scorer_after = scorer_rate_of(scorer, texts, sample)
     finally:
         listener.close()
         # This run's listener was frozen with the heap; thaw it so its cycles can be
@@ -377,6 +387,7 @@ def run_one(
         gc.unfreeze()
         gc.collect()
     rate = size / elapsed
+    scorer_rate = (scorer_before + scorer_after) / 2
     return {
         "steps": part_seconds(watches, steps),
         "database": database,
@@ -385,6 +396,7 @@ def run_one(
         "seconds": elapsed,
         "rate": rate,
         "scorer_rate": scorer_rate,
+        "scorer_before_after": (scorer_before, scorer_after),
         "share": rate / scorer_rate,
         "stored": stored,
         "new": new,
@@ -545,6 +557,14 @@ def print_row(result: dict[str, object], *, flush: bool = False) -> None:
         f"{result['seconds']:>9.1f}"
         f"{result['rate']:>12,.0f}{result['scorer_rate']:>10,.0f}{result['share']:>7.0%}"
         f"{result['drafts']:>9,}  {memory}",
+        flush=flush,
+    )
+    scorer_rates = result["scorer_before_after"]
+    assert isinstance(scorer_rates, tuple)
+    before, after = scorer_rates
+    print(
+        f"    scorer alone before / after the run: {before:,.0f} / {after:,.0f} texts/s "
+        "(the share is against their mean)",
         flush=flush,
     )
     steps = result["steps"]
