@@ -18,10 +18,9 @@ import gc
 # (CPython's default: 700). A 2,000-mention batch keeps tens of thousands alive at its peak,
 # so collections still run in most batches (2.5 s of a 65 s import of 200,000 mentions on
 # PostgreSQL with the worker; 3.3 s of 25 s for 50,000 on one core with the default, 0.25 s
-# at this threshold). 100,000 made them all but stop
-# (0.01 s), but then garbage in reference cycles waited so long that resident memory grew
-# through an import of a million mentions (321 -> 359 MiB, the worker's to 409 MiB) where at
-# 20,000 it stays flat (310 -> 311 MiB).
+# at this threshold). 100,000 made them all but stop (0.01 s), but then garbage in reference
+# cycles waited so long that resident memory grew through an import of a million mentions
+# (321 -> 359 MiB, the worker's to 409 MiB) where at 20,000 it stays flat (310 -> 311 MiB).
 YOUNG_THRESHOLD = 20_000
 # A middle-generation collection every this many young ones, and a full one every this many
 # middle ones (CPython's defaults: 10 and 10).

@@ -31,8 +31,6 @@ def negative_binomial_tail(k: int, shape: float, mean: float) -> float:
     """
     if k <= 0:
         return 1.0
-    if shape <= 0.0:
-        return 0.0  # no spread at all: every count above zero is impossible
     mean = max(mean, 1e-9)
     p = shape / (shape + mean)  # success probability in the (r, p) parametrisation
     return float(betainc(k, shape, 1.0 - p))
