@@ -17,6 +17,13 @@ from functools import partial
 from listener.clock import Clock, SystemClock
 from listener.drafting import Drafter
 from listener.errors import NotFound, SourceDisabled, StoreError
+from listener.fetch_worker import (
+    FetchWorker,
+    WorkerFetchedSource,
+    answer_deadline,
+    usable_cores,
+    worker_wanted,
+)
 from listener.incident_tracking import build_incidents
 from listener.matching import BrandMatcher, BrandTerms
 from listener.outreach.steps import build_outreach
@@ -54,6 +61,7 @@ class Listener:
     disabled: dict[str, str] = field(default_factory=dict)
     jobs: list[PeriodicJob] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
+    fetch_worker: FetchWorker | None = None
 
     def poll(self, name: str | None = None) -> list[PollReport]:
         """Poll every enabled source (or one) once, concurrently; one failure stops nothing."""
@@ -105,6 +113,7 @@ def make_listener(
         pool_size=settings.service.max_concurrent_polls + 4,  # + the service's other jobs
     )
     feed_clients: HostClients | None = None
+    fetch_worker: FetchWorker | None = None
     try:
         now = clock.now()
         store.ensure_brands([b.name for b in settings.brands], now)
@@ -130,6 +139,7 @@ def make_listener(
         )
         for name, reason in disabled.items():
             store.record_disabled(name, reason)
+        fetch_worker = None if sources is not None else _fetch_worker(settings, env, built)
         workers: ScoringWorkers | None = None
         count = settings.scoring.workers
         count = auto_workers() if count == "auto" else count
@@ -155,6 +165,8 @@ def make_listener(
     except StoreError:
         if feed_clients is not None:
             feed_clients.close()
+        if fetch_worker is not None:
+            fetch_worker.close()
         store.close()
         raise
     return Listener(
@@ -183,7 +195,9 @@ def make_listener(
             incidents.dispatcher.close,
             *([workers.close] if workers is not None else []),
             *([feed_clients.close] if feed_clients is not None else []),
+            *([fetch_worker.close] if fetch_worker is not None else []),
         ],
+        fetch_worker=fetch_worker,
     )
 
 
@@ -197,6 +211,25 @@ def _target(config: object) -> str:
         if value:
             return str(value)
     return ""
+
+
+def _fetch_worker(
+    settings: Settings, environ: Mapping[str, str], built: dict[str, Source]
+) -> FetchWorker | None:
+    """Hand the feed-kind sources' fetches to a worker process when settings want one (the
+    sources in `built` are wrapped in place); it starts with the first poll."""
+    feeds = [c.name for c in settings.sources if c.kind in FEED_KINDS and c.name in built]
+    if not worker_wanted(settings.service.fetch_worker, len(feeds), usable_cores()):
+        return None
+    worker = FetchWorker(
+        settings,
+        environ,
+        channels=settings.service.max_concurrent_polls,
+        answer_within=answer_deadline(settings),
+    )
+    for name in feeds:
+        built[name] = WorkerFetchedSource(built[name], worker)
+    return worker
 
 
 def _build_sources(

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
+from listener.child_process import exit_with_parent
 from listener.domain import Category, ComplaintReason, Mention, Score, Signal
 from listener.runtime import settle_heap, tune_garbage_collector
 from listener.scoring.base import Scorer
@@ -84,14 +85,7 @@ def _start_worker(settings: Settings) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the service shuts the workers
     # down itself, so a worker ignores it instead of dying with a traceback mid-shutdown.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A worker must not outlive its service: if the parent is killed (SIGKILL, OOM killer)
-    # nobody tells the worker to stop, and it would wait for work forever.
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        watcher = threading.Thread(
-            target=_exit_with, args=(parent.sentinel,), name="parent-watch", daemon=True
-        )
-        watcher.start()
+    exit_with_parent()
     from listener.drafting import Drafter
     from listener.scoring import make_scorer
 
@@ -103,11 +97,6 @@ def _start_worker(settings: Settings) -> None:
     )
     _work = BatchWork(make_scorer(settings.scoring), drafter, settings.brands)
     settle_heap()
-
-
-def _exit_with(sentinel: int) -> None:
-    multiprocessing.connection.wait([sentinel])
-    os._exit(0)
 
 
 # A signal to a plain pair and back, both in C: a Signal pickles as a call to its class, and

@@ -110,6 +110,8 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             # Scoring workers are tested on their own (test_scoring_workers.py); elsewhere a
             # process pool per test would only add start-up time.
             "scoring": {"workers": 0},
+            # Likewise the fetch worker (test_fetch_worker.py).
+            "service": {"fetch_worker": False},
         }
         for key, value in overrides.items():
             if isinstance(value, dict) and isinstance(raw.get(key), dict):
