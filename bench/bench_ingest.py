@@ -259,12 +259,17 @@ def _cpu_of(pid: int, *, reaped: bool = False) -> float:
     return (utime + stime + (cutime + cstime if reaped else 0)) / _TICK
 
 
-def cpu_split() -> dict[str, float]:
-    """CPU seconds so far of this process, its live workers, and the local PostgreSQL server
-    (every process named postgres, with the backends its postmaster has reaped): on a machine
-    whose cores the server shares, what it costs shows beside what the pipeline costs."""
+def cpu_split(exclude: frozenset[int] = frozenset()) -> dict[str, float]:
+    """CPU seconds so far of this process, its live workers (child processes but those in
+    `exclude`), and the local PostgreSQL server (every process named postgres, with the
+    backends its postmaster has reaped): on a machine whose cores the server shares, what it
+    costs shows beside what the pipeline costs."""
     this = sum(os.times()[:2])
-    workers = sum(_cpu_of(child.pid or 0) for child in multiprocessing.active_children())
+    workers = sum(
+        _cpu_of(child.pid or 0)
+        for child in multiprocessing.active_children()
+        if child.pid not in exclude
+    )
     server = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
