@@ -27,6 +27,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import fields
 from datetime import timedelta
 from multiprocessing.connection import Connection
 from typing import Any
@@ -48,66 +49,23 @@ PackedMention = tuple[Any, ...]
 PackedBatch = tuple[list[PackedMention], tuple[str, str, str], bool, tuple[str, ...]]
 
 
+# Mention's fields in order; a field added to Mention travels without a change here.
+_MENTION_FIELDS = tuple(f.name for f in fields(Mention))
+
+
 def pack_mention(m: Mention) -> PackedMention:
     """A mention as a plain tuple: pickling the frozen dataclasses calls Python code per field."""
     e = m.engagement
-    return (
-        m.source,
-        m.external_id,
-        m.text,
-        m.title,
-        m.url,
-        m.author,
-        m.author_name,
-        m.author_followers,
-        m.author_verified,
-        m.author_email,
-        m.published_at,
-        m.fetched_at,
-        m.lang,
-        (e.replies, e.reposts, e.likes, e.quotes),
-        m.source_kind,
-        m.in_reply_to,
+    return tuple(
+        (e.replies, e.reposts, e.likes, e.quotes) if name == "engagement" else getattr(m, name)
+        for name in _MENTION_FIELDS
     )
 
 
 def unpack_mention(packed: PackedMention) -> Mention:
-    (
-        source,
-        external_id,
-        text,
-        title,
-        url,
-        author,
-        author_name,
-        followers,
-        verified,
-        email,
-        published_at,
-        fetched_at,
-        lang,
-        engagement,
-        source_kind,
-        in_reply_to,
-    ) = packed
-    return Mention(
-        source,
-        external_id,
-        text,
-        title,
-        url,
-        author,
-        author_name,
-        followers,
-        verified,
-        email,
-        published_at,
-        fetched_at,
-        lang,
-        Engagement(*engagement),
-        source_kind,
-        in_reply_to,
-    )
+    values = dict(zip(_MENTION_FIELDS, packed, strict=True))
+    values["engagement"] = Engagement(*values["engagement"])
+    return Mention(**values)
 
 
 def pack_batch(batch: FetchBatch) -> PackedBatch:
