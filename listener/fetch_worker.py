@@ -42,6 +42,8 @@ log = logging.getLogger("listener.fetch")
 # A feed source's own timeouts bound a fetch; the worker gets this much longer to answer before
 # the poll gives up on it and fetches here instead.
 ANSWER_MARGIN = timedelta(seconds=30)
+# How long a poll waits for a free channel to the worker before it fetches here instead.
+CHANNEL_WAIT = timedelta(seconds=1)
 # After the worker failed, polls fetch here for this long before it is started again.
 RESTART_AFTER = timedelta(seconds=60)
 
@@ -205,7 +207,12 @@ class FetchWorker:
             if process.exitcode is not None:  # it died while starting
                 self._failed(f"it exited while starting, with code {process.exitcode}")
             raise WorkerUnavailable("still starting")
-        channel = free.get()
+        try:
+            # All taken only when more polls run than `max_concurrent_polls` (or the worker was
+            # just stopped and its channels closed): fetching here is better than waiting.
+            channel = free.get(timeout=CHANNEL_WAIT.total_seconds())
+        except queue.Empty:
+            raise WorkerUnavailable("every channel is busy") from None
         reply: tuple[Any, ...]
         try:
             channel.send((name, (state.cursor, state.etag, state.last_modified)))

@@ -248,3 +248,24 @@ def _alive(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_a_poll_that_finds_every_channel_taken_fetches_here(
+    make_settings: Callable[..., Settings], http_server: LocalServer, sqlite_url: str
+) -> None:
+    http_server.serve_feed("/feed.xml", RSS)
+    listener = farm_listener(make_settings, [http_server.url("/feed.xml")], sqlite_url, worker=True)
+    try:
+        worker = started(listener)
+        assert worker.channels == 4
+        free = worker._free
+        assert free is not None
+        taken = [free.get_nowait() for _ in range(worker.channels)]
+        (report,) = listener.poll()
+        assert report.ok and report.new > 0 and worker.fetched == 0
+        for channel in taken:
+            free.put(channel)
+        (again,) = listener.poll()
+        assert again.ok and worker.fetched == 1
+    finally:
+        listener.close()
