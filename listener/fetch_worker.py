@@ -229,7 +229,8 @@ class FetchWorker:
         free.put(channel)
         kind = reply[0]
         if kind == "ok":
-            self.fetched += 1
+            with self._lock:  # `+=` alone can lose a count between threads
+                self.fetched += 1
             return [unpack_batch(b) for b in reply[1]]
         if kind == "rate_limited":
             raise RateLimited(reply[1], reply[2])
