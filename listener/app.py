@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
+from listener.child_process import usable_cores
 from listener.clock import Clock, SystemClock
 from listener.drafting import Drafter
 from listener.errors import NotFound, SourceDisabled, StoreError
@@ -21,7 +22,6 @@ from listener.fetch_worker import (
     FetchWorker,
     WorkerFetchedSource,
     answer_deadline,
-    usable_cores,
     worker_wanted,
 )
 from listener.incident_tracking import build_incidents

@@ -1,4 +1,5 @@
-"""What every worker process listener starts (scoring, fetching) does about its parent."""
+"""What listener's worker processes (scoring, fetching) share: how many cores they may use,
+and ending with the process that started them."""
 
 from __future__ import annotations
 
@@ -25,3 +26,11 @@ def exit_with_parent() -> None:
 def _exit_with(sentinel: int) -> None:
     multiprocessing.connection.wait([sentinel])
     os._exit(0)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system reports one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import queue
 import signal
 import threading
@@ -323,6 +322,11 @@ class WorkerFetchedSource:
         self.source.close()
 
 
+# A few feeds take milliseconds of CPU a poll; a worker process costs 55-120 MB and a second of
+# CPU to start. From this many feeds on, polls that overlap gain from a second core.
+AUTO_MIN_FEEDS = 20
+
+
 def worker_wanted(setting: bool | str, feed_sources: int, cores: int) -> bool:
     """Whether to fetch in a worker: `true`/`false` as set; "auto" with two cores or more and
     enough feeds that parsing them is worth a process (`AUTO_MIN_FEEDS`)."""
@@ -331,23 +335,9 @@ def worker_wanted(setting: bool | str, feed_sources: int, cores: int) -> bool:
     return cores >= 2 and feed_sources >= AUTO_MIN_FEEDS
 
 
-# A few feeds take milliseconds of CPU a poll; a worker process costs ~50 MB and a second of
-# CPU to start. From this many feeds on, polls that overlap gain from a second core.
-AUTO_MIN_FEEDS = 20
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def answer_deadline(settings: Settings) -> timedelta:
-    """How long a poll waits for the worker: the slowest feed timeout plus a margin."""
+    """How long a poll waits for the worker: the slowest source timeout plus a margin."""
     timeouts = [
-        getattr(c, "timeout", timedelta(seconds=20))
-        for c in settings.sources
-        if isinstance(getattr(c, "timeout", None), timedelta)
+        t for c in settings.sources if isinstance(t := getattr(c, "timeout", None), timedelta)
     ]
     return max(timeouts, default=timedelta(seconds=20)) + ANSWER_MARGIN

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import multiprocessing.connection
-import os
 import signal
 import threading
 from collections.abc import Callable, Sequence
@@ -27,7 +25,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
-from listener.child_process import exit_with_parent
+from listener.child_process import exit_with_parent, usable_cores
 from listener.domain import Category, ComplaintReason, Mention, Score, Signal
 from listener.runtime import settle_heap, tune_garbage_collector
 from listener.scoring.base import Scorer
@@ -72,11 +70,7 @@ _work: BatchWork | None = None
 def auto_workers() -> int:
     """One worker per spare core, at most two: the main process stores at about the rate
     one worker scores, so more would only wait."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(0, min(2, cores - 1))
+    return max(0, min(2, usable_cores() - 1))
 
 
 def _start_worker(settings: Settings) -> None:
