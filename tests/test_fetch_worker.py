@@ -172,21 +172,29 @@ def test_a_worker_that_does_not_answer_in_time_is_replaced_by_fetching_here(
         listener.close()
 
 
-def test_a_source_the_worker_does_not_know_is_fetched_here(
+@pytest.fixture
+def one_feed(
     make_settings: Callable[..., Settings], http_server: LocalServer, sqlite_url: str
-) -> None:
+) -> Iterator[Listener]:
+    """A listener with one feed and its fetch worker started."""
     http_server.serve_feed("/feed.xml", RSS)
     listener = farm_listener(make_settings, [http_server.url("/feed.xml")], sqlite_url, worker=True)
     try:
-        worker = started(listener)
-        source = listener.sources["feed-0"]
-        assert isinstance(source, WorkerFetchedSource)
-        renamed = WorkerFetchedSource(source.source, worker)
-        renamed.name = "not-in-settings"
-        (batch,) = list(renamed.fetch(PollState()))
-        assert batch.mentions and worker.fetched == 0
+        started(listener)
+        yield listener
     finally:
         listener.close()
+
+
+def test_a_source_the_worker_does_not_know_is_fetched_here(one_feed: Listener) -> None:
+    listener = one_feed
+    worker = started(listener)
+    source = listener.sources["feed-0"]
+    assert isinstance(source, WorkerFetchedSource)
+    renamed = WorkerFetchedSource(source.source, worker)
+    renamed.name = "not-in-settings"
+    (batch,) = list(renamed.fetch(PollState()))
+    assert batch.mentions and worker.fetched == 0
 
 
 def test_a_batch_survives_the_trip_between_processes_unchanged() -> None:
@@ -250,22 +258,16 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_a_poll_that_finds_every_channel_taken_fetches_here(
-    make_settings: Callable[..., Settings], http_server: LocalServer, sqlite_url: str
-) -> None:
-    http_server.serve_feed("/feed.xml", RSS)
-    listener = farm_listener(make_settings, [http_server.url("/feed.xml")], sqlite_url, worker=True)
-    try:
-        worker = started(listener)
-        assert worker.channels == 4
-        free = worker._free
-        assert free is not None
-        taken = [free.get_nowait() for _ in range(worker.channels)]
-        (report,) = listener.poll()
-        assert report.ok and report.new > 0 and worker.fetched == 0
-        for channel in taken:
-            free.put(channel)
-        (again,) = listener.poll()
-        assert again.ok and worker.fetched == 1
-    finally:
-        listener.close()
+def test_a_poll_that_finds_every_channel_taken_fetches_here(one_feed: Listener) -> None:
+    listener = one_feed
+    worker = started(listener)
+    assert worker.channels == 4
+    free = worker._free
+    assert free is not None
+    taken = [free.get_nowait() for _ in range(worker.channels)]
+    (report,) = listener.poll()
+    assert report.ok and report.new > 0 and worker.fetched == 0
+    for channel in taken:
+        free.put(channel)
+    (again,) = listener.poll()
+    assert again.ok and worker.fetched == 1
