@@ -2,7 +2,7 @@
 
     python bench/bench_polling.py [--feeds 1000] [--latency 0.1] [--hosts 50]
                                   [--max-concurrent 64] [--per-host 4] [--database-url URL]
-                                  [--default-gc]
+                                  [--fetch-worker auto|true|false] [--default-gc]
 
 The feeds are served by a separate local process (as feeds live on other machines: a server
 in the same process would compete with the poller for the interpreter lock) listening on

@@ -29,6 +29,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import fields
 from datetime import timedelta
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event
 from typing import Any
 
 from listener.domain import Engagement, FetchBatch, Mention, PollState
@@ -69,11 +71,14 @@ def unpack_mention(packed: PackedMention) -> Mention:
     return Mention(**values)
 
 
+def pack_state(state: PollState) -> tuple[str, str, str]:
+    return (state.cursor, state.etag, state.last_modified)
+
+
 def pack_batch(batch: FetchBatch) -> PackedBatch:
-    state = batch.state
     return (
         [pack_mention(m) for m in batch.mentions],
-        (state.cursor, state.etag, state.last_modified),
+        pack_state(batch.state),
         batch.not_modified,
         tuple(batch.notes),
     )
@@ -91,7 +96,7 @@ def _serve(
     settings: Settings,
     environ: Mapping[str, str],
     channels: Sequence[Connection],
-    ready: Any,
+    ready: Event,
 ) -> None:
     """The worker's main: build the feed sources, then answer each channel on a thread."""
     from listener.child_process import exit_with_parent
@@ -172,8 +177,8 @@ class FetchWorker:
         self.answer_within = answer_within
         self.fetched = 0  # fetches the worker answered (for benchmarks and tests)
         self._lock = threading.Lock()
-        self._process: Any = None
-        self._ready: Any = None
+        self._process: BaseProcess | None = None
+        self._ready: Event | None = None
         self._free: queue.SimpleQueue[Connection] | None = None
         self._failed_at: float | None = None
         self._closed = False
@@ -192,7 +197,7 @@ class FetchWorker:
     @property
     def pid(self) -> int | None:
         process = self._process
-        return None if process is None else int(process.pid)
+        return None if process is None or process.pid is None else int(process.pid)
 
     def fetch(self, name: str, state: PollState) -> list[FetchBatch]:
         """The source's batches, fetched by the worker; `WorkerUnavailable` when it cannot,
@@ -214,7 +219,7 @@ class FetchWorker:
             raise WorkerUnavailable("every channel is busy") from None
         reply: tuple[Any, ...]
         try:
-            channel.send((name, (state.cursor, state.etag, state.last_modified)))
+            channel.send((name, pack_state(state)))
             if not channel.poll(self.answer_within.total_seconds()):
                 # A late answer would reach the next poll on this channel: drop the channel.
                 channel.close()
@@ -242,7 +247,8 @@ class FetchWorker:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            self._stop_locked()
+            stopped = self._detach_locked()
+        _end(*stopped)
 
     def _start_locked(self) -> None:
         if self._closed or self._process is not None:
@@ -280,23 +286,32 @@ class FetchWorker:
                 RESTART_AFTER.total_seconds(),
             )
             self._failed_at = time.monotonic()
-            self._stop_locked()
+            stopped = self._detach_locked()
+        _end(*stopped)  # outside the lock: other polls fetch here meanwhile, not wait
 
-    def _stop_locked(self) -> None:
-        process, free = self._process, self._free
+    def _detach_locked(
+        self,
+    ) -> tuple[BaseProcess | None, queue.SimpleQueue[Connection] | None]:
+        """Forget the running worker; `_end` then stops it."""
+        stopped = self._process, self._free
         self._process = self._ready = self._free = None
-        if free is not None:
-            while True:
-                try:
-                    free.get_nowait().close()
-                except queue.Empty:
-                    break
-        if process is not None:
-            # Its channels are closed, so its threads end; a worker stuck in a fetch is ended.
+        return stopped
+
+
+def _end(process: BaseProcess | None, free: queue.SimpleQueue[Connection] | None) -> None:
+    """Close the worker's idle channels and wait for it to end (it is killed if it won't)."""
+    if free is not None:
+        while True:
+            try:
+                free.get_nowait().close()
+            except queue.Empty:
+                break
+    if process is not None:
+        # Its channels are closed, so its threads end; a worker stuck in a fetch is ended.
+        process.join(timeout=2)
+        if process.is_alive():
+            process.kill()
             process.join(timeout=2)
-            if process.is_alive():
-                process.kill()
-                process.join(timeout=2)
 
 
 class WorkerFetchedSource:
