@@ -575,6 +575,8 @@ def print_row(result: dict[str, object], *, flush: bool = False) -> None:
     steps = result["steps"]
     assert isinstance(steps, dict)
     seconds = float(result["seconds"])  # type: ignore[arg-type]
+    # On PostgreSQL storing and the after-store steps run on threads of their own, beside
+    # reading and matching, so the shares of wall time can add up to more than 100%.
     print(
         "    share of pipeline time: "
         + ", ".join(f"{name} {value / seconds:.0%}" for name, value in steps.items()),

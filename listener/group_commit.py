@@ -29,6 +29,10 @@ class PendingWrite:
     stored: list[StoredMention] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     error: BaseException | None = None
+    # Asked by a writer that runs the after-store steps itself, on a thread of its own: when
+    # it was written alone, the batch record those steps must settle (see `Pipeline`).
+    settle_later: bool = False
+    unsettled_batch: int | None = None
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -49,10 +53,12 @@ class GroupCommit:
         self._queue: list[PendingWrite] = []
         self._writing = False
 
-    def submit(self, write: BatchWrite, at: datetime) -> PendingWrite:
+    def submit(
+        self, write: BatchWrite, at: datetime, *, settle_later: bool = False
+    ) -> PendingWrite:
         """Write `write` (with whatever else is waiting); returns once it is committed or
         failed. The error of a failed write is in the result, not raised."""
-        pending = PendingWrite(write, at)
+        pending = PendingWrite(write, at, settle_later=settle_later)
         with self._lock:
             self._queue.append(pending)
             lead = not self._writing

@@ -78,6 +78,23 @@ def test_no_new_draft_for_them_until_a_person_removes_them(
     assert any(r.action == "contact.remove" for r in world.store.audit(limit=20))
 
 
+def test_an_import_drafts_nothing_for_someone_who_opted_out_in_the_batch_before(
+    world: World,
+    x_api: XApiServer,  # noqa: F811
+) -> None:
+    # On PostgreSQL an import runs a batch's cases and incidents while it stores the next
+    # one; the opt-outs must still be in before the next batch's drafts are decided.
+    eve, ivy = x_api.add_user("eve"), x_api.add_user("ivy")
+    to_ivy = x_mention(x_api, ivy, "@O2 my bill is wrong again")
+    batches = [
+        [x_mention(x_api, eve, "@O2 please stop messaging me")],
+        [x_mention(x_api, eve, "@O2 my bill is wrong again"), to_ivy],
+    ]
+    reports = list(world.listener.pipeline.ingest_many(batches, actor="import"))
+    assert [(r.new, r.drafts, r.problems) for r in reports] == [(1, 0, []), (2, 1, [])]
+    assert [d.recipient for d in world.drafts()] == [to_ivy.external_id]  # a reply to her post
+
+
 def test_an_opt_out_by_email_covers_the_address(world: World) -> None:
     (draft,) = world.ingest(email_mention(1, "kim@example.org"))
     world.approve(draft)

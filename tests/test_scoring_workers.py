@@ -7,6 +7,7 @@ import os
 import pickle
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,10 +18,11 @@ from sqlalchemy import select
 from listener.app import make_listener
 from listener.domain import Category, Mention, Score, Signal, StoredMention
 from listener.drafting import Drafter
+from listener.errors import StoreError
 from listener.scoring import make_scorer
 from listener.scoring_workers import BatchWork, ScoringWorkers, auto_workers, pack, unpack
 from listener.settings import Settings
-from listener.store.mentions import DRAFT, MENTION, SCORE
+from listener.store.mentions import DRAFT, MENTION, SCORE, UNSETTLED
 
 TEXTS = [
     "@O2 still on hold after 3 hours, this is ridiculous",
@@ -181,6 +183,85 @@ def test_on_postgresql_the_next_batch_is_read_while_one_is_being_stored(
     assert waited == [True], "the first batch was stored before the third was read"
     assert [r.received for r in reports] == [50, 50, 50]
     assert [r.problems for r in reports] == [[], [], []]
+
+
+def test_on_postgresql_a_batch_is_stored_while_the_one_before_is_settled(
+    make_settings: Callable[..., Settings], postgres_url: str
+) -> None:
+    listener = make_listener(make_settings(database={"url": postgres_url}, scoring={"workers": 0}))
+    overlapped: list[bool] = []
+
+    def second_batch_stored() -> bool:
+        with listener.store.read() as conn:
+            return (
+                conn.execute(select(MENTION.c.id).where(MENTION.c.external_id == "b0")).first()
+                is not None
+            )
+
+    class WaitForTheNextBatchThenFailOnIt:
+        name = "wait"
+
+        def __call__(self, stored: Sequence[StoredMention], now: datetime) -> None:
+            ids = {s.mention.external_id for s in stored}
+            if "a0" in ids:  # settling the first batch: is the second being stored meanwhile?
+                deadline = time.monotonic() + 10
+                while not second_batch_stored() and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                overlapped.append(second_batch_stored())
+            if "b0" in ids:
+                raise StoreError("the case table is locked")
+
+    listener.pipeline.after_store.append(WaitForTheNextBatchThenFailOnIt())
+    try:
+        reports = list(
+            listener.pipeline.ingest_many(
+                [mentions(50, "a"), mentions(50, "b"), mentions(50, "c")], actor="import"
+            )
+        )
+        with listener.store.read() as conn:
+            unsettled = conn.execute(select(UNSETTLED.c.mention_ids)).scalars().all()
+            b_ids = (
+                conn.execute(select(MENTION.c.id).where(MENTION.c.external_id.startswith("b")))
+                .scalars()
+                .all()
+            )
+    finally:
+        listener.close()
+    assert overlapped == [True], "the second batch waited for the first one's after-store steps"
+    # Each batch's report carries its own steps' problems, in the input's order.
+    assert [r.received for r in reports] == [50, 50, 50]
+    assert [r.problems for r in reports] == [[], ["wait: the case table is locked"], []]
+    # Only the batch whose step failed is left for `settle_pending` to run again.
+    assert [sorted(ids) for ids in unsettled] == [sorted(b_ids)]
+
+
+def test_on_postgresql_stopping_an_import_early_still_settles_what_was_stored(
+    make_settings: Callable[..., Settings], postgres_url: str
+) -> None:
+    listener = make_listener(make_settings(database={"url": postgres_url}, scoring={"workers": 0}))
+    settled: list[str] = []
+
+    class Record:
+        name = "record"
+
+        def __call__(self, stored: Sequence[StoredMention], now: datetime) -> None:
+            time.sleep(0.2)  # still settling when the caller stops
+            settled.append(stored[0].mention.external_id)
+
+    listener.pipeline.after_store.append(Record())
+    try:
+        imported = listener.pipeline.ingest_many([mentions(20, p) for p in "abcd"], actor="import")
+        first = next(imported)
+        imported.close()
+        with listener.store.read() as conn:
+            stored = conn.execute(select(MENTION.c.external_id)).scalars().all()
+            unsettled = conn.execute(select(UNSETTLED.c.id)).scalars().all()
+    finally:
+        listener.close()
+    assert first.new == first.matched > 0
+    # Every batch that reached the store had its steps run before `close` returned.
+    assert sorted(settled) == sorted({e[0] + "0" for e in stored}) and len(settled) >= 2
+    assert unsettled == []
 
 
 _PARENT = """

@@ -40,6 +40,8 @@ __all__ = [
 
 class OptOutStep:
     name = "opt-outs"
+    # The next batch's draft filter must already see who opted out in this one.
+    gates_drafts = True
 
     def __init__(self, store: Store, cache: DoNotContactCache | None = None) -> None:
         self.store = store
