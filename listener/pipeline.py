@@ -180,7 +180,7 @@ class Pipeline:
         of its own stores each batch while this one reads, matches and hands out the next
         (an import with the default worker went from 55% to 62-68% of the scorer's own
         rate, and on one core from 33% to 35-47%), and a third runs a stored batch's
-        after-store steps (cases, incidents) while the next batch is stored (66 → 59 s for
+        after-store steps (cases, incidents) while the next batch is stored (66 → 55-59 s for
         100,000 mentions with the default worker on a 2-core machine). On SQLite the writing
         is this process's own work, and a second thread only added interpreter-lock
         hand-overs (8% slower on one core) and memory, so there it stays on this thread.
