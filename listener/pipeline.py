@@ -167,7 +167,7 @@ class Pipeline:
         moment (see `listener.group_commit`); this returns once it is committed. With
         `finishes_poll`, the same transaction marks `source`'s poll a success.
         """
-        return self._finish(self._start(mentions), source, state, actor, now, finishes_poll)
+        return self._write(self._start(mentions), source, state, actor, now, finishes_poll)[0]
 
     def ingest_many(
         self, batches: Iterable[Sequence[Mention]], *, actor: str = "listener"
@@ -193,7 +193,7 @@ class Pipeline:
         started = self._started_ahead(batches, ahead)
         if self.store.is_sqlite:
             for batch in started:
-                yield self._finish(batch, None, None, actor, None)
+                yield self._write(batch, None, None, actor, None)[0]
             return
         # The store thread is shut down (waited for) before the settle thread, so a batch stored
         # while the caller stops early is still settled.
@@ -256,18 +256,6 @@ class Pipeline:
             return _Started(report, fresh, self.workers.start(texts, [b for _, b, _ in fresh]))
         return _Started(report, fresh, self.scorer.score_batch(texts) if texts else [])
 
-    def _finish(
-        self,
-        started: _Started,
-        source: str | None,
-        state: PollState | None,
-        actor: str,
-        now: datetime | None,
-        finishes_poll: bool = False,
-    ) -> IngestReport:
-        """Plan drafts for the scored mentions and store them (with the source's progress)."""
-        return self._write(started, source, state, actor, now, finishes_poll)[0]
-
     def _write(
         self,
         started: _Started,
@@ -279,7 +267,10 @@ class Pipeline:
         *,
         settle_later: bool = False,
     ) -> tuple[IngestReport, PendingWrite | None]:
-        """`_finish`, with what was written (None when nothing was)."""
+        """Plan drafts for the scored mentions and store them (with the source's progress).
+
+        Returns the report and what was written (None when nothing was).
+        """
         report, fresh, scores = started.report, started.fresh, started.scores
         plans: list[PlannedDraft | None] | None = None  # planned by a worker, when one scored
         if isinstance(scores, PendingScores):
