@@ -8,10 +8,11 @@ made it so; a `Draft` is a reply waiting for a person. Times are always timezone
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import NamedTuple
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 
 def utc(dt: datetime) -> datetime:
@@ -68,6 +69,9 @@ class Engagement:
     def total(self) -> int:
         return self.replies + self.reposts + self.likes + self.quotes
 
+    def __reduce__(self) -> tuple[type[Engagement], tuple[Any, ...]]:
+        return (Engagement, _engagement_values(self))
+
 
 @dataclass(frozen=True, slots=True)
 class Mention:
@@ -100,6 +104,17 @@ class Mention:
         if self.title and self.title not in self.text:
             return f"{self.title}\n{self.text}" if self.text else self.title
         return self.text
+
+    def __reduce__(self) -> tuple[type[Mention], tuple[Any, ...]]:
+        """Pickled as its field values, in order: every mention of an import goes to a
+        scoring worker, and a slotted dataclass otherwise pickles a dict of its fields and
+        is rebuilt from it field by field in Python (three times the time to pickle, half
+        again to load)."""
+        return (Mention, _mention_values(self))
+
+
+_engagement_values = attrgetter(*(f.name for f in fields(Engagement)))
+_mention_values = attrgetter(*(f.name for f in fields(Mention)))
 
 
 class Signal(NamedTuple):

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from listener.app import make_listener
-from listener.domain import Category, Mention, Score, Signal, StoredMention
+from listener.domain import Category, Engagement, Mention, Score, Signal, StoredMention
 from listener.drafting import Drafter
 from listener.errors import StoreError
 from listener.scoring import make_scorer
@@ -346,3 +346,29 @@ def test_a_score_crosses_to_the_worker_and_back_as_plain_tuples() -> None:
     assert back == score
     assert [type(s) for s in back.signals] == [Signal, Signal]
     assert back.signals[1].name == "mood" and str(back.signals[1]) == "mood -0.25"
+
+
+def test_a_mention_crosses_to_a_worker_unchanged() -> None:
+    # Mentions pickle as their field values (see Mention.__reduce__): every field, in order.
+    at = datetime(2026, 3, 6, 9, 41, tzinfo=UTC)
+    mention = Mention(
+        source="x-main",
+        external_id="1234",
+        text="@Acme {{ 7*7 }} <b>still down</b> 😡",
+        title="Acme outage",
+        url="https://x.example/u/status/1234",
+        author="u",
+        author_name="U",
+        author_followers=12_000,
+        author_verified=True,
+        author_email="u@example.org",
+        published_at=at,
+        fetched_at=at + timedelta(seconds=5),
+        lang="en",
+        engagement=Engagement(replies=1, reposts=2, likes=3, quotes=4),
+        source_kind="x",
+        in_reply_to="999",
+    )
+    back = pickle.loads(pickle.dumps(mention))
+    assert back == mention
+    assert back.engagement == Engagement(1, 2, 3, 4)
