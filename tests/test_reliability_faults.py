@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, event, func, select, text
 
 from listener.app import make_listener
@@ -59,8 +60,18 @@ def mention_ids(url: str) -> tuple[set[str], int]:
     return ids, int(rows)
 
 
+def _takes_mention_ids(statement: str, parameters: Any) -> bool:
+    """The statement that takes new mention ids from their sequence, just before the batch's
+    mentions are copied in (see listener.store.bulk)."""
+    return "pg_get_serial_sequence" in statement and tuple(parameters or ())[:1] == ("mention",)
+
+
+@pytest.mark.parametrize("moment", ["before the ids are taken", "while the rows are copied"])
 def test_the_postgresql_session_killed_mid_poll_loses_and_duplicates_nothing(
-    make_settings: Callable[..., Settings], http_server: LocalServer, postgres_url: str
+    make_settings: Callable[..., Settings],
+    http_server: LocalServer,
+    postgres_url: str,
+    moment: str,
 ) -> None:
     http_server.serve_feed("/feed.xml", feed(30), content_type=RSS_TYPE)
     settings = make_settings(
@@ -70,16 +81,30 @@ def test_the_postgresql_session_killed_mid_poll_loses_and_duplicates_nothing(
     listener = make_listener(settings)
     admin = create_engine(postgres_url)
     killed: list[int] = []
+    armed: list[bool] = []
 
-    def kill_own_backend(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        # The server drops this very session while the batch is being inserted.
-        if not killed and statement.lstrip().upper().startswith("INSERT INTO MENTION"):
-            pid = conn.connection.dbapi_connection.info.backend_pid
-            with admin.connect() as other:
-                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            killed.append(pid)
+    def kill(conn: Any) -> None:
+        pid = conn.connection.dbapi_connection.info.backend_pid
+        with admin.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        killed.append(pid)
 
-    event.listen(listener.store.engine, "before_cursor_execute", kill_own_backend)
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        # The server drops this very session as the batch's mentions are about to be stored.
+        if not killed and moment.startswith("before") and _takes_mention_ids(statement, parameters):
+            kill(conn)
+
+    def after(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        # ... or once the statement after that (the savepoint) ran: the COPY finds it gone.
+        if killed or not moment.startswith("while"):
+            return
+        if armed:
+            kill(conn)
+        elif _takes_mention_ids(statement, parameters):
+            armed.append(True)
+
+    event.listen(listener.store.engine, "before_cursor_execute", before)
+    event.listen(listener.store.engine, "after_cursor_execute", after)
     try:
         first = listener.poll("news")[0]
         second = listener.poll("news")[0]

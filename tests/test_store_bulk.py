@@ -7,11 +7,15 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select
+from sqlalchemy import Column, Integer, MetaData, Numeric, Table, create_engine, select
 
+from listener.errors import StoreError
 from listener.store import Store
-from listener.store.bulk import insert_rows
-from listener.store.mentions import MENTION, SCORE
+from listener.store.audit import AUDIT
+from listener.store.bulk import _copy_oids, insert_rows
+from listener.store.incidents import INCIDENT_MENTION
+from listener.store.mentions import DRAFT, DRAFT_EVENT, MENTION, SCORE, SIGHTING
+from listener.store.outreach import CASE, CASE_MENTION
 
 AT = datetime(2026, 3, 6, 9, 41, 0, 123456, tzinfo=UTC)
 
@@ -99,6 +103,33 @@ def test_conflicts_are_skipped_and_only_new_rows_return(store: Store) -> None:
         )
     assert sorted(e for _, e in first) == ["a", "b"]
     assert again == [("c",)]
+    with store.read() as conn:  # the skipped row did not undo the rest of the transaction
+        stored = conn.execute(select(MENTION.c.external_id, MENTION.c.text)).all()
+    assert sorted(e for e, _ in stored) == ["a", "b", "c"]
+
+
+def test_a_repeat_within_one_batch_keeps_the_first_row(store: Store) -> None:
+    rows = [_mention("a", text="first"), _mention("b"), _mention("a", text="second")]
+    with store.write() as conn:
+        got = insert_rows(
+            conn, MENTION, rows, ignore_conflicts=True, returning=("id", "external_id")
+        )
+    assert sorted(e for _, e in got) == ["a", "b"]
+    with store.read() as conn:
+        texts = dict(conn.execute(select(MENTION.c.external_id, MENTION.c.text)).all())
+    assert texts["a"] == "first"
+
+
+def test_a_conflict_not_asked_to_be_skipped_fails_the_write_and_saves_nothing(
+    store: Store,
+) -> None:
+    with store.write() as conn:
+        insert_rows(conn, MENTION, [_mention("a")])
+    with pytest.raises(StoreError, match="refused"), store.write() as conn:
+        insert_rows(conn, MENTION, [_mention("b")])
+        insert_rows(conn, MENTION, [_mention("c"), _mention("a")])
+    with store.read() as conn:
+        assert [e for (e,) in conn.execute(select(MENTION.c.external_id))] == ["a"]
 
 
 def test_large_batches_are_split_below_the_parameter_limit(store: Store) -> None:
@@ -143,3 +174,40 @@ def test_known_ids_are_found_among_more_ids_than_one_lookup_takes(store: Store) 
     known = store.known_external_ids("s", asked)
     assert known == {f"m{i}" for i in range(0, 1200, 3)}
     assert store.known_external_ids("s", []) == set()
+
+
+@pytest.mark.postgres
+def test_every_table_an_import_writes_goes_by_copy_on_postgresql(postgres_url: str) -> None:
+    # A column type binary COPY does not send would quietly put a table back on the slower
+    # unnest() insert; this says which one.
+    store = Store.open(postgres_url)
+    try:
+        with store.write() as conn:
+            for table in (
+                MENTION, SCORE, DRAFT, DRAFT_EVENT, SIGHTING, AUDIT, CASE, CASE_MENTION,
+                INCIDENT_MENTION,
+            ):  # fmt: skip
+                columns = tuple(c.name for c in table.columns)
+                assert _copy_oids(conn, table, columns) is not None, table.name
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_a_column_type_copy_does_not_send_is_inserted_the_other_way(postgres_url: str) -> None:
+    store = Store.open(postgres_url)
+    table = Table(
+        "bulk_numeric",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("amount", Numeric(10, 2)),
+    )
+    try:
+        table.metadata.create_all(store.engine)
+        with store.write() as conn:
+            got = insert_rows(conn, table, [{"amount": 1.5}, {"amount": 2}], returning=("id",))
+        assert len(got) == 2
+        with store.read() as conn:
+            assert sorted(float(a) for (a,) in conn.execute(select(table.c.amount))) == [1.5, 2.0]
+    finally:
+        store.close()
