@@ -21,6 +21,7 @@ from listener.pipeline import PollReport
 from listener.service import Service
 from listener.settings import Settings
 from listener.store import DraftFilter, Store
+from listener.store.bulk import _COPY_MIN_ROWS
 from listener.store.mentions import DRAFT, MENTION
 from tests.http_server import LocalServer, Reply
 from tests.service_processes import start_service, stop_all, write_settings
@@ -73,7 +74,9 @@ def test_the_postgresql_session_killed_mid_poll_loses_and_duplicates_nothing(
     postgres_url: str,
     moment: str,
 ) -> None:
-    http_server.serve_feed("/feed.xml", feed(30), content_type=RSS_TYPE)
+    entries = 40  # enough that the mentions go in by COPY
+    assert entries >= _COPY_MIN_ROWS
+    http_server.serve_feed("/feed.xml", feed(entries), content_type=RSS_TYPE)
     settings = make_settings(
         database={"url": postgres_url},
         sources=[{"name": "news", "url": http_server.url("/feed.xml")}],
@@ -113,9 +116,9 @@ def test_the_postgresql_session_killed_mid_poll_loses_and_duplicates_nothing(
         admin.dispose()
     assert killed
     assert not first.ok and "nothing from this step was saved" in first.error
-    assert second.ok and second.new == 30, second
+    assert second.ok and second.new == entries, second
     ids, rows = mention_ids(postgres_url)
-    assert rows == len(ids) == 30
+    assert rows == len(ids) == entries
 
 
 def test_a_sqlite_file_locked_longer_than_the_busy_timeout_fails_that_poll_only(

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Numeric, Table, create_engine, select
 
 from listener.errors import StoreError
-from listener.store import Store
+from listener.store import Store, bulk
 from listener.store.audit import AUDIT
 from listener.store.bulk import _copy_oids, insert_rows
 from listener.store.incidents import INCIDENT_MENTION
@@ -20,8 +20,12 @@ from listener.store.outreach import CASE, CASE_MENTION
 AT = datetime(2026, 3, 6, 9, 41, 0, 123456, tzinfo=UTC)
 
 
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
+@pytest.fixture(params=["copy", "insert"])
+def store(
+    db_url: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Store]:
+    # PostgreSQL takes a large batch by COPY and a few rows by INSERT: both ways, every test.
+    monkeypatch.setattr(bulk, "_COPY_MIN_ROWS", 1 if request.param == "copy" else 10**9)
     store = Store.open(db_url)
     yield store
     store.close()
@@ -194,7 +198,10 @@ def test_every_table_an_import_writes_goes_by_copy_on_postgresql(postgres_url: s
 
 
 @pytest.mark.postgres
-def test_a_column_type_copy_does_not_send_is_inserted_the_other_way(postgres_url: str) -> None:
+def test_a_column_type_copy_does_not_send_is_inserted_the_other_way(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "_COPY_MIN_ROWS", 1)
     store = Store.open(postgres_url)
     table = Table(
         "bulk_numeric",
