@@ -218,3 +218,27 @@ def test_a_column_type_copy_does_not_send_is_inserted_the_other_way(
             assert sorted(float(a) for (a,) in conn.execute(select(table.c.amount))) == [1.5, 2.0]
     finally:
         store.close()
+
+
+def test_integers_are_stored_exactly_or_refused_never_wrapped(store: Store) -> None:
+    # At the edges of a four-byte integer column they read back as given; past them,
+    # PostgreSQL refuses the batch whichever way it is sent (binary COPY would have wrapped
+    # 2**31 + 5 round to a negative number without a word), and SQLite keeps the value.
+    edges = [_mention(f"e{i}", replies=2**31 - 1, likes=-(2**31)) for i in range(40)]
+    with store.write() as conn:
+        insert_rows(conn, MENTION, edges)
+    with store.read() as conn:
+        stored = set(conn.execute(select(MENTION.c.replies, MENTION.c.likes)).all())
+    assert stored == {(2**31 - 1, -(2**31))}
+    too_big = [_mention(f"b{i}", author_followers=2**31 + 5 if i == 7 else 10) for i in range(40)]
+    if store.is_sqlite:
+        with store.write() as conn:
+            insert_rows(conn, MENTION, too_big)
+        with store.read() as conn:
+            followers = {f for (f,) in conn.execute(select(MENTION.c.author_followers))}
+        assert 2**31 + 5 in followers
+        return
+    with pytest.raises(StoreError, match="out of range"), store.write() as conn:
+        insert_rows(conn, MENTION, too_big)
+    with store.read() as conn:
+        assert conn.execute(select(MENTION.c.id).where(MENTION.c.external_id == "b0")).all() == []

@@ -72,6 +72,10 @@ _COPY_AS_OID = {
     1043: _TEXT_OID,  # varchar
     1184: 1184,  # timestamp with time zone
 }
+# Integer column types and the values they hold: psycopg's binary COPY writes a Python int
+# into four or eight bytes without checking it fits (2**31 + 5 arrived as -2147483643), where
+# INSERT is refused with "integer out of range"; such a batch goes by INSERT.
+_INTEGER_RANGE = {23: (-(2**31), 2**31 - 1), 20: (-(2**63), 2**63 - 1)}
 # (database URL, table name) -> column -> type oid, read once per process and database
 _column_oids: dict[tuple[str, str], dict[str, int]] = {}
 
@@ -342,6 +346,20 @@ def _copy_oids(conn: Connection, table: Table, columns: Sequence[str]) -> list[i
     return None if None in sent else cast(list[int], sent)
 
 
+def _integers_fit(rows: list[list[Any]], oids: list[int]) -> bool:
+    """Every value of an integer column is an int within the column's range (or NULL)."""
+    for i, oid in enumerate(oids[: len(rows[0])] if rows else ()):
+        bounds = _INTEGER_RANGE.get(oid)
+        if bounds is None:
+            continue
+        low, high = bounds
+        for row in rows:
+            value = row[i]
+            if value is not None and (not isinstance(value, int) or not low <= value <= high):
+                return False
+    return True
+
+
 def _copy_rows(
     conn: Connection,
     table: Table,
@@ -364,7 +382,7 @@ def _copy_rows(
         return None
     names = [*columns, "id"] if allocate else list(columns)
     oids = _copy_oids(conn, table, names)
-    if oids is None:
+    if oids is None or not _integers_fit(rows, oids):
         return None
     quote = conn.dialect.identifier_preparer.quote
     sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in names)}) FROM STDIN BINARY"
