@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Numeric, Table, create_engine, select
 
+from listener.domain import Category, Engagement, Mention, Score
 from listener.errors import StoreError
 from listener.store import Store, bulk
 from listener.store.audit import AUDIT
 from listener.store.bulk import _copy_oids, insert_rows
 from listener.store.incidents import INCIDENT_MENTION
-from listener.store.mentions import DRAFT, DRAFT_EVENT, MENTION, SCORE, SIGHTING
+from listener.store.mentions import DRAFT, DRAFT_EVENT, MENTION, SCORE, SIGHTING, IngestItem
 from listener.store.outreach import CASE, CASE_MENTION
 
 AT = datetime(2026, 3, 6, 9, 41, 0, 123456, tzinfo=UTC)
@@ -120,7 +121,7 @@ def test_a_repeat_within_one_batch_keeps_the_first_row(store: Store) -> None:
         )
     assert sorted(e for _, e in got) == ["a", "b"]
     with store.read() as conn:
-        texts = dict(conn.execute(select(MENTION.c.external_id, MENTION.c.text)).all())
+        texts = {e: t for e, t in conn.execute(select(MENTION.c.external_id, MENTION.c.text))}
     assert texts["a"] == "first"
 
 
@@ -242,3 +243,44 @@ def test_integers_are_stored_exactly_or_refused_never_wrapped(store: Store) -> N
         insert_rows(conn, MENTION, too_big)
     with store.read() as conn:
         assert conn.execute(select(MENTION.c.id).where(MENTION.c.external_id == "b0")).all() == []
+
+
+def test_counts_too_large_for_their_column_are_capped_and_the_batch_is_stored(
+    store: Store,
+) -> None:
+    # A source reporting a count past two billion must not make PostgreSQL refuse the batch
+    # (and refuse it again on every retry): the count is stored as the column's largest.
+    score = Score(0.2, False, 0.0, Category.OTHER, None, (), "test")
+    items = [
+        IngestItem(
+            Mention(
+                "s",
+                f"m{i}",
+                "O2 again",
+                author_followers=10**12 if i == 3 else 500,
+                engagement=Engagement(likes=10**10 if i == 5 else 1, replies=-4),
+                published_at=AT,
+            ),
+            "O2",
+            "O2",
+            score,
+        )
+        for i in range(40)
+    ]
+    stored = store.ingest(items, at=AT)
+    assert len(stored) == 40
+    with store.read() as conn:
+        rows = {
+            r.external_id: r
+            for r in conn.execute(
+                select(
+                    MENTION.c.external_id,
+                    MENTION.c.author_followers,
+                    MENTION.c.likes,
+                    MENTION.c.replies,
+                )
+            )
+        }
+    assert rows["m3"].author_followers == 2**31 - 1 and rows["m0"].author_followers == 500
+    assert rows["m5"].likes == 2**31 - 1 and rows["m0"].likes == 1
+    assert rows["m0"].replies == 0

@@ -110,6 +110,19 @@ def _known_sql(dialect: Dialect) -> tuple[str, Callable[[list[str]], Any]]:
     return sql, as_parameter
 
 
+# Counts are four-byte integer columns on PostgreSQL, which refuses a larger value, and with
+# it the whole batch, on every retry; past two billion a count says "huge" all the same.
+_COUNT_MAX = 2**31 - 1
+
+
+def _count(value: int) -> int:
+    return min(max(value, 0), _COUNT_MAX)
+
+
+def _followers(value: int | None) -> int | None:
+    return None if value is None else _count(value)
+
+
 def _mention_values(item: IngestItem, fetched_at: datetime) -> dict[str, Any]:
     m = item.mention
     fetched = utc(m.fetched_at) if m.fetched_at else fetched_at
@@ -124,16 +137,16 @@ def _mention_values(item: IngestItem, fetched_at: datetime) -> dict[str, Any]:
         "url": m.url[:4000],
         "author": m.author[:400],
         "author_name": m.author_name[:400],
-        "author_followers": m.author_followers,
+        "author_followers": _followers(m.author_followers),
         "author_verified": m.author_verified,
         "author_email": m.author_email[:400],
         "published_at": utc(m.published_at) if m.published_at else fetched,
         "fetched_at": fetched,
         "lang": m.lang[:20],
-        "replies": m.engagement.replies,
-        "reposts": m.engagement.reposts,
-        "likes": m.engagement.likes,
-        "quotes": m.engagement.quotes,
+        "replies": _count(m.engagement.replies),
+        "reposts": _count(m.engagement.reposts),
+        "likes": _count(m.engagement.likes),
+        "quotes": _count(m.engagement.quotes),
         "in_reply_to": m.in_reply_to[:200],
         "story_key": story_key(m),
         "title_key": title_key(m),
@@ -337,7 +350,7 @@ def _insert_sightings(
                 "external_id": key[1],
                 "url": by_key[key].mention.url[:4000],
                 "author": by_key[key].mention.author[:400],
-                "author_followers": by_key[key].mention.author_followers,
+                "author_followers": _followers(by_key[key].mention.author_followers),
                 "seen_at": at,
             }
             for key, mention_id in links.items()
