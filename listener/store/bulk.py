@@ -347,8 +347,9 @@ def _copy_oids(conn: Connection, table: Table, columns: Sequence[str]) -> list[i
 
 
 def _integers_fit(rows: list[list[Any]], oids: list[int]) -> bool:
-    """Every value of an integer column is an int within the column's range (or NULL)."""
-    for i, oid in enumerate(oids[: len(rows[0])] if rows else ()):
+    """Every value of an integer column is an int within the column's range (or NULL);
+    `oids` are those of the rows' columns, in order."""
+    for i, oid in enumerate(oids):
         bounds = _INTEGER_RANGE.get(oid)
         if bounds is None:
             continue
@@ -382,7 +383,7 @@ def _copy_rows(
         return None
     names = [*columns, "id"] if allocate else list(columns)
     oids = _copy_oids(conn, table, names)
-    if oids is None or not _integers_fit(rows, oids):
+    if oids is None or not _integers_fit(rows, oids[: len(columns)]):  # the ids come later
         return None
     quote = conn.dialect.identifier_preparer.quote
     sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in names)}) FROM STDIN BINARY"
