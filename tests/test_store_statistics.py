@@ -83,3 +83,29 @@ def test_sqlite_needs_no_statistics_refresh(sqlite_url: str) -> None:
         assert not stats.enabled and stats.rows == 0
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_the_refresh_samples_coarsely_and_leaves_the_connection_as_it_was(store: Store) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO audit_log (at, actor, action, entity, entity_id, prev_hash, hash) "
+                "SELECT now() - make_interval(mins => n), 'test', 'seen', 'mention', n::text, "
+                "'', md5(n::text) FROM generate_series(1, 60) AS n"
+            )
+        )
+    stats = TableStatistics(store.engine, first=10)
+    stats.grew(60)
+    stats.wait(timeout=30)
+    with store.engine.connect() as conn:
+        bounds = conn.execute(
+            text(
+                "SELECT array_length(histogram_bounds, 1) FROM pg_stats "
+                "WHERE tablename = 'audit_log' AND attname = 'at' "
+                "AND schemaname = current_schema()"
+            )
+        ).scalar_one()
+        # 60 distinct times: the server's default target would keep all 60 as bounds.
+        assert bounds == TableStatistics.SAMPLE_TARGET + 1
+        assert conn.execute(text("SHOW default_statistics_target")).scalar_one() == "100"
