@@ -58,3 +58,41 @@ def test_multi_word_terms_allow_any_whitespace_between_words() -> None:
 
 def test_several_brands_are_reported_in_configuration_order() -> None:
     assert brands("Xiaomi phone on O2") == ["O2", "Xiaomi"]
+
+
+def test_letters_that_fold_to_ascii_match_as_case_insensitive_regexes_do() -> None:
+    skyline = BrandMatcher([BrandTerms("Skyline Air", ["Skyline Air"])])
+    # The long s and the dotless i are other cases of "s" and "i" to the regex engine.
+    assert [m.term for m in skyline.match("\u017fkyline A\u0131r lost my bag 🧳")] == [
+        "\u017fkyline A\u0131r"
+    ]
+    assert [m.term for m in skyline.match("SKYLINE AIR lost my bag 🧳")] == ["SKYLINE AIR"]
+
+
+def test_the_fast_path_knows_every_character_that_folds_to_ascii() -> None:
+    """The fast path's premise, checked over all of Unicode: lower-casing a character keeps
+    its length and whether it is a word character or a space, and only `_FOLDS_TO_ASCII`
+    matches an ASCII character case-insensitively."""
+    import re
+    import sys
+
+    from listener.matching import _FOLDS_TO_ASCII
+
+    ascii_char, word, space = (
+        re.compile(r"[\x00-\x7f]", re.IGNORECASE),
+        re.compile(r"\w"),
+        re.compile(r"\s"),
+    )
+    folding = set()
+    for code in range(128, sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        if ascii_char.match(char):
+            folding.add(char)
+            continue
+        lower = char.lower()
+        assert len(lower) == 1, f"U+{code:04X} lower-cases to {len(lower)} characters"
+        assert bool(word.match(char)) == bool(word.match(lower)), f"U+{code:04X}"
+        assert bool(space.match(char)) == bool(space.match(lower)), f"U+{code:04X}"
+    assert folding == set(_FOLDS_TO_ASCII.pattern.strip("[]"))

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from listener.app import Listener, make_listener
 from listener.domain import Mention
-from listener.matching import BrandMatcher, BrandTerms
+from listener.matching import BrandMatcher, BrandTerms, _alternation
 from listener.scoring import make_scorer
 from listener.settings import ScoringSettings, validate_settings
 
@@ -130,3 +130,61 @@ def test_the_pipeline_stores_any_batch_once_and_a_repeat_adds_nothing(
 def test_the_property_run_above_really_stored_odd_mentions(listener: Listener) -> None:
     # Guards the property test against passing vacuously (no batch ever matching a brand).
     assert listener.store.count_mentions() > 0
+
+
+def _reference_match(text: str) -> list[tuple[str, str]]:
+    """Matching by the case-insensitive patterns alone, which the fast path must agree with."""
+    found = []
+    for brand in BRANDS:
+        terms, exclude = _alternation(brand.terms), _alternation(brand.exclude)
+        assert terms is not None
+        hit = terms.search(exclude.sub(" ", text) if exclude is not None else text)
+        if hit is not None:
+            found.append((brand.name, hit.group(0)))
+    return found
+
+
+# Term pieces, boundaries and the characters that fold to ASCII, so that matches, near misses
+# and both paths are all common.
+NEAR_TERMS = st.lists(
+    st.sampled_from(
+        [
+            "O2",
+            "o2",
+            "@o2",
+            "#O2",
+            "O2 UK",
+            "CO2",
+            "O2x",
+            "o2 sensor",
+            "O2 ARENA",
+            "skyline",
+            "Skyline  Air",
+            "@SkylineAir",
+            "air",
+            " ",
+            "\n",
+            ",",
+            "@",
+            "#",
+            "_",
+            "'s",
+            "é",
+            "🙂",
+            "\u017f",
+            "\u0131",
+            "İ",
+            "\u212a",
+            "Ünïcode Café",
+            "咖啡店",
+            "x",
+        ]
+    ),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(NEAR_TERMS, ANY_TEXT))
+def test_the_fast_path_finds_what_the_case_insensitive_patterns_find(text: str) -> None:
+    assert [(m.brand, m.term) for m in MATCHER.match(text)] == _reference_match(text)
