@@ -133,6 +133,8 @@ def main() -> None:
         # The service runs for days: time its steady state, with the workers already started.
         if listener.fetch_worker is not None:
             listener.fetch_worker.wait_until_ready()
+        if pipeline_workers := listener.pipeline.workers:
+            pipeline_workers.wait_until_ready()
         pipeline = listener.pipeline
         steps = [TimedStep(step) for step in pipeline.after_store]
         pipeline.after_store = list(steps)
