@@ -31,10 +31,12 @@ from listener.scoring.cues import DURATION_CUE, WORD, CueHit, Family, find_cues
 from listener.scoring.model import (
     _TOKEN_PATTERN,
     SHIPPED_WEIGHTS,
+    SMALL_BATCH,
     ModelScorer,
     TextVectorizer,
     load_weights,
     preprocess,
+    rows_times,
 )
 from listener.scoring.reading import news_domain_of
 
@@ -312,6 +314,39 @@ def test_fast_counts_are_scikit_learns_counts(scorer: ModelScorer) -> None:
     _assert_same_matrix(vectorizer.counts(texts), _reference_counts(texts, scorer))
     for text in texts[:40]:
         _assert_same_matrix(vectorizer.counts([text]), _reference_counts([text], scorer))
+
+
+def test_a_few_texts_weighed_without_scipy_are_transforms_rows_to_the_bit(
+    scorer: ModelScorer,
+) -> None:
+    texts = _feature_texts()
+    shipped = scorer.weights.vectorizer
+    # Fresh, so words are hashed both ways: here one by one, in `transform` by the hasher.
+    vectorizer = TextVectorizer(shipped.config, shipped.idf)
+    coef = scorer.weights.coef
+    for start in range(0, len(texts), 7):
+        batch = texts[start : start + 7]
+        data, indices, indptr = vectorizer.weighed_rows(batch)
+        matrix = shipped.transform(batch)
+        matrix.sort_indices()
+        assert np.array_equal(indptr, matrix.indptr)
+        assert np.array_equal(indices, matrix.indices)
+        assert np.array_equal(data, matrix.data)  # exactly, not merely close
+        assert np.array_equal(rows_times(data, indices, indptr, coef), matrix @ coef)
+    assert vectorizer._word_columns == {
+        w: shipped._word_columns[w] for w in vectorizer._word_columns
+    }
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=120), min_size=1, max_size=SMALL_BATCH))
+def test_any_few_texts_get_the_same_log_odds_both_ways(
+    scorer: ModelScorer, texts: list[str]
+) -> None:
+    small = scorer.base_logits(texts)  # SMALL_BATCH or fewer: without SciPy
+    vectorizer, coef = scorer.weights.vectorizer, scorer.weights.coef
+    large = np.asarray(vectorizer.transform(texts) @ coef) + scorer.weights.intercept
+    assert np.array_equal(small, large)
 
 
 def test_no_text_at_all_has_no_features(scorer: ModelScorer) -> None:

@@ -20,8 +20,8 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
-from itertools import count, repeat
+from functools import cache, lru_cache
+from itertools import count, pairwise, repeat
 from pathlib import Path
 from typing import Any, cast
 
@@ -30,6 +30,7 @@ import numpy.typing as npt
 from scipy import sparse
 from sklearn.feature_extraction import FeatureHasher
 from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.utils import murmurhash3_32
 
 from listener.domain import Mention, Score, Signal
 from listener.errors import SettingsError
@@ -135,6 +136,9 @@ class TextVectorizer:
             alternate_sign=False,
             dtype=np.float64,
         )
+        # The same hashing one feature at a time, for a few texts (`weighed_rows`) or words;
+        # common n-grams are remembered.
+        self._column = lru_cache(maxsize=_COLUMNS_REMEMBERED)(self._hashed_column)
 
     def counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Raw hashed counts, words then chars (training fits IDF on these)."""
@@ -215,7 +219,7 @@ class TextVectorizer:
         # Looked up once, so another thread clearing the memo meanwhile changes nothing here.
         blobs = list(map(memo.get, words))
         new = [i for i, blob in enumerate(blobs) if blob is None]
-        if new:
+        if len(new) > _HASHED_ONE_BY_ONE:
             hashed = self._hasher.transform(
                 zip(self._char_ngrams(words[i]), repeat(1)) for i in new
             )
@@ -225,6 +229,13 @@ class TextVectorizer:
             ends = np.cumsum(per_word * 4).tolist()
             for i, start, end in zip(new, [0, *ends], ends, strict=False):
                 blobs[i] = memo[words[i]] = packed[start:end]
+        else:
+            # A few new words (a feed poll's): the hasher's own set-up would cost more than
+            # hashing their n-grams here. Sorted, as the hasher's rows are: the same bytes.
+            column = self._column
+            for i in new:
+                ngram_columns = sorted(map(column, self._char_ngrams(words[i])))
+                blobs[i] = memo[words[i]] = np.array(ngram_columns, dtype=np.int32).tobytes()
         found = cast(list[bytes], blobs)  # every None was just filled in
         columns = np.frombuffer(b"".join(found), dtype=np.int32)
         indptr = np.zeros(len(found) + 1, dtype=np.int64)
@@ -238,12 +249,56 @@ class TextVectorizer:
             return self._char_grams(word)
         return map(padded.__getitem__, self._char_slices[len(padded)])
 
+    def _hashed_column(self, feature: str) -> int:
+        """The column `FeatureHasher` gives a feature (see its `_hashing_fast.transform`)."""
+        n_features = self.config.n_features
+        hashed = int(murmurhash3_32(feature, seed=0))
+        if hashed == -(2**31):  # abs() of it would overflow in its int32
+            return (2**31 - 1 - (n_features - 1)) % n_features
+        return abs(hashed) % n_features
+
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         return weigh(self.counts(texts), self.idf)
+
+    def weighed_rows(
+        self, texts: Sequence[str]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+        """`transform` of a few texts as CSR arrays (data, indices, indptr), made text by text
+        without SciPy: building and checking sparse matrices costs ~0.5 ms a batch whatever
+        its size, more than the rest of a feed poll's scoring."""
+        n_features = np.int32(self.config.n_features)
+        tokens_of, (low, high) = self._tokens, self.config.word_ngrams
+        width = 2 * int(n_features)
+        column = self._column
+        # Every (text, column) occurrence as one number, text-major: sorted and counted at
+        # once, they are the batch's CSR entries in order.
+        keys: list[npt.NDArray[np.int64]] = []
+        for row, text in enumerate(texts):
+            prepared = preprocess(text)
+            grams = word_ngrams(tokens_of(prepared), low, high)
+            gram_columns = np.fromiter(map(column, grams), np.int64, len(grams))
+            char_columns, _ = self._char_columns(prepared.split())
+            gram_columns += row * width
+            keys += (gram_columns, char_columns + np.int64(row * width + int(n_features)))
+        found, times = np.unique(
+            np.concatenate(keys) if keys else np.zeros(0, np.int64), return_counts=True
+        )
+        rows, columns = np.divmod(found, width)
+        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(texts)), out=indptr[1:])
+        columns = columns.astype(np.int32)
+        data = weigh_values(times.astype(np.float64), columns, indptr, self.idf)
+        return data, columns, indptr
 
 
 # How many words' char columns a vectorizer remembers (about 250 bytes each).
 _WORDS_REMEMBERED = 2**16
+# How many n-grams' hashed columns `_column` remembers (about 100 bytes each).
+_COLUMNS_REMEMBERED = 2**16
+# Up to this many new words at once are hashed here rather than by `FeatureHasher`.
+_HASHED_ONE_BY_ONE = 32
+# Up to this many texts a batch is turned into features by `weighed_rows`, not SciPy.
+SMALL_BATCH = 16
 # Padded words up to this length have their char n-gram slices computed once.
 _SLICED_UP_TO = 48
 
@@ -273,17 +328,45 @@ def word_ngrams(tokens: list[str], low: int, high: int) -> list[str]:
 
 
 def weigh(counts: sparse.csr_matrix, idf: npt.NDArray[np.floating[Any]]) -> sparse.csr_matrix:
-    """Sublinear TF times IDF, L2-normalised rows (on the CSR arrays: SciPy's and
-    scikit-learn's per-call checks cost more than the arithmetic on a feed poll's few texts)."""
-    data = np.log(counts.data)
-    data += 1.0
-    data *= idf[counts.indices]
-    norms = np.sqrt(row_sums(data * data, counts.indptr))
-    norms[norms == 0.0] = 1.0
-    data /= np.repeat(norms, np.diff(counts.indptr))
+    """Sublinear TF times IDF, L2-normalised rows."""
+    data = weigh_values(counts.data, counts.indices, counts.indptr, idf)
     return sparse.csr_matrix(
         (data, counts.indices.copy(), counts.indptr.copy()), shape=counts.shape
     )
+
+
+def weigh_values(
+    counts: npt.NDArray[np.float64],
+    indices: npt.NDArray[np.integer[Any]],
+    indptr: npt.NDArray[np.integer[Any]],
+    idf: npt.NDArray[np.floating[Any]],
+) -> npt.NDArray[np.float64]:
+    """`weigh` on the CSR arrays (SciPy's and scikit-learn's per-call checks cost more than
+    the arithmetic on a feed poll's few texts)."""
+    data = np.log(counts)
+    data += 1.0
+    data *= idf[indices]
+    norms = np.sqrt(row_sums(data * data, indptr))
+    norms[norms == 0.0] = 1.0
+    data /= np.repeat(norms, np.diff(indptr))
+    return data
+
+
+def rows_times(
+    data: npt.NDArray[np.float64],
+    indices: npt.NDArray[np.integer[Any]],
+    indptr: npt.NDArray[np.integer[Any]],
+    dense: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """CSR rows times a dense matrix, adding each row's products one by one in index order,
+    as SciPy's `csr_matvecs` does, so the result is the same to the last bit."""
+    result = np.zeros((len(indptr) - 1, dense.shape[1]))
+    products = data[:, None] * dense[indices]
+    bounds = indptr.tolist()
+    for row, (start, end) in enumerate(pairwise(bounds)):
+        if end > start:
+            result[row] = np.cumsum(products[start:end], axis=0)[-1]
+    return result
 
 
 def row_sums(
@@ -473,8 +556,11 @@ class ModelScorer:
 
     def base_logits(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
         """Each base model's log-odds for each text: shape (len(texts), len(BASE_MODELS))."""
-        matrix = self.weights.vectorizer.transform(texts)
-        logits = np.asarray(matrix @ self.weights.coef, dtype=np.float64)
+        vectorizer, coef = self.weights.vectorizer, self.weights.coef
+        if len(texts) <= SMALL_BATCH:
+            logits = rows_times(*vectorizer.weighed_rows(texts), coef)
+        else:
+            logits = np.asarray(vectorizer.transform(texts) @ coef, dtype=np.float64)
         return logits + self.weights.intercept
 
     def _score_alone(self, mention: Mention) -> Score:
