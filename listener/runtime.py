@@ -15,14 +15,16 @@ from __future__ import annotations
 import gc
 
 # A young collection once the container objects allocated and not yet freed exceed this
-# (CPython's default: 700). A 2,000-mention batch keeps tens of thousands alive for a moment,
-# and below that many every batch paid for collections that found almost nothing: at 20,000,
-# 470 young collections in an import of 100,000 mentions on PostgreSQL walked the batch in
-# flight again and again (2.0 s in this process, more in the worker) and freed 705 objects.
-# At 100,000 the batch is gone before a collection comes round (0.03 s). Resident memory
-# stays flat through a million mentions either way (240 MiB here, 222 MiB the worker, on
-# 2026-12-01): the garbage in reference cycles is start-up's, not the batches'.
-YOUNG_THRESHOLD = 100_000
+# (CPython's default: 700). A 2,000-mention batch keeps tens of thousands alive at its peak,
+# so collections still run in most batches (2.5 s of a 65 s import of 200,000 mentions on
+# PostgreSQL with the worker; 3.3 s of 25 s for 50,000 on one core with the default, 0.25 s
+# at this threshold). 100,000 made them all but stop (0.01 s), but then garbage in reference
+# cycles waited so long that resident memory grew through an import of a million mentions
+# (321 -> 359 MiB, the worker's to 409 MiB) where at 20,000 it stays flat (310 -> 311 MiB).
+# Tried again on 2026-12-01 with the same result on SQLite (400,000 mentions with the worker:
+# 317 -> 332 MiB at 100,000, flat at 316 MiB at 20,000): the cycles are few (~0.04 a
+# mention, SQLAlchemy's compiled statements) but, scattered, they keep whole arenas alive.
+YOUNG_THRESHOLD = 20_000
 # A middle-generation collection every this many young ones, and a full one every this many
 # middle ones (CPython's defaults: 10 and 10).
 OLDER_THRESHOLDS = (10, 10)
