@@ -23,7 +23,8 @@ import gc
 # (321 -> 359 MiB, the worker's to 409 MiB) where at 20,000 it stays flat (310 -> 311 MiB).
 # Tried again on 2026-12-01 with the same result on SQLite (400,000 mentions with the worker:
 # 317 -> 332 MiB at 100,000, flat at 316 MiB at 20,000): the cycles are few (~0.04 a
-# mention, SQLAlchemy's compiled statements) but, scattered, they keep whole arenas alive.
+# mention, mostly SQLAlchemy's compiled statements) but, scattered, they likely keep whole
+# arenas of small objects from being returned.
 YOUNG_THRESHOLD = 20_000
 # A middle-generation collection every this many young ones, and a full one every this many
 # middle ones (CPython's defaults: 10 and 10).
