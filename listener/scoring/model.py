@@ -20,7 +20,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from itertools import count, pairwise, repeat
 from pathlib import Path
 from typing import Any, cast
@@ -138,7 +138,9 @@ class TextVectorizer:
         )
         # The same hashing one feature at a time, for a few texts (`weighed_rows`) or words;
         # common n-grams are remembered.
-        self._column = lru_cache(maxsize=_COLUMNS_REMEMBERED)(self._hashed_column)
+        self._column: Callable[[str], int] = lru_cache(maxsize=_COLUMNS_REMEMBERED)(
+            partial(hashed_column, n_features=config.n_features)
+        )
 
     def counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Raw hashed counts, words then chars (training fits IDF on these)."""
@@ -249,14 +251,6 @@ class TextVectorizer:
             return self._char_grams(word)
         return map(padded.__getitem__, self._char_slices[len(padded)])
 
-    def _hashed_column(self, feature: str) -> int:
-        """The column `FeatureHasher` gives a feature (see its `_hashing_fast.transform`)."""
-        n_features = self.config.n_features
-        hashed = int(murmurhash3_32(feature, seed=0))
-        if hashed == -(2**31):  # abs() of it would overflow in its int32
-            return (2**31 - 1 - (n_features - 1)) % n_features
-        return abs(hashed) % n_features
-
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         return weigh(self.counts(texts), self.idf)
 
@@ -266,9 +260,9 @@ class TextVectorizer:
         """`transform` of a few texts as CSR arrays (data, indices, indptr), made text by text
         without SciPy: building and checking sparse matrices costs ~0.5 ms a batch whatever
         its size, more than the rest of a feed poll's scoring."""
-        n_features = np.int32(self.config.n_features)
+        n_features = self.config.n_features
         tokens_of, (low, high) = self._tokens, self.config.word_ngrams
-        width = 2 * int(n_features)
+        width = 2 * n_features
         column = self._column
         # Every (text, column) occurrence as one number, text-major: sorted and counted at
         # once, they are the batch's CSR entries in order.
@@ -279,7 +273,7 @@ class TextVectorizer:
             gram_columns = np.fromiter(map(column, grams), np.int64, len(grams))
             char_columns, _ = self._char_columns(prepared.split())
             gram_columns += row * width
-            keys += (gram_columns, char_columns + np.int64(row * width + int(n_features)))
+            keys += (gram_columns, char_columns + np.int64(row * width + n_features))
         found, times = np.unique(
             np.concatenate(keys) if keys else np.zeros(0, np.int64), return_counts=True
         )
@@ -301,6 +295,14 @@ _HASHED_ONE_BY_ONE = 32
 SMALL_BATCH = 16
 # Padded words up to this length have their char n-gram slices computed once.
 _SLICED_UP_TO = 48
+
+
+def hashed_column(feature: str, n_features: int) -> int:
+    """The column `FeatureHasher` gives a feature (see its `_hashing_fast.transform`)."""
+    hashed = int(murmurhash3_32(feature, seed=0))
+    if hashed == -(2**31):  # abs() of it would overflow in its int32
+        return (2**31 - 1 - (n_features - 1)) % n_features
+    return abs(hashed) % n_features
 
 
 def char_wb_slices(length: int, low: int, high: int) -> tuple[slice, ...]:
