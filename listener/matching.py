@@ -62,14 +62,27 @@ def _is_unspaced(char: str) -> bool:
     return any(name.startswith(script) for script in _UNSPACED_SCRIPTS)
 
 
+def _not_before(first: str) -> str:
+    """What must not come just before a term starting with `first` (empty: no boundary)."""
+    if _is_unspaced(first):
+        return ""
+    # A handle or hashtag carries its own left boundary marker; a word char must not precede it.
+    return r"\w" if first in "@#" else r"[\w@#]"
+
+
+def _boundary_after(last: str) -> str:
+    """The lookahead ending a term whose last character is `last`."""
+    if _is_unspaced(last):
+        return ""
+    return r"(?![\w])" if last.isalnum() or last == "_" else ""
+
+
 def _term_pattern(term: str) -> str:
     """A regex for one term with boundaries only where the script has them."""
     body = r"\s+".join(re.escape(part) for part in term.split())
-    first, last = term[0], term[-1]
-    # A handle or hashtag carries its own left boundary marker; a word char must not precede it.
-    before = "" if _is_unspaced(first) else r"(?<![\w@#])" if first not in "@#" else r"(?<!\w)"
-    after = "" if _is_unspaced(last) else r"(?![\w])" if last.isalnum() or last == "_" else ""
-    return f"{before}{body}{after}"
+    not_before = _not_before(term[0])
+    before = f"(?<!{not_before})" if not_before else ""
+    return f"{before}{body}{_boundary_after(term[-1])}"
 
 
 def _ordered(terms: Iterable[str]) -> list[str]:
@@ -91,10 +104,8 @@ def _ascii_term_pattern(term: str) -> str:
     parts = term.lower().split()
     head, first_rest = parts[0][0], parts[0][1:]
     body = r"\s+".join([re.escape(first_rest), *(re.escape(part) for part in parts[1:])])
-    behind = r"(?<![\w@#].)" if head not in "@#" else r"(?<!\w.)"
-    last = term[-1]
-    after = r"(?![\w])" if last.isalnum() or last == "_" else ""
-    return f"{re.escape(head)}{behind}{body}{after}"
+    behind = f"(?<!{_not_before(head)}.)"  # an ASCII character always has a boundary
+    return f"{re.escape(head)}{behind}{body}{_boundary_after(term[-1])}"
 
 
 def _ascii_alternation(terms: Iterable[str]) -> re.Pattern[str] | None:

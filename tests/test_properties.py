@@ -132,15 +132,17 @@ def test_the_property_run_above_really_stored_odd_mentions(listener: Listener) -
     assert listener.store.count_mentions() > 0
 
 
+REFERENCE_PATTERNS = [(b.name, _alternation(b.terms), _alternation(b.exclude)) for b in BRANDS]
+
+
 def _reference_match(text: str) -> list[tuple[str, str]]:
     """Matching by the case-insensitive patterns alone, which the fast path must agree with."""
     found = []
-    for brand in BRANDS:
-        terms, exclude = _alternation(brand.terms), _alternation(brand.exclude)
+    for name, terms, exclude in REFERENCE_PATTERNS:
         assert terms is not None
         hit = terms.search(exclude.sub(" ", text) if exclude is not None else text)
         if hit is not None:
-            found.append((brand.name, hit.group(0)))
+            found.append((name, hit.group(0)))
     return found
 
 

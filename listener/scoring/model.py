@@ -208,7 +208,15 @@ class TextVectorizer:
         self, words: list[str]
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
         """Each word's char n-gram columns (one per n-gram, so a repeated one twice), as CSR
-        indices and indptr with one row per word.
+        indices and indptr with one row per word."""
+        found = self._word_blobs(words)
+        columns = np.frombuffer(b"".join(found), dtype=np.int32)
+        indptr = np.zeros(len(found) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, found), np.int64, len(found)) // 4, out=indptr[1:])
+        return columns, indptr
+
+    def _word_blobs(self, words: list[str]) -> list[bytes]:
+        """Each word's char n-gram columns, sorted, packed as int32 bytes.
 
         Words are hashed once and remembered (`_WORDS_REMEMBERED` of them, then forgotten all
         at once): a feed repeats most of its words from one poll to the next, though hardly
@@ -238,11 +246,7 @@ class TextVectorizer:
             for i in new:
                 ngram_columns = sorted(map(column, self._char_ngrams(words[i])))
                 blobs[i] = memo[words[i]] = np.array(ngram_columns, dtype=np.int32).tobytes()
-        found = cast(list[bytes], blobs)  # every None was just filled in
-        columns = np.frombuffer(b"".join(found), dtype=np.int32)
-        indptr = np.zeros(len(found) + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, found), np.int64, len(found)) // 4, out=indptr[1:])
-        return columns, indptr
+        return cast(list[bytes], blobs)  # every None was just filled in
 
     def _char_ngrams(self, word: str) -> Iterable[str]:
         """char_wb's n-grams of one word (no whitespace in it)."""
@@ -271,7 +275,7 @@ class TextVectorizer:
             prepared = preprocess(text)
             grams = word_ngrams(tokens_of(prepared), low, high)
             gram_columns = np.fromiter(map(column, grams), np.int64, len(grams))
-            char_columns, _ = self._char_columns(prepared.split())
+            char_columns = np.frombuffer(b"".join(self._word_blobs(prepared.split())), np.int32)
             gram_columns += row * width
             keys += (gram_columns, char_columns + np.int64(row * width + n_features))
         found, times = np.unique(
