@@ -102,3 +102,25 @@ def test_mentions_left_unsettled_before_the_upgrade_are_still_settled(
         assert listener.store.unsettled(stored_before=listener.clock.now()) == []
     finally:
         listener.close()
+
+
+def test_a_malformed_link_does_not_stop_the_after_store_steps(
+    make_settings: Callable[..., Settings], db_url: str
+) -> None:
+    # A feed can carry any string as a link; urlsplit raises on these, and incident detection
+    # reads every mention's host, so one such mention used to fail its batch's steps for good.
+    listener = make_listener(make_settings(database={"url": db_url}), environ={})
+    try:
+        links = ["http://[::1", "https://[not-an-address]/x", "https://example.org:99999/"]
+        report = listener.pipeline.ingest(
+            [
+                Mention("feed", str(i), "O2 leaked my phone number to every site", url=link)
+                for i, link in enumerate(links)
+            ]
+        )
+        assert report.new == len(links) and not report.problems, report.problems
+        assert (
+            listener.store.unsettled(stored_before=listener.clock.now() + timedelta(days=1)) == []
+        )
+    finally:
+        listener.close()

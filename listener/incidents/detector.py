@@ -20,12 +20,10 @@ per mention.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from listener.domain import StoredMention, utc
 from listener.incidents.model import (
@@ -37,6 +35,7 @@ from listener.incidents.model import (
 )
 from listener.incidents.spike import Baseline, SpikeRule, SpikeVerdict, spike_test
 from listener.incidents.terms import TermStats, tokens
+from listener.urls import domain_under, host_of
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _POOL_LIMIT = 500
@@ -105,8 +104,8 @@ def observe(
     author = m.author or m.author_name
     news = m.source_kind == "news"
     if (not news and rules.news_domains) or not author:
-        host = _host(m.url)
-        news = news or _under(host, rules.news_domains)
+        host = host_of(m.url)
+        news = news or bool(domain_under(host, rules.news_domains))
         author = author or host
     return Observation(
         mention_id=stored.id,
@@ -127,33 +126,6 @@ def observe(
         risk=float(stored.score.incident_risk),
         words=tokens(m.full_text, ignore),
     )
-
-
-# The usual shape of a link, whose host needs no general URL parsing.
-_PLAIN_HOST = re.compile(r"https?://([A-Za-z0-9._-]+)(?:[/?#]|$)")
-
-
-def _host(url: str) -> str:
-    """The link's host name, lower case, without "www." (what `urlsplit(...).hostname` gives)."""
-    if not url:
-        return ""
-    plain = _PLAIN_HOST.match(url)
-    host = plain.group(1) if plain else urlsplit(url).hostname or ""
-    return host.lower().removeprefix("www.")
-
-
-def _under(host: str, domains: frozenset[str]) -> bool:
-    """Is `host` one of `domains` or a subdomain of one (one set lookup per label)?"""
-    if not domains:
-        return False
-    if host in domains:
-        return True
-    dot = host.find(".")
-    while dot != -1:
-        if host[dot + 1 :] in domains:
-            return True
-        dot = host.find(".", dot + 1)
-    return False
 
 
 @dataclass

@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from listener.domain import Mention
 from listener.scoring.cues import WORD, CueHit, Family, find_cues
+from listener.urls import domain_under, host_of
 
 MAX_CHARS = 4000
 MAX_TITLE_CHARS = 300
@@ -52,11 +52,6 @@ NEWS_DOMAINS = _words(
     theinformation.com venturebeat.com 9to5mac.com macrumors.com marketwatch.com
     news.yahoo.com finance.yahoo.com"""
 )
-
-
-_ANY_NEWS_DOMAIN = re.compile("|".join(re.escape(domain) for domain in sorted(NEWS_DOMAINS)))
-# What urlsplit removes from anywhere in a URL before parsing it.
-_URL_UNSAFE = str.maketrans("", "", "\t\r\n")
 
 
 class SentimentAnalyzer(Protocol):
@@ -111,23 +106,7 @@ def clean_text(mention: Mention) -> str:
 
 def news_domain_of(url: str) -> str:
     """The known news site `url` belongs to, or ''."""
-    if not url or "." not in url:
-        return ""
-    # The host is part of the URL (once urlsplit drops tabs and newlines), so a URL that names
-    # no news site anywhere need not be parsed: most do not.
-    if not _ANY_NEWS_DOMAIN.search(url.lower().translate(_URL_UNSAFE)):
-        return ""
-    try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
-    host = host.removeprefix("www.")
-    parts = host.split(".")
-    for i in range(len(parts) - 1):
-        candidate = ".".join(parts[i:])
-        if candidate in NEWS_DOMAINS:
-            return candidate
-    return ""
+    return domain_under(host_of(url), NEWS_DOMAINS)
 
 
 def read(mention: Mention, analyzer: SentimentAnalyzer | None = None) -> Reading:
