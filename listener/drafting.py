@@ -102,6 +102,9 @@ class Drafter:
             # Templates are read and checked once at start-up; an edit takes a restart (not a
             # file-system check on every draft and every include).
             auto_reload=False,
+            # Never evicted (there are a handful), so a plain dict: the default LRU cache takes
+            # a lock on every lookup, and each draft looks up its template and its includes.
+            cache_size=-1,
             undefined=StrictUndefined,
             autoescape=False,  # plain-text replies; HTML pages use their own autoescaping env
             trim_blocks=True,
