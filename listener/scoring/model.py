@@ -67,9 +67,10 @@ CENTRED_FEATURES = BASE_MODELS + LEXICON_FEATURES[:4]
 # Inputs whose evidence against dissatisfaction comes from the praise words themselves, and so
 # is discounted when the lexicon finds sarcasm ("great, another delay, thanks").
 _FOOLED_BY_SARCASM = frozenset(BASE_MODEL_LABELS.values())
-# The smallest contribution worth a line, by whether it is the "neutral sentiment" one: that
-# only says a text has no sentiment words, so it needs to be larger to be shown.
-_SHOWN_FROM = {False: 0.005, True: 0.05}
+# The smallest contribution worth a line, and the larger one the "neutral sentiment" line
+# needs: that only says a text has no sentiment words.
+_SHOWN_FROM = 0.005
+_NEUTRAL_SHOWN_FROM = 0.05
 
 _MENTION = re.compile(r"@\w+")
 _TOKEN_PATTERN = r"(?u)\b\w[\w']*\b|[!?]"
@@ -589,7 +590,8 @@ class ModelScorer:
                 [
                     Signal(name, round(weight, 4))
                     for name, weight in contributions
-                    if abs(weight) >= _SHOWN_FROM[name.startswith("neutral sentiment")]
+                    if abs(weight) >= _NEUTRAL_SHOWN_FROM
+                    or (abs(weight) >= _SHOWN_FROM and not name.startswith("neutral sentiment"))
                 ],
                 threshold=self.dissatisfied_threshold,
                 version=self.version,
