@@ -124,7 +124,7 @@ class ScoreRow(SQLModel, table=True):
 
     mention_id: int = Field(foreign_key="mention.id", primary_key=True, ondelete="CASCADE")
     dissatisfaction: float
-    dissatisfied: bool = Field(index=True)
+    dissatisfied: bool
     incident_risk: float
     category: str = Field(max_length=40, index=True)
     reason: str = Field(default="", max_length=40)
@@ -187,9 +187,9 @@ class AuditRow(SQLModel, table=True):
     __tablename__ = "audit_log"
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _dt(nullable=False, index=True)
+    at: datetime = _dt(nullable=False)
     actor: str = Field(max_length=200)
-    action: str = Field(max_length=60, index=True)
+    action: str = Field(max_length=60)
     entity: str = Field(max_length=60)
     entity_id: str = Field(default="", max_length=200)
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
