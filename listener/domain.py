@@ -17,6 +17,8 @@ from typing import Any, NamedTuple
 
 def utc(dt: datetime) -> datetime:
     """Return `dt` as aware UTC; a naive datetime is taken to be UTC already."""
+    if dt.tzinfo is UTC:
+        return dt
     if dt.tzinfo is None:
         return dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)

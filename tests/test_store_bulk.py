@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Numeric, Table, create_engine, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    cast,
+    create_engine,
+    select,
+)
 
 from listener.domain import Category, Engagement, Mention, Score
 from listener.errors import StoreError
@@ -62,6 +73,30 @@ def test_rows_read_back_the_same_as_rows_written_by_core(store: Store) -> None:
             assert bulk[name] == core[name], name
     # Constant defaults the row left out are filled in.
     assert bulk["author"] == "" and bulk["replies"] == 0
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        AT,
+        AT.replace(microsecond=0),
+        AT.astimezone(timezone(timedelta(hours=-3))),
+        AT.astimezone(ZoneInfo("UTC")),
+        AT.replace(tzinfo=None),
+    ],
+    ids=["utc", "whole-second", "other-zone", "zoneinfo-utc", "naive"],
+)
+def test_a_time_is_stored_as_the_same_text_as_core_writes(store: Store, moment: datetime) -> None:
+    with store.write() as conn:
+        conn.execute(MENTION.insert(), [_mention("core", published_at=moment)])
+        insert_rows(conn, MENTION, [_mention("bulk", published_at=moment)])
+    with store.read() as conn:
+        stored = dict(
+            conn.execute(select(MENTION.c.external_id, cast(MENTION.c.published_at, String)))
+            .tuples()
+            .all()
+        )
+    assert stored["bulk"] == stored["core"]
 
 
 def test_json_and_booleans_round_trip(store: Store) -> None:

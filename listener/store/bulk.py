@@ -126,6 +126,8 @@ def _sqlite_time(value: datetime | None) -> str | None:
     # SQLAlchemy's SQLite DATETIME storage format, of the naive UTC time `UTCDateTime` binds.
     if value is None:
         return None
+    if value.tzinfo is UTC:  # the usual case: written as it is, less its "+00:00"
+        return value.isoformat(" ", "microseconds")[:-6]
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(" ", "microseconds")
