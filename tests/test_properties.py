@@ -5,6 +5,7 @@ odd mentions at most once per (source, id).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,14 @@ from listener.app import Listener, make_listener
 from listener.domain import Mention
 from listener.matching import BrandMatcher, BrandTerms, _alternation
 from listener.scoring import make_scorer
+from listener.scoring.reading import (
+    _CONTROL,
+    _SPACE,
+    _TAG,
+    _URL,
+    MAX_CHARS,
+    clean_text,
+)
 from listener.settings import ScoringSettings, validate_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -190,3 +199,47 @@ NEAR_TERMS = st.lists(
 @given(st.one_of(NEAR_TERMS, ANY_TEXT))
 def test_the_fast_path_finds_what_the_case_insensitive_patterns_find(text: str) -> None:
     assert [(m.brand, m.term) for m in MATCHER.match(text)] == _reference_match(text)
+
+
+def _clean_text_step_by_step(text: str) -> str:
+    """`clean_text`'s steps on a body without a title, each always applied."""
+    text = _TAG.sub(" ", text)
+    text = html.unescape(text)
+    text = _CONTROL.sub(" ", text)
+    text = _URL.sub(" ", text)
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    return _SPACE.sub(" ", text).strip()[:MAX_CHARS]
+
+
+_CLEANING_PIECES = st.sampled_from(
+    [
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\x0b",
+        "\u00a0",
+        "\u2019",
+        "\u2018",
+        "\x85",
+        "\u200b",
+        "a",
+        "O2",
+        "https://t.co/x",
+        "http",
+        "<b>",
+        "&amp;",
+        "&#10;",
+        "&nbsp;",
+        "é",
+        "😡",
+        ".",
+        "'",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_CLEANING_PIECES, max_size=16).map("".join))
+def test_clean_text_skips_only_steps_that_would_change_nothing(text: str) -> None:
+    assert clean_text(Mention("s", "1", text)) == _clean_text_step_by_step(text)

@@ -96,11 +96,14 @@ def clean_text(mention: Mention) -> str:
         text = _TAG.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
-    if not (text.isascii() and text.isprintable()):  # printable ASCII has no control chars
+    plain = text.isascii() and text.isprintable()  # no control characters, no curly quotes
+    if not plain:
         text = _CONTROL.sub(" ", text)
+        text = text.replace("\u2019", "'").replace("\u2018", "'")
     if "http" in text:
         text = _URL.sub(" ", text)
-    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    if plain and "  " not in text:  # its only white space is single spaces already
+        return text.strip()[:MAX_CHARS]
     return _SPACE.sub(" ", text).strip()[:MAX_CHARS]
 
 
