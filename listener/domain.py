@@ -123,7 +123,8 @@ class Signal(NamedTuple):
     """One reason behind a score: a name people can read and its signed contribution.
 
     A named tuple rather than a dataclass: every stored mention carries about eight, built
-    again wherever scores cross a process boundary, and a tuple is made in C.
+    again wherever scores cross a process boundary, and a tuple is made in C. Scorers round
+    the weight to at most 4 places; it is stored and shown as given.
     """
 
     name: str

@@ -129,7 +129,7 @@ class LexiconScorer:
                 mention,
                 reading,
                 probability,
-                evidence,
+                [Signal(s.name, round(s.weight, 4)) for s in evidence],  # as stored and shown
                 threshold=self.dissatisfied_threshold,
                 version=self.version,
             )

@@ -545,7 +545,12 @@ class ModelScorer:
         }
         self._centres = {k: weights.centres.get(k, 0.0) for k in STACKER_FEATURES}
         self._intercept = weights.centred_intercept
-        self._base_labels = [(name, BASE_MODEL_LABELS[name]) for name in BASE_MODELS]
+        # Each base model's (label, coefficient, centre), and the sentiment features' (coefficient,
+        # centre), in input order: read by position for every text, not looked up by name.
+        self._base_terms = [
+            (BASE_MODEL_LABELS[name], self._coef[name], self._centres[name]) for name in BASE_MODELS
+        ]
+        self._sentiment_terms = [(self._coef[n], self._centres[n]) for n in LEXICON_FEATURES[:4]]
 
     def score_batch(self, mentions: Sequence[Mention]) -> list[Score]:
         if not mentions:
@@ -611,16 +616,16 @@ class ModelScorer:
         self, reading: Reading, evidence: Sequence[tuple[str, float]], base: Sequence[float]
     ) -> list[tuple[str, float]]:
         """`explain` as (name, weight) pairs: the scorer makes a Signal only of those shown."""
-        coef, centres = self._coef, self._centres
+        coef = self._coef
         contributions = [
-            (label, coef[name] * (float(base[i]) - centres[name]))
-            for i, (name, label) in enumerate(self._base_labels)
+            (label, weight * (float(logit) - centre))
+            for (label, weight, centre), logit in zip(self._base_terms, base, strict=True)
         ]
         values = _lexicon_values(reading, evidence)
         sentiment = sum(
             [
-                coef[name] * (values[i] - centres[name])
-                for i, name in enumerate(LEXICON_FEATURES[:4])
+                weight * (value - centre)
+                for (weight, centre), value in zip(self._sentiment_terms, values[:4], strict=True)
             ]
         )
         compound = reading.compound

@@ -180,7 +180,8 @@ def score_values(mention_id: int, score: Score, at: datetime) -> dict[str, Any]:
         "incident_risk": float(score.incident_risk),
         "category": score.category.value,
         "reason": score.reason.value if score.reason else "",
-        "signals": [{"name": name, "weight": round(float(w), 4)} for name, w in score.signals],
+        # Written as the scorer gave them: the scorers round weights to 4 places (`Signal`).
+        "signals": [{"name": name, "weight": weight} for name, weight in score.signals],
         "scorer": score.scorer,
         "scored_at": at,
     }
@@ -296,9 +297,10 @@ def _split_sightings(
     mention from another place; the first sighting is the mention, later ones only record
     where else it was seen, so the queue and incident counts see one story once.
     """
+    stories_of = {key: _story_keys(item) for key, item in by_key.items()}
     wanted: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for key, item in by_key.items():
-        for story in _story_keys(item):
+    for key, stories in stories_of.items():
+        for story in stories:
             wanted.setdefault(story, []).append(key)
     if not wanted:
         return by_key, {}, {}
@@ -316,8 +318,7 @@ def _split_sightings(
     existing: dict[tuple[str, str], int] = {}
     repeats: dict[tuple[str, str], tuple[str, str]] = {}
     first_of: dict[tuple[str, str], tuple[str, str]] = {}
-    for key, item in by_key.items():
-        stories = _story_keys(item)
+    for key, stories in stories_of.items():
         hit = next((stored[s] for s in stories if s in stored), None)
         if hit is not None:
             existing[key] = hit
