@@ -103,8 +103,13 @@ def make_listener(
     sources: Sequence[Source] | None = None,
     environ: Mapping[str, str] | None = None,
     after_store: Sequence[AfterStore] = (),
+    defer_scorer: bool = False,
 ) -> Listener:
-    """Everything wired from settings; any argument given replaces the built one."""
+    """Everything wired from settings; any argument given replaces the built one.
+
+    With `defer_scorer`, the scorer is built the first time something is scored (see
+    `DeferredScorer`): for commands that only read or review the store.
+    """
     env = dict(os.environ if environ is None else environ)
     clock = clock or SystemClock()
     store = store or Store.open(
@@ -119,9 +124,11 @@ def make_listener(
         store.ensure_brands([b.name for b in settings.brands], now)
         built_scorer = scorer is None
         if scorer is None:
-            from listener.scoring import make_scorer
+            from listener.scoring import DeferredScorer, make_scorer
 
-            scorer = make_scorer(settings.scoring)
+            scorer = (
+                DeferredScorer(settings.scoring) if defer_scorer else make_scorer(settings.scoring)
+            )
         matcher = BrandMatcher([BrandTerms(b.name, b.terms, b.exclude) for b in settings.brands])
         drafter = (
             Drafter(settings.resolve_path(settings.outreach.templates_dir), settings.outreach)

@@ -119,6 +119,24 @@ def test_poll_then_queue_then_review(config: Path) -> None:
     )
 
 
+def test_reviewing_the_queue_never_loads_the_scoring_model(config: Path) -> None:
+    listener("poll", config=config)
+    env = {**os.environ, "LISTENER_CONFIG": str(config)}
+    for command in (["queue", "--json"], ["mentions", "--json"]):
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "listener", *command],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)
+        imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
+        assert "listener.cli" in imported  # the import log is there to be read
+        assert "sklearn" not in imported and "listener.scoring.model" not in imported, command
+
+
 def test_bad_settings_stop_with_one_clear_message(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(

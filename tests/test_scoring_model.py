@@ -13,7 +13,7 @@ import pytest
 
 from listener.domain import Mention
 from listener.errors import SettingsError
-from listener.scoring import make_scorer
+from listener.scoring import DeferredScorer, make_scorer
 from listener.scoring.model import SHIPPED_WEIGHTS, ModelScorer
 from listener.scoring.train import main as train_main
 from listener.settings import ScoringSettings
@@ -66,6 +66,21 @@ def test_the_learned_signal_is_among_the_signals() -> None:
 def test_a_missing_weights_directory_is_a_settings_error(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="nowhere"):
         make_scorer(ScoringSettings(model=str(tmp_path / "nowhere")))
+
+
+def test_a_deferred_scorer_scores_as_the_scorer_it_builds_once() -> None:
+    deferred = DeferredScorer(ScoringSettings())
+    texts = [mention("@Acme worst service ever, still no refund"), mention("@Acme thanks!")]
+    assert deferred.score_batch(texts) == make_scorer().score_batch(texts)
+    built = deferred.built()
+    assert isinstance(built, ModelScorer) and deferred.built() is built
+    assert deferred.version == built.version
+
+
+def test_a_deferred_scorer_says_what_is_wrong_when_it_first_scores(tmp_path: Path) -> None:
+    deferred = DeferredScorer(ScoringSettings(model=str(tmp_path / "nowhere")))  # no error yet
+    with pytest.raises(SettingsError, match="nowhere"):
+        deferred.score_batch([mention("@Acme hello")])
 
 
 def test_corrupt_weights_are_a_settings_error(tmp_path: Path) -> None:

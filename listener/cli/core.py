@@ -46,9 +46,11 @@ log = logging.getLogger("listener")
 IMPORT_BATCH = 2000
 
 
-def open_listener(config: Path | None, **kwargs: Any) -> Listener:
+def open_listener(config: Path | None, *, scoring: bool = False, **kwargs: Any) -> Listener:
+    """The listener for one command; its scorer is built at once only for commands that
+    score (`scoring`), so reading and reviewing the queue starts quickly."""
     settings = settings_from(config)
-    listener = make_listener(settings, **kwargs)
+    listener = make_listener(settings, defer_scorer=not scoring, **kwargs)
     settle_heap()
     return listener
 
@@ -74,7 +76,7 @@ def run(
     setup_logging(verbose)
     # SQLite: one instance per database file, refused with the holder's PID (instance_lock).
     with user_errors(), single_instance(settings_from(config).database_url):
-        listener = open_listener(config)
+        listener = open_listener(config, scoring=True)
         try:
             _announce(listener)
             service = Service(listener)
@@ -137,7 +139,7 @@ def poll(
     """Poll every source (or one) once, print a summary and exit (1 if any source failed)."""
     setup_logging()
     with user_errors():
-        listener = open_listener(config)
+        listener = open_listener(config, scoring=True)
         try:
             reports = listener.poll(source)
         finally:
@@ -191,7 +193,7 @@ def import_file(
 
             replay_file(file, config=config, fmt=fmt)
             return
-        listener = open_listener(config)
+        listener = open_listener(config, scoring=True)
         try:
             report, bad = _import(listener, file, fmt)
         finally:

@@ -15,6 +15,9 @@ class Scorer(Protocol):
     exactly one `Score` per input, in order.
     """
 
-    version: str
+    @property
+    def version(self) -> str:
+        """Names the model and weights: stored with each score."""
+        ...
 
     def score_batch(self, mentions: Sequence[Mention]) -> list[Score]: ...
