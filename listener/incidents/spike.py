@@ -16,8 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scipy.special import betainc
-
 HOURS = 24
 
 
@@ -31,6 +29,10 @@ def negative_binomial_tail(k: int, shape: float, mean: float) -> float:
     """
     if k <= 0:
         return 1.0
+    # Imported on first use: commands that only read the store never test for a spike, and
+    # importing scipy.special was a tenth of their start-up.
+    from scipy.special import betainc
+
     mean = max(mean, 1e-9)
     p = shape / (shape + mean)  # success probability in the (r, p) parametrisation
     return float(betainc(k, shape, 1.0 - p))
