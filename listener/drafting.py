@@ -8,8 +8,11 @@ at start-up so a broken template stops the service before it drafts anything.
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import MutableMapping
 from dataclasses import dataclass, fields
+from itertools import product
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,8 @@ from listener.domain import CHANNEL_LIMITS, Category, Channel, Mention, Score
 from listener.errors import SettingsError
 from listener.settings import BrandSettings, OutreachSettings
 from listener.store.mentions import PlannedDraft
+
+log = logging.getLogger("listener.drafting")
 
 TEMPLATE_FOR: dict[Category, str] = {
     Category.COMPLAINT: "complaint",
@@ -73,6 +78,12 @@ class DraftContext:
 _CONTEXT_FIELDS = frozenset(f.name for f in fields(DraftContext))
 
 
+def _described(error: Exception) -> str:
+    if isinstance(error, TemplateError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
 class DraftSandbox(SandboxedEnvironment):
     """The sandbox, minus its per-lookup safety checks for `c.<field>` of a `DraftContext`.
 
@@ -85,6 +96,15 @@ class DraftSandbox(SandboxedEnvironment):
         if type(obj) is DraftContext and attribute in _CONTEXT_FIELDS:
             return getattr(obj, attribute)
         return super().getattr(obj, attribute)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals as one plain dict, not a ChainMap over the environment's.
+
+        Every render copies them into a new context, and a ChainMap is copied key by key in
+        Python: a third of a draft's rendering. The environment's globals are set once, before
+        any template is loaded, so there are no later changes for a ChainMap to reflect.
+        """
+        return {**self.globals, **(d or {})}
 
 
 class Drafter:
@@ -116,22 +136,15 @@ class Drafter:
     def _check_templates(self) -> None:
         sample = BrandSettings(name="Sample", terms=["Sample"], support_url="https://example.org")
         for name in sorted(set(TEMPLATE_FOR.values())):
-            for channel in Channel:
+            for channel, short in product(Channel, (False, True)):
+                context = self._context(
+                    sample, Mention("s", "1", "t"), Category.COMPLAINT, None, channel, short=short
+                )
                 try:
-                    self._render(
-                        name,
-                        self._context(
-                            sample,
-                            Mention("s", "1", "t"),
-                            Category.COMPLAINT,
-                            None,
-                            channel,
-                            short=False,
-                        ),
-                    )
-                except TemplateError as exc:
+                    self._render(name, context)
+                except Exception as exc:  # a template error, or what its own expression raised
                     raise SettingsError(
-                        f"template outreach/{name}.txt.j2 cannot be rendered: {exc}"
+                        f"template outreach/{name}.txt.j2 cannot be rendered: {_described(exc)}"
                     ) from None
 
     def _context(
@@ -177,7 +190,20 @@ class Drafter:
             return None
         name = TEMPLATE_FOR.get(score.category, FALLBACK_TEMPLATE)
         channel = channel_for(mention)
-        text = self.render(name, mention, brand, score, channel)
+        try:
+            text = self.render(name, mention, brand, score, channel)
+        except Exception as exc:
+            # Checked at start-up with sample values; an edited template can still fail on
+            # some mention's own (a division by a length that is zero). That mention is stored
+            # without a draft, and the batch goes on.
+            log.error(
+                "no draft for mention %s/%s: template outreach/%s.txt.j2 failed: %s",
+                mention.source,
+                mention.external_id,
+                name,
+                _described(exc),
+            )
+            return None
         recipient = (
             mention.author_email
             if channel is Channel.EMAIL

@@ -115,3 +115,21 @@ def test_a_template_cannot_reach_python_internals(tmp_path: Path, escape: str) -
     (tmp_path / "outreach" / "praise.txt.j2").write_text(escape)
     with pytest.raises(SettingsError, match="unsafe"):
         Drafter(tmp_path, OutreachSettings())
+
+
+def test_a_template_may_use_jinjas_own_globals_and_they_stay_sandboxed(tmp_path: Path) -> None:
+    # The templates' globals are one plain dict (DraftSandbox.make_globals): still Jinja's.
+    (tmp_path / "outreach").mkdir()
+    for source in (TEMPLATES / "outreach").iterdir():
+        (tmp_path / "outreach" / source.name).write_text(source.read_text())
+    (tmp_path / "outreach" / "praise.txt.j2").write_text(
+        "{% set n = namespace(k=0) %}{% for i in range(3) %}{% set n.k = n.k + i %}{% endfor %}"
+        "{{ c.brand }} thanks you {{ n.k }} times{{ joiner(', ')() }}. Reply STOP to opt out."
+    )
+    local = Drafter(tmp_path, OutreachSettings(thank_praise=True))
+    praise = Score(0.1, False, 0.0, Category.PRAISE, None)
+    plan = local.plan(Mention("x", "1", "love it", author="@ann", source_kind="x"), BRAND, praise)
+    assert plan is not None and plan.text == "O2 UK thanks you 3 times. Reply STOP to opt out."
+    (tmp_path / "outreach" / "praise.txt.j2").write_text("{{ range(10**9) | list | length }}")
+    with pytest.raises(SettingsError, match="(?i)range too big"):
+        Drafter(tmp_path, OutreachSettings())

@@ -1,16 +1,20 @@
 """A crash between storing a batch and its after-store steps loses nothing: steps run later."""
 
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import text as sql
 
 from listener.app import make_listener
 from listener.domain import Mention
 from listener.settings import Settings
-from listener.store import IngestItem
+from listener.store import DraftFilter, IngestItem
 from listener.store.engine import make_engine, migrate
 from listener.store.outreach import blocked, list_cases
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_unsettled_mentions_get_their_opt_out_and_case_after_a_crash(
@@ -122,5 +126,31 @@ def test_a_malformed_link_does_not_stop_the_after_store_steps(
         assert (
             listener.store.unsettled(stored_before=listener.clock.now() + timedelta(days=1)) == []
         )
+    finally:
+        listener.close()
+
+
+def test_a_template_that_fails_on_one_mention_costs_only_that_draft(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    # Fine for the start-up check's sample author (""), a division by zero for a 4-letter one.
+    (templates / "outreach" / "complaint.txt.j2").write_text(
+        "{{ c.brand }}: {{ 100 // (c.author | length - 4) }}. Reply STOP to opt out."
+    )
+    settings = make_settings(outreach={"templates_dir": str(templates)})
+    listener = make_listener(settings, environ={})
+    try:
+        angry = "@O2 charged me twice and support hung up on me"
+        report = listener.pipeline.ingest(
+            [
+                Mention("x", "1", angry, author="@ann", source_kind="x"),
+                Mention("x", "2", angry, author="@bobby", source_kind="x"),
+            ]
+        )
+        assert report.new == 2 and report.drafts == 1 and not report.problems
+        [draft] = listener.store.drafts(DraftFilter(status="all"), limit=10)
+        assert draft.text == "O2: 50. Reply STOP to opt out."  # @bobby's; @ann's failed
     finally:
         listener.close()
