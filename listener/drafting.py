@@ -123,7 +123,7 @@ class Drafter:
             # file-system check on every draft and every include).
             auto_reload=False,
             # Never evicted (there are a handful), so a plain dict: the default LRU cache takes
-            # a lock on every lookup, and each draft looks up its template and its includes.
+            # a lock on every lookup, and each draft looks up its template and its layout.
             cache_size=-1,
             undefined=StrictUndefined,
             autoescape=False,  # plain-text replies; HTML pages use their own autoescaping env
