@@ -131,5 +131,5 @@ def test_a_template_may_use_jinjas_own_globals_and_they_stay_sandboxed(tmp_path:
     plan = local.plan(Mention("x", "1", "love it", author="@ann", source_kind="x"), BRAND, praise)
     assert plan is not None and plan.text == "O2 UK thanks you 3 times. Reply STOP to opt out."
     (tmp_path / "outreach" / "praise.txt.j2").write_text("{{ range(10**9) | list | length }}")
-    with pytest.raises(SettingsError, match="(?i)range too big"):
+    with pytest.raises(SettingsError, match=r"(?i)range too big"):
         Drafter(tmp_path, OutreachSettings())
