@@ -15,11 +15,11 @@ import io
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from listener.domain import Engagement, Mention
+from listener.domain import Engagement, Mention, utc
 from listener.errors import ListenerError
 
 REQUIRED = ("source", "external_id", "text")
@@ -141,7 +141,12 @@ def _parse_time(value: Any) -> datetime | None:
         raise ValueError(
             f"published_at {text[:40]!r} is not an ISO 8601 time such as 2026-03-06T09:41:00Z"
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        return utc(parsed)  # a naive time is taken as UTC; every time is stored in UTC
+    except OverflowError:
+        raise ValueError(
+            f"published_at {text[:40]!r} falls outside the years 1 to 9999 in UTC"
+        ) from None
 
 
 def _parse_int(value: Any, name: str) -> int | None:

@@ -255,3 +255,18 @@ def test_a_rejected_query_points_at_the_settings(bluesky_api, open_source):  # n
 
     with pytest.raises(SourceError, match=r"bad query syntax.*check 'query'"):
         poll(open_source(query="acme"))
+
+
+def test_a_post_time_out_of_range_in_utc_fails_no_poll(bluesky_api, open_source):  # noqa: F811
+    # Valid ISO 8601, but the year 0 once in UTC: reading it used to raise OverflowError and
+    # fail the poll, every poll, since the post stays in the search results.
+    odd = bluesky_api.add_post("acme ate my homework")
+    odd["record"]["createdAt"] = "0001-01-01T00:00:00+05:00"
+    bluesky_api.add_post("acme is down again")
+
+    mentions = [m for batch in poll(open_source(query="acme")) for m in batch.mentions]
+
+    assert sorted(m.text for m in mentions) == ["acme ate my homework", "acme is down again"]
+    [odd_one] = [m for m in mentions if m.external_id == odd["uri"]]
+    indexed = datetime.fromisoformat(odd["indexedAt"].replace("Z", "+00:00"))
+    assert odd_one.published_at == indexed  # when it was indexed stands in for it

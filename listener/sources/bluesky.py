@@ -254,7 +254,7 @@ def _parse_time(value: object) -> datetime | None:
         text = f"{head}.{rest[: min(digits, 6)]}{rest[digits:]}" if digits else head + rest
     try:
         return utc(datetime.fromisoformat(text))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: outside the years 1-9999 in UTC
         return None
 
 

@@ -164,7 +164,13 @@ def _parse(stamp: str) -> datetime:
 
 
 def _sort_at(post: dict[str, Any]) -> datetime:
-    return min(_parse(post["record"]["createdAt"]), _parse(post["indexedAt"]))
+    """The earlier of when the post says it was made and when it was indexed; only the
+    second when the first is no time at all (a client can write anything there)."""
+    indexed = _parse(post["indexedAt"])
+    try:
+        return min(_parse(post["record"]["createdAt"]), indexed)
+    except (ValueError, OverflowError):
+        return indexed
 
 
 def _stamp(moment: datetime) -> str:
