@@ -238,3 +238,28 @@ def test_every_reply_kind_of_failure_leaves_the_other_sources_polling(
     assert reports["good"].ok and reports["good"].new >= 2
     assert "HTTP 500" in reports["boom"].error
     assert "timed out" in reports["hang"].error
+
+
+def test_an_entry_whose_link_no_parser_reads_costs_the_feed_nothing(
+    listen: Callable[..., Listener], http_server: LocalServer
+) -> None:
+    # urljoin/urlparse raise on a malformed IPv6 literal; that used to fail the whole feed.
+    items = "".join(
+        f"<item><guid>{guid}</guid><title>O2 outage {guid}</title><link>{link}</link></item>"
+        for guid, link in [
+            ("a", "http://[::1"),
+            ("b", "https://[not-an-address]/post"),
+            ("c", "https://blog.example/fine"),
+        ]
+    )
+    rss = (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+    )
+    http_server.serve_feed("/links.xml", rss.encode(), content_type=RSS_TYPE)
+    listener = listen("/links.xml")
+    report = poll(listener)
+    assert report.ok, report.error
+    mentions = stored(listener)
+    assert set(mentions) == {"a", "b", "c"}
+    assert mentions["a"].mention.url == mentions["b"].mention.url == ""
+    assert mentions["c"].mention.url == "https://blog.example/fine"

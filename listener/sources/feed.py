@@ -300,6 +300,20 @@ def _with_published(mention: Mention, at: datetime) -> Mention:
     return replace(mention, published_at=at)
 
 
+def _entry_link(link: str, base_url: str) -> tuple[str, str]:
+    """The entry's link made absolute, and the same if it is an http(s) URL (else '').
+
+    A link no URL parser can read ("http://[::1") is kept as it is for the entry's id but not
+    stored as its URL: it raised ValueError and failed the whole feed, on every poll.
+    """
+    try:
+        if link and base_url.startswith(("http://", "https://")):
+            link = urljoin(base_url, link)
+        return link, link if urlparse(link).scheme in ("http", "https") else ""
+    except ValueError:
+        return link, ""
+
+
 def entry_to_mention(
     entry: Mapping[str, Any], *, name: str, kind: str, fetched_at: datetime, base_url: str = ""
 ) -> Mention | None:
@@ -311,9 +325,7 @@ def entry_to_mention(
             body = value
     summary = str(entry.get("summary") or "")
     text = html_to_text(body if len(body) >= len(summary) else summary)
-    link = str(entry.get("link") or "").strip()
-    if link and base_url.startswith(("http://", "https://")):
-        link = urljoin(base_url, link)
+    link, url = _entry_link(str(entry.get("link") or "").strip(), base_url)
     if not (title or text):
         return None
     external_id = str(entry.get("id") or entry.get("guid") or link or "")
@@ -326,7 +338,7 @@ def entry_to_mention(
         external_id=external_id[:1000],
         text=text,
         title=title,
-        url=link if urlparse(link).scheme in ("http", "https") else "",
+        url=url,
         author=author[:400],
         author_name=author[:400],
         published_at=_entry_time(entry),
