@@ -213,6 +213,17 @@ def test_htmx_requests_may_send_the_token_as_a_header(sqlite_desk: Desk) -> None
     assert f'id="draft-{draft_id}"' in response.text and "status-approved" in response.text
 
 
+def test_an_htmx_page_address_no_parser_reads_is_no_server_error(sqlite_desk: Desk) -> None:
+    client = sqlite_desk.signed_in("ann")
+    token = csrf_from(client.get("/queue").text)
+    draft_id = sqlite_desk.pending_ids()[0]
+    response = client.post(
+        f"/drafts/{draft_id}/approve",
+        headers={"X-CSRF-Token": token, "HX-Request": "true", "HX-Current-URL": "http://[::1"},
+    )
+    assert response.status_code == 200 and "status-approved" in response.text
+
+
 # roles and the review actions ---------------------------------------------------------------
 
 

@@ -122,7 +122,10 @@ def local_path(target: str | None, default: str) -> str:
 
 def current_page(request: Request, default: str = "/queue") -> str:
     """The page an htmx request came from (path and query), for the forms it re-renders."""
-    parts = urlsplit(request.headers.get("HX-Current-URL", ""))
+    try:
+        parts = urlsplit(request.headers.get("HX-Current-URL", ""))
+    except ValueError:  # a header no parser reads ("http://[::1") is no page to go back to
+        return default
     path = parts.path + ("?" + parts.query if parts.query else "")
     return local_path(path, default)
 
