@@ -18,8 +18,10 @@ import tomllib
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -47,6 +49,33 @@ def parse_duration(value: object) -> timedelta:
         if match:
             return timedelta(seconds=float(match[1]) * _UNITS[match[2]])
     raise ValueError("expected a duration such as '30s', '5m', '2h' or '1d'")
+
+
+def _readable_http_url(value: str) -> str:
+    """An http(s) URL whose host and port urllib can read: every request parses it again, and
+    one it cannot read ("http://[::1/feed") failed every poll with a traceback."""
+    text = value.strip()
+    if text.partition("://")[0].lower() not in ("http", "https"):
+        raise ValueError("expected an http:// or https:// URL")
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # reading it raises for a port that is not a number up to 65535
+    except ValueError as exc:
+        raise ValueError(
+            f"expected an http(s) URL whose host and port can be read ({exc})"
+        ) from None
+    if not parts.hostname:
+        raise ValueError("expected an http(s) URL with a host name")
+    return text
+
+
+def _readable_http_url_or_none(value: str) -> str:
+    return _readable_http_url(value) if value.strip() else ""
+
+
+# An http(s) URL setting, checked as requests will read it; the second may be left empty.
+HttpUrl = Annotated[str, AfterValidator(_readable_http_url)]
+OptionalHttpUrl = Annotated[str, AfterValidator(_readable_http_url_or_none)]
 
 
 def _parse_clock_time(value: object) -> time:
@@ -167,6 +196,8 @@ class FeedSourceSettings(_SourceBase):
         scheme, sep, rest = value.strip().partition("://")
         if sep and (scheme.lower() not in ("http", "https", "file") or not rest.strip("/")):
             raise ValueError("expected an http(s):// URL, a file:// URL or a file path")
+        if scheme.lower() in ("http", "https"):
+            return _readable_http_url(value)
         return value.strip()
 
 
@@ -178,7 +209,7 @@ class XSourceSettings(_SourceBase):
     query: str = ""
     user_id: str = ""
     bearer_token_env: str = "LISTENER_X_BEARER_TOKEN"
-    api_url: str = "https://api.twitter.com"
+    api_url: HttpUrl = "https://api.twitter.com"
     max_pages: int = Field(default=5, ge=1, le=100)
     page_size: int = Field(default=100, ge=10, le=100)
 
@@ -187,7 +218,7 @@ class RedditSourceSettings(_SourceBase):
     kind: Literal["reddit"]
     query: str = ""
     subreddit: str = ""
-    base_url: str = "https://www.reddit.com"
+    base_url: HttpUrl = "https://www.reddit.com"
 
 
 class MastodonSourceSettings(_SourceBase):
@@ -206,13 +237,13 @@ class MastodonSourceSettings(_SourceBase):
 class HackerNewsSourceSettings(_SourceBase):
     kind: Literal["hackernews"]
     query: str = ""
-    base_url: str = "https://hnrss.org"
+    base_url: HttpUrl = "https://hnrss.org"
 
 
 class BlueskySourceSettings(_SourceBase):
     kind: Literal["bluesky"]
     query: str = ""
-    api_url: str = "https://public.api.bsky.app"
+    api_url: HttpUrl = "https://public.api.bsky.app"
 
 
 SourceSettings = Annotated[
@@ -286,7 +317,7 @@ class AlertChannelSettings(_Section):
 
     name: str = Field(min_length=1)
     kind: Literal["webhook", "slack", "email"]
-    url: str = ""
+    url: OptionalHttpUrl = ""
     secret_env: str = ""
     to: list[str] = []
     sender: str = "listener@localhost"
@@ -313,7 +344,7 @@ class AlertChannelSettings(_Section):
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    base_url: str = ""
+    base_url: OptionalHttpUrl = ""
     secret_key_env: str = "LISTENER_WEB_SECRET_KEY"
     enabled: bool = True
     page_size: int = Field(default=50, ge=1, le=500)
@@ -338,7 +369,7 @@ class EmailOutreachSettings(_Section):
 class XPublishSettings(_Section):
     """User-context credentials for posting replies on X (never the bearer token)."""
 
-    api_url: str = "https://api.twitter.com"
+    api_url: HttpUrl = "https://api.twitter.com"
     consumer_key_env: str = "LISTENER_X_CONSUMER_KEY"
     consumer_secret_env: str = "LISTENER_X_CONSUMER_SECRET"
     access_token_env: str = "LISTENER_X_ACCESS_TOKEN"

@@ -38,6 +38,19 @@ CASES: dict[str, tuple[str, list[str]]] = {
         BRANDS + '[[sources]]\nname = "blog"\nurl = "htps://blog.example/feed"\n',
         ["sources[0].url: 'htps://blog.example/feed'", "http(s):// URL"],
     ),
+    "feed URL whose host cannot be read": (
+        BRANDS + '[[sources]]\nname = "blog"\nurl = "http://[::1/feed"\n',
+        ["sources[0].url: 'http://[::1/feed'", "host and port can be read", "Invalid IPv6 URL"],
+    ),
+    "API URL with a port out of range": (
+        BRANDS
+        + '[[sources]]\nname = "sky"\nkind = "bluesky"\napi_url = "https://bsky.example:99999"\n',
+        ["sources[0].api_url: 'https://bsky.example:99999'", "host and port can be read"],
+    ),
+    "desk address that is not http": (
+        '[web]\nbase_url = "desk.example"\n' + BRANDS,
+        ["web.base_url: 'desk.example'", "http:// or https:// URL"],
+    ),
     "bad database URL": (
         '[database]\nurl = "mysql//nope"\n' + BRANDS,
         ["database.url: 'mysql//nope'", "postgresql+psycopg://"],
