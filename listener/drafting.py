@@ -21,6 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from listener.domain import CHANNEL_LIMITS, Category, Channel, Mention, Score
 from listener.errors import SettingsError
+from listener.review import names_brand
 from listener.settings import BrandSettings, OutreachSettings
 from listener.store.mentions import PlannedDraft
 
@@ -141,11 +142,17 @@ class Drafter:
                     sample, Mention("s", "1", "t"), Category.COMPLAINT, None, channel, short=short
                 )
                 try:
-                    self._render(name, context)
+                    text = self._render(name, context)
                 except Exception as exc:  # a template error, or what its own expression raised
                     raise SettingsError(
                         f"template outreach/{name}.txt.j2 cannot be rendered: {_described(exc)}"
                     ) from None
+                if not names_brand(text, sample.reply_names):
+                    raise SettingsError(
+                        f"template outreach/{name}.txt.j2 does not name the brand in its "
+                        f"{'short' if short else 'full'} {channel.value} form: every reply must "
+                        "say who is writing ({{ c.brand }})"
+                    )
 
     def _context(
         self,

@@ -6,11 +6,14 @@ acting at once cannot both win.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from listener.domain import CHANNEL_LIMITS, Channel, Draft, DraftStatus
 from listener.errors import InvalidTransition, NotAllowed
+from listener.matching import BrandMatcher, BrandTerms
 
 
 class ReviewAction(StrEnum):
@@ -60,8 +63,13 @@ def decide(
     four_eyes: bool = False,
     text: str | None = None,
     reason: str | None = None,
+    brand_names: Sequence[str] = (),
 ) -> Decision:
-    """Check that `actor` may do `action` to `draft` now; raise with the reason if not."""
+    """Check that `actor` may do `action` to `draft` now; raise with the reason if not.
+
+    `brand_names` are the ways the draft's brand may be named (`reply_names`): an edited text
+    must use one of them.
+    """
     allowed = _FROM[action]
     if draft.status not in allowed:
         raise InvalidTransition(
@@ -69,7 +77,7 @@ def decide(
             f"(only when {', '.join(sorted(s.value for s in allowed))})"
         )
     if action is ReviewAction.EDIT:
-        check_text(text or "", Channel(draft.channel))
+        check_text(text or "", Channel(draft.channel), brand_names)
     if action is ReviewAction.REJECT and not (reason or "").strip():
         raise NotAllowed("a rejection needs a reason, so the team learns from it")
     if action is ReviewAction.APPROVE and four_eyes and draft.edited_by == actor:
@@ -80,8 +88,8 @@ def decide(
     return Decision(allowed, _TO[action])
 
 
-def check_text(text: str, channel: Channel) -> None:
-    """A reply must say something and fit its channel."""
+def check_text(text: str, channel: Channel, brand_names: Sequence[str] = ()) -> None:
+    """A reply must say something, fit its channel and, given `brand_names`, say who writes."""
     if not text.strip():
         raise NotAllowed("the reply text is empty")
     limit = CHANNEL_LIMITS[channel]
@@ -89,3 +97,18 @@ def check_text(text: str, channel: Channel) -> None:
         raise NotAllowed(
             f"the reply is {len(text)} characters; {channel.value} allows at most {limit}"
         )
+    if brand_names and not names_brand(text, brand_names):
+        raise NotAllowed(
+            f"the reply must name the brand ({brand_names[0]}) so the reader knows who is writing"
+        )
+
+
+def names_brand(text: str, brand_names: Sequence[str]) -> bool:
+    """Does `text` name the brand by one of `brand_names`, as mentions are matched (any case,
+    on word boundaries, handles and hashtags too)?"""
+    return bool(_matcher(tuple(brand_names)).match(text))
+
+
+@lru_cache(maxsize=256)
+def _matcher(brand_names: tuple[str, ...]) -> BrandMatcher:
+    return BrandMatcher([BrandTerms("brand", brand_names)])

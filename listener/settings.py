@@ -167,6 +167,19 @@ class BrandSettings(_Section):
     def speaks_as(self) -> str:
         return self.display_name or self.name
 
+    @property
+    def reply_names(self) -> tuple[str, ...]:
+        """How a reply may name the brand: what it speaks as first, then its name, account
+        and search terms."""
+        handle = self.x_handle.strip().lstrip("@")
+        names = [
+            self.speaks_as,
+            self.name,
+            *([handle, f"@{handle}"] if handle else []),
+            *self.terms,
+        ]
+        return tuple(dict.fromkeys(n for n in names if n.strip()))
+
 
 class _SourceBase(_Section):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
@@ -432,6 +445,11 @@ class Settings(_Section):
             if brand.name == name:
                 return brand
         raise SettingsError(f"no brand named {name!r} in settings")
+
+    def reply_names(self) -> dict[str, tuple[str, ...]]:
+        """For each brand, the ways a reply may name it (what it speaks as first): every
+        message must say who is writing, and an edited one is checked for it."""
+        return {b.name: b.reply_names for b in self.brands}
 
     def resolve_path(self, value: str) -> Path:
         path = Path(value).expanduser()

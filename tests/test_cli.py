@@ -94,6 +94,10 @@ def test_poll_then_queue_then_review(config: Path) -> None:
         ).stdout
     )
     assert edited["text"].startswith("Hi from O2") and edited["status"] == "pending"
+    anonymous = listener(
+        "queue", "edit", str(first_id), "--text", "Sorry! Reply STOP.", config=config, check=False
+    )
+    assert anonymous.returncode == 1 and "must name the brand (O2)" in anonymous.stderr
     approved = json.loads(listener("queue", "approve", str(first_id), config=config).stdout)
     assert approved["status"] == "approved"
     rejected = json.loads(

@@ -318,7 +318,11 @@ def test_after_checking_a_person_can_reword_and_send_it_again(
     # Not on X after all: reopen, reword, approve again.
     world.store.review(draft.id, ReviewAction.REOPEN, actor="ann", at=NOW)
     world.store.review(
-        draft.id, ReviewAction.EDIT, actor="ann", at=NOW, text="@rae sorry! Reply STOP to opt out."
+        draft.id,
+        ReviewAction.EDIT,
+        actor="ann",
+        at=NOW,
+        text="@rae sorry from O2! Reply STOP to opt out.",
     )
     reopened = world.draft(draft.id)
     world.store.review(draft.id, ReviewAction.APPROVE, actor="bob", at=NOW)
@@ -330,7 +334,7 @@ def test_after_checking_a_person_can_reword_and_send_it_again(
     sent = world.draft(draft.id)
     assert reopened.status is DraftStatus.PENDING
     assert sent.status is DraftStatus.SENT and not sent.needs_check and sent.error == ""
-    assert [p.text for p in x_api.posts] == ["@rae sorry! Reply STOP to opt out."]
+    assert [p.text for p in x_api.posts] == ["@rae sorry from O2! Reply STOP to opt out."]
 
 
 def test_email_logs_in_with_the_password_from_the_environment(

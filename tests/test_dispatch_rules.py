@@ -64,7 +64,7 @@ def test_an_author_gets_at_most_one_message_per_day_by_default(
     )
     # X refuses a second post with the same text as a duplicate: a person words it anew.
     second = _reword(
-        world, second.id, "@dana sorry it is still down; we are on it. Reply STOP to opt out."
+        world, second.id, "@dana sorry it is still down; O2 is on it. Reply STOP to opt out."
     )
     world.approve(first, second)
 
@@ -93,7 +93,7 @@ def test_the_cap_is_configurable(
     ed = x_api.add_user("ed")
     drafts = world.ingest(*(x_mention(x_api, ed, f"@O2 problem number {i}") for i in range(3)))
     drafts = [
-        _reword(world, d.id, f"@ed sorry about problem {i}. Reply STOP to opt out.")
+        _reword(world, d.id, f"@ed sorry about problem {i}, from O2. Reply STOP to opt out.")
         for i, d in enumerate(drafts)
     ]
     world.approve(*drafts)
@@ -128,6 +128,31 @@ def test_nothing_goes_out_in_the_brands_quiet_hours(
     world.advance(minutes=1)
     world.dispatcher().run_once()
     assert len(x_api.posts) == 1
+
+
+def test_a_reply_that_does_not_name_the_brand_is_held_until_it_does(
+    world_factory: WorldFactory,  # noqa: F811
+    settings_with: Callable[..., Settings],
+    x_api: XApiServer,  # noqa: F811
+) -> None:
+    # Edits are checked for the brand's name; this one comes in without that check (as a
+    # reply approved before it existed would) and must still not go out.
+    world = world_factory(settings_with(display_name="O2 UK"))
+    (draft,) = world.ingest(x_mention(x_api, x_api.add_user("gus"), "@O2 no signal"))
+    _reword(world, draft.id, "@gus sorry about that. Reply STOP to opt out.")
+    world.approve(draft)
+
+    world.dispatcher().run_once()
+    held = world.draft(draft.id)
+    assert x_api.posts == [] and held.status is DraftStatus.APPROVED
+    assert "does not name the brand (O2 UK)" in held.hold_reason
+
+    _reword(world, draft.id, "@gus sorry about that, from O2. Reply STOP to opt out.")
+    world.approve(draft)
+    world.dispatcher().run_once()
+    assert [p.text for p in x_api.posts] == [
+        "@gus sorry about that, from O2. Reply STOP to opt out."
+    ]
 
 
 def test_the_channel_send_rate_holds_the_rest_for_a_minute(

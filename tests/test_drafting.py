@@ -133,3 +133,15 @@ def test_a_template_may_use_jinjas_own_globals_and_they_stay_sandboxed(tmp_path:
     (tmp_path / "outreach" / "praise.txt.j2").write_text("{{ range(10**9) | list | length }}")
     with pytest.raises(SettingsError, match=r"(?i)range too big"):
         Drafter(tmp_path, OutreachSettings())
+
+
+def test_a_template_that_does_not_name_the_brand_stops_start_up(tmp_path: Path) -> None:
+    (tmp_path / "outreach").mkdir()
+    for source in (TEMPLATES / "outreach").iterdir():
+        (tmp_path / "outreach" / source.name).write_text(source.read_text())
+    # Names it in the full form only: a long reply's short form would go out anonymous.
+    (tmp_path / "outreach" / "praise.txt.j2").write_text(
+        "Thanks{% if not c.short %} from {{ c.brand }}{% endif %}! Reply STOP to opt out."
+    )
+    with pytest.raises(SettingsError, match=r"praise.txt.j2 does not name the brand in its short"):
+        Drafter(tmp_path, OutreachSettings())

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from listener.domain import Category, DraftStatus, Mention, Score, Signal
 from listener.errors import InvalidTransition, NotAllowed, NotFound
 from listener.review import ReviewAction
+from listener.settings import BrandSettings
 from listener.store import DraftFilter, IngestItem, PlannedDraft, Store
 
 NOW = datetime(2026, 3, 6, 9, 41, tzinfo=UTC)
@@ -57,6 +58,37 @@ def test_edit_checks_the_channel_limit_and_needs_fresh_approval(store: Store) ->
     edited = store.review(1, ReviewAction.EDIT, actor="ann", at=NOW, text="@user0 better reply")
     assert edited.status is DraftStatus.PENDING and edited.text == "@user0 better reply"
     assert edited.approved_by == ""
+
+
+O2_NAMES = BrandSettings(
+    name="O2", terms=["O2", "#O2"], display_name="O2 UK", x_handle="@O2"
+).reply_names
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sorry, O2 UK here",
+        "from the o2 team: sorry",
+        "Sorry! @O2 care",
+        "sorry #O2",
+    ],
+)
+def test_an_edit_that_names_the_brand_is_taken(store: Store, text: str) -> None:
+    edited = store.review(
+        1, ReviewAction.EDIT, actor="ann", at=NOW, text=text, reply_names={"O2": O2_NAMES}
+    )
+    assert edited.text == text
+
+
+@pytest.mark.parametrize("text", ["@user0 sorry about that", "CO2 levels are fine", "O2x"])
+def test_an_edit_must_name_the_brand(store: Store, text: str) -> None:
+    with pytest.raises(NotAllowed, match=r"must name the brand \(O2 UK\)"):
+        store.review(
+            1, ReviewAction.EDIT, actor="ann", at=NOW, text=text, reply_names={"O2": O2_NAMES}
+        )
+    assert store.draft(1).text == "@user0 sorry"  # unchanged, and still waiting
+    assert store.draft(1).status is DraftStatus.PENDING
 
 
 def test_four_eyes_stops_approving_your_own_edit(store: Store) -> None:

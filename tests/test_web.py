@@ -281,12 +281,21 @@ def test_an_edit_over_the_channel_limit_is_refused_with_the_count(sqlite_desk: D
     assert sqlite_desk.listener.store.draft(draft_id).text == before
 
 
+def test_an_edit_that_does_not_name_the_brand_is_refused_on_the_form(sqlite_desk: Desk) -> None:
+    client = sqlite_desk.signed_in("ann")
+    draft_id = sqlite_desk.pending_ids()[0]
+    before = sqlite_desk.listener.store.draft(draft_id).text
+    response = post(client, f"/drafts/{draft_id}/edit", text="Sorry! DM us.")
+    assert response.status_code == 422 and "must name the brand" in response.text
+    assert sqlite_desk.listener.store.draft(draft_id).text == before
+
+
 def test_line_breaks_from_a_browser_are_stored_as_one_character(sqlite_desk: Desk) -> None:
     client = sqlite_desk.signed_in("ann")
     draft_id = sqlite_desk.pending_ids()[0]
-    post(client, f"/drafts/{draft_id}/edit", text="Hello\r\nthere")
+    post(client, f"/drafts/{draft_id}/edit", text="Hello from O2\r\nthere")
     draft = sqlite_desk.listener.store.draft(draft_id)
-    assert draft.text == "Hello\nthere" and draft.edited_by == "ann"
+    assert draft.text == "Hello from O2\nthere" and draft.edited_by == "ann"
 
 
 def test_four_eyes_stops_an_editor_approving_their_own_edit(
@@ -296,7 +305,7 @@ def test_four_eyes_stops_an_editor_approving_their_own_edit(
     for desk in start_desk(seeded_listener(settings)):
         ann = desk.signed_in("ann")
         draft_id = desk.pending_ids()[0]
-        post(ann, f"/drafts/{draft_id}/edit", text="Sorry, we are on it.")
+        post(ann, f"/drafts/{draft_id}/edit", text="Sorry, O2 is on it.")
         card = ann.get(f"/drafts/{draft_id}").text
         assert ">Approve<" not in card
         assert "another person must approve it" in card

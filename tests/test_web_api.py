@@ -130,8 +130,9 @@ def test_approve_reject_edit_snooze_are_audited_under_the_user_name(api: Api) ->
     assert ann.post(f"/api/drafts/{a}/approve").json()["status"] == "approved"
     rejected = ann.post(f"/api/drafts/{b}/reject", json={"reason": "sarcasm"}).json()
     assert (rejected["status"], rejected["reject_reason"]) == ("rejected", "sarcasm")
-    edited = ann.post(f"/api/drafts/{c}/edit", json={"text": "Sorry! DM us."}).json()
-    assert (edited["text"], edited["edited_by"]) == ("Sorry! DM us.", "ann")
+    reply = f"Sorry from {api.listener.store.draft(c).brand}! DM us."  # it must name the brand
+    edited = ann.post(f"/api/drafts/{c}/edit", json={"text": reply}).json()
+    assert (edited["text"], edited["edited_by"]) == (reply, "ann")
     assert ann.post(f"/api/drafts/{d}/snooze", json={"for": "2h"}).json()["status"] == "snoozed"
     actions = {
         (r.actor, r.action, r.entity_id)
@@ -154,6 +155,8 @@ def test_refusals_say_why_with_the_right_status(api: Api) -> None:
     too_long = ann.post(f"/api/drafts/{draft_id}/edit", json={"text": "x" * 281})
     assert too_long.status_code == 422
     assert "281 characters" in too_long.json()["error"]
+    anonymous = ann.post(f"/api/drafts/{draft_id}/edit", json={"text": "Sorry! DM us."})
+    assert anonymous.status_code == 422 and "must name the brand" in anonymous.json()["error"]
     past = ann.post(f"/api/drafts/{draft_id}/snooze", json={"until": "2000-01-01T00:00:00Z"})
     assert past.status_code == 422
     assert ann.post(f"/api/drafts/{draft_id}/approve").status_code == 200
@@ -170,8 +173,10 @@ def test_four_eyes_applies_to_the_api(make_settings: Callable[..., Any]) -> None
     with WebServer(listener, port=0, environ={}) as server:
         api = Api(listener, server.url)
         ann, bob = api.as_user("ann"), api.as_user("bob")
-        draft_id = listener.store.drafts(limit=1)[0].id
-        ann.post(f"/api/drafts/{draft_id}/edit", json={"text": "Sorry! DM us."})
+        draft = listener.store.drafts(limit=1)[0]
+        draft_id = draft.id
+        edit = ann.post(f"/api/drafts/{draft_id}/edit", json={"text": f"{draft.brand}: sorry!"})
+        assert edit.status_code == 200
         refused = ann.post(f"/api/drafts/{draft_id}/approve")
         assert refused.status_code == 403 and "four-eyes" in refused.json()["error"]
         assert bob.post(f"/api/drafts/{draft_id}/approve").json()["approved_by"] == "bob"

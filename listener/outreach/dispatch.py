@@ -41,7 +41,7 @@ from listener.outreach.publishers.base import (
     Publisher,
     RetryLater,
 )
-from listener.review import ReviewAction
+from listener.review import ReviewAction, names_brand
 from listener.settings import Settings
 from listener.store import Store
 from listener.store import outreach as q
@@ -344,6 +344,14 @@ class Dispatcher:
         if draft.channel in self._broken:
             return Hold(self._broken[draft.channel], now + CHANNEL_RETRY)
         brand = self._brands.get(draft.brand)
+        if brand is not None and not names_brand(draft.text, brand.reply_names):
+            # Edits are checked for this; a reply approved before that check, or written to
+            # the database some other way, still never goes out without saying who writes.
+            return Hold(
+                f"the reply does not name the brand ({brand.speaks_as}); edit it so the reader "
+                "knows who is writing",
+                None,
+            )
         outreach = self.settings.outreach
         return (
             quiet_hours_hold(draft.brand, brand.quiet_hours if brand else None, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -115,10 +116,23 @@ def apply_action(
     text: str | None = None,
     reason: str | None = None,
     snooze_until: datetime | None = None,
+    reply_names: Mapping[str, Sequence[str]] | None = None,
 ) -> Draft:
-    """Apply one review action atomically, with its history event and audit record."""
+    """Apply one review action atomically, with its history event and audit record.
+
+    `reply_names` (`Settings.reply_names()`): how each brand may be named; an edit must name
+    the draft's brand.
+    """
     draft = get_draft(conn, draft_id)
-    decision = decide(draft, action, actor=actor, four_eyes=four_eyes, text=text, reason=reason)
+    decision = decide(
+        draft,
+        action,
+        actor=actor,
+        four_eyes=four_eyes,
+        text=text,
+        reason=reason,
+        brand_names=(reply_names or {}).get(draft.brand, ()),
+    )
     values: dict[str, Any] = {"status": decision.to.value, "updated_at": at}
     if action is ReviewAction.EDIT:
         values.update(text=text, edited_by=actor, approved_by="")

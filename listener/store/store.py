@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -384,6 +384,7 @@ class Store:
         text: str | None = None,
         reason: str | None = None,
         snooze_until: datetime | None = None,
+        reply_names: Mapping[str, Sequence[str]] | None = None,
     ) -> Draft:
         with self.write() as conn:
             return drafts.apply_action(
@@ -396,6 +397,7 @@ class Store:
                 text=text,
                 reason=reason,
                 snooze_until=snooze_until,
+                reply_names=reply_names,
             )
 
     # labels and audit ---------------------------------------------------------------

@@ -127,6 +127,7 @@ def _act(
         actor=user.name,
         at=listener.clock.now(),
         four_eyes=desk.four_eyes,
+        reply_names=listener.settings.reply_names(),
         **kwargs,
     )
     return JSONResponse(_draft_json(request, draft_id))
@@ -148,10 +149,11 @@ def api_reject(
 
 @router.post("/drafts/{draft_id}/edit")
 def api_edit(request: Request, draft_id: int, body: EditBody, user: ApiApprover) -> JSONResponse:
-    draft = get_desk(request).listener.store.draft(draft_id)
+    listener = get_desk(request).listener
+    draft = listener.store.draft(draft_id)
     text = body.text.replace("\r\n", "\n")
     try:
-        check_text(text, draft.channel)
+        check_text(text, draft.channel, listener.settings.reply_names().get(draft.brand, ()))
     except NotAllowed as exc:
         return _unprocessable(str(exc))
     return _act(request, user, draft_id, ReviewAction.EDIT, text=text)
