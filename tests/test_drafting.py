@@ -16,6 +16,15 @@ BRAND = BrandSettings(
 drafter = Drafter(TEMPLATES, OutreachSettings(thank_praise=True))
 
 
+def with_praise_template(folder: Path, source: str) -> Path:
+    """A copy of the shipped templates in `folder`, with praise.txt.j2 replaced by `source`."""
+    (folder / "outreach").mkdir(parents=True)
+    for shipped in (TEMPLATES / "outreach").iterdir():
+        (folder / "outreach" / shipped.name).write_text(shipped.read_text())
+    (folder / "outreach" / "praise.txt.j2").write_text(source)
+    return folder
+
+
 def unhappy(category: Category, reason: ComplaintReason | None = None) -> Score:
     return Score(0.9, True, 0.3, category, reason)
 
@@ -95,10 +104,7 @@ def test_a_missing_templates_folder_is_a_settings_error(tmp_path: Path) -> None:
 
 
 def test_a_broken_template_stops_start_up(tmp_path: Path) -> None:
-    (tmp_path / "outreach").mkdir()
-    for source in (TEMPLATES / "outreach").iterdir():
-        (tmp_path / "outreach" / source.name).write_text(source.read_text())
-    (tmp_path / "outreach" / "praise.txt.j2").write_text("{{ c.no_such_field }}")
+    with_praise_template(tmp_path, "{{ c.no_such_field }}")
     with pytest.raises(SettingsError, match=r"outreach/praise.txt.j2 cannot be rendered"):
         Drafter(tmp_path, OutreachSettings())
 
@@ -109,39 +115,31 @@ def test_a_broken_template_stops_start_up(tmp_path: Path) -> None:
 )
 def test_a_template_cannot_reach_python_internals(tmp_path: Path, escape: str) -> None:
     # The fast path for `c.<field>` must leave every other lookup to the sandbox.
-    (tmp_path / "outreach").mkdir()
-    for source in (TEMPLATES / "outreach").iterdir():
-        (tmp_path / "outreach" / source.name).write_text(source.read_text())
-    (tmp_path / "outreach" / "praise.txt.j2").write_text(escape)
+    with_praise_template(tmp_path, escape)
     with pytest.raises(SettingsError, match="unsafe"):
         Drafter(tmp_path, OutreachSettings())
 
 
 def test_a_template_may_use_jinjas_own_globals_and_they_stay_sandboxed(tmp_path: Path) -> None:
     # The templates' globals are one plain dict (DraftSandbox.make_globals): still Jinja's.
-    (tmp_path / "outreach").mkdir()
-    for source in (TEMPLATES / "outreach").iterdir():
-        (tmp_path / "outreach" / source.name).write_text(source.read_text())
-    (tmp_path / "outreach" / "praise.txt.j2").write_text(
+    with_praise_template(
+        tmp_path,
         "{% set n = namespace(k=0) %}{% for i in range(3) %}{% set n.k = n.k + i %}{% endfor %}"
-        "{{ c.brand }} thanks you {{ n.k }} times{{ joiner(', ')() }}. Reply STOP to opt out."
+        "{{ c.brand }} thanks you {{ n.k }} times{{ joiner(', ')() }}. Reply STOP to opt out.",
     )
     local = Drafter(tmp_path, OutreachSettings(thank_praise=True))
     praise = Score(0.1, False, 0.0, Category.PRAISE, None)
     plan = local.plan(Mention("x", "1", "love it", author="@ann", source_kind="x"), BRAND, praise)
     assert plan is not None and plan.text == "O2 UK thanks you 3 times. Reply STOP to opt out."
-    (tmp_path / "outreach" / "praise.txt.j2").write_text("{{ range(10**9) | list | length }}")
+    too_big = with_praise_template(tmp_path / "again", "{{ range(10**9) | list | length }}")
     with pytest.raises(SettingsError, match=r"(?i)range too big"):
-        Drafter(tmp_path, OutreachSettings())
+        Drafter(too_big, OutreachSettings())
 
 
 def test_a_template_that_does_not_name_the_brand_stops_start_up(tmp_path: Path) -> None:
-    (tmp_path / "outreach").mkdir()
-    for source in (TEMPLATES / "outreach").iterdir():
-        (tmp_path / "outreach" / source.name).write_text(source.read_text())
     # Names it in the full form only: a long reply's short form would go out anonymous.
-    (tmp_path / "outreach" / "praise.txt.j2").write_text(
-        "Thanks{% if not c.short %} from {{ c.brand }}{% endif %}! Reply STOP to opt out."
+    with_praise_template(
+        tmp_path, "Thanks{% if not c.short %} from {{ c.brand }}{% endif %}! Reply STOP to opt out."
     )
     with pytest.raises(SettingsError, match=r"praise.txt.j2 does not name the brand in its short"):
         Drafter(tmp_path, OutreachSettings())
