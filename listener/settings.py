@@ -446,7 +446,7 @@ class Settings(_Section):
                 return brand
         raise SettingsError(f"no brand named {name!r} in settings")
 
-    def reply_names(self) -> dict[str, tuple[str, ...]]:
+    def reply_names_by_brand(self) -> dict[str, tuple[str, ...]]:
         """For each brand, the ways a reply may name it (what it speaks as first): every
         message must say who is writing, and an edited one is checked for it."""
         return {b.name: b.reply_names for b in self.brands}

@@ -446,7 +446,7 @@ def _review(
                 actor=actor_name(actor),
                 at=listener.clock.now(),
                 four_eyes=listener.settings.outreach.four_eyes,
-                reply_names=listener.settings.reply_names(),
+                reply_names=listener.settings.reply_names_by_brand(),
                 **kwargs,
             )
         finally:

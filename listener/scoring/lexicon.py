@@ -123,13 +123,13 @@ class LexiconScorer:
     def _score_one(self, mention: Mention) -> Score:
         try:
             reading = read(mention, self._analyzer)
-            evidence = lexicon_evidence(reading, mention)
-            probability = sigmoid(BASELINE + sum(s.weight for s in evidence))
+            evidence = evidence_weights(reading)
+            probability = sigmoid(BASELINE + sum(weight for _, weight in evidence))
             return build_score(
                 mention,
                 reading,
                 probability,
-                [Signal(s.name, round(s.weight, 4)) for s in evidence],  # as stored and shown
+                [Signal(name, round(weight, 4)) for name, weight in evidence],  # as stored
                 threshold=self.dissatisfied_threshold,
                 version=self.version,
             )

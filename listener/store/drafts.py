@@ -120,8 +120,8 @@ def apply_action(
 ) -> Draft:
     """Apply one review action atomically, with its history event and audit record.
 
-    `reply_names` (`Settings.reply_names()`): how each brand may be named; an edit must name
-    the draft's brand.
+    `reply_names` (`Settings.reply_names_by_brand()`): how each brand may be named; an edit
+    must name the draft's brand.
     """
     draft = get_draft(conn, draft_id)
     decision = decide(

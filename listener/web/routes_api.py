@@ -127,7 +127,7 @@ def _act(
         actor=user.name,
         at=listener.clock.now(),
         four_eyes=desk.four_eyes,
-        reply_names=listener.settings.reply_names(),
+        reply_names=listener.settings.reply_names_by_brand(),
         **kwargs,
     )
     return JSONResponse(_draft_json(request, draft_id))
@@ -153,7 +153,8 @@ def api_edit(request: Request, draft_id: int, body: EditBody, user: ApiApprover)
     draft = listener.store.draft(draft_id)
     text = body.text.replace("\r\n", "\n")
     try:
-        check_text(text, draft.channel, listener.settings.reply_names().get(draft.brand, ()))
+        names = listener.settings.reply_names_by_brand().get(draft.brand, ())
+        check_text(text, draft.channel, names)
     except NotAllowed as exc:
         return _unprocessable(str(exc))
     return _act(request, user, draft_id, ReviewAction.EDIT, text=text)

@@ -326,7 +326,7 @@ def edit(
             at=listener.clock.now(),
             four_eyes=desk.four_eyes,
             text=text,
-            reply_names=listener.settings.reply_names(),
+            reply_names=listener.settings.reply_names_by_brand(),
         )
     except (NotAllowed, InvalidTransition) as exc:
         card = _card_for(desk, user, draft_id)
