@@ -20,12 +20,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from listener.domain import Category, Mention, Score, StoredMention
-from listener.incident_tracking import IncidentTracker, detection_rules
+from listener.domain import Category, IngestItem, Mention, Score, StoredMention
 from listener.incidents.detector import ActiveIncident, BrandState, Detector, observe
 from listener.incidents.terms import brand_words
+from listener.incidents.tracking import IncidentTracker, detection_rules
 from listener.settings import validate_settings
-from listener.store import IngestItem, Store
+from listener.store import Store
 from listener.store.mentions import story_key
 
 _VOCABULARY = """

@@ -20,7 +20,7 @@ this process, the scoring workers, and a PostgreSQL server on this machine (its 
 found by name in /proc), beside what the machine's cores could give in that time. With
 --write-jsonl FILE it only writes the first --sizes mentions as a file for `listener import`
 (to time the command itself) and stops. The garbage collector is set up as the `listener`
-command sets it (listener/runtime.py), and its collections and their time are printed;
+command sets it (listener/_process.py), and its collections and their time are printed;
 --default-gc keeps CPython's settings instead, to compare.
 """
 
@@ -50,9 +50,9 @@ from urllib.parse import quote  # noqa: E402
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from listener._process import settle_heap, tune_garbage_collector  # noqa: E402
 from listener.app import make_listener  # noqa: E402
 from listener.domain import Mention  # noqa: E402
-from listener.runtime import settle_heap, tune_garbage_collector  # noqa: E402
 from listener.scoring.base import Scorer  # noqa: E402
 from listener.settings import validate_settings  # noqa: E402
 from listener.store import DraftFilter  # noqa: E402

@@ -25,8 +25,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from listener._process import settle_heap, tune_garbage_collector
 from listener.app import make_listener
-from listener.runtime import settle_heap, tune_garbage_collector
 from listener.settings import validate_settings
 from tests.fakes.feed_farm import FeedFarm
 

@@ -29,8 +29,8 @@ import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from listener._process import settle_heap, tune_garbage_collector  # noqa: E402
 from listener.domain import Mention  # noqa: E402
-from listener.runtime import settle_heap, tune_garbage_collector  # noqa: E402
 from listener.scoring import Scorer, make_scorer  # noqa: E402
 from listener.settings import ScoringSettings  # noqa: E402
 

@@ -14,30 +14,30 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
-from listener.child_process import usable_cores
+from listener._process import usable_cores
 from listener.clock import Clock, SystemClock
-from listener.drafting import Drafter
 from listener.errors import NotFound, SourceDisabled, StoreError
-from listener.fetch_worker import (
+from listener.incidents.tracking import build_incidents
+from listener.outreach.drafting import Drafter
+from listener.outreach.steps import build_outreach
+from listener.pipeline import AfterStore, Pipeline, PollReport
+from listener.scoring.base import Scorer
+from listener.scoring.workers import BatchWork, ScoringWorkers, auto_workers
+from listener.settings import Settings
+from listener.sources import FEED_KINDS, build_source
+from listener.sources.base import Source
+from listener.sources.feed import HostClients
+from listener.sources.fetch_worker import (
     FetchWorker,
     WorkerFetchedSource,
     answer_deadline,
     worker_wanted,
 )
-from listener.incident_tracking import build_incidents
-from listener.matching import BrandMatcher, BrandTerms
-from listener.outreach.steps import build_outreach
-from listener.pipeline import AfterStore, Pipeline, PollReport
-from listener.polling import ConcurrentPolling
-from listener.scoring.base import Scorer
-from listener.scoring_workers import BatchWork, ScoringWorkers, auto_workers
-from listener.settings import Settings
-from listener.source_watch import watch_sources
-from listener.sources import FEED_KINDS, build_source
-from listener.sources.base import Source
-from listener.sources.feed import HostClients
+from listener.sources.polling import ConcurrentPolling
+from listener.sources.watch import watch_sources
 from listener.store import Store
 from listener.store.desk import wake_snoozed_job
+from listener.text.matching import BrandMatcher, BrandTerms
 
 log = logging.getLogger("listener")
 

@@ -273,3 +273,43 @@ class FetchBatch:
     state: PollState
     not_modified: bool = False
     notes: Sequence[str] = ()
+
+
+# Intent records: what the pipeline asks the store to write. They live here, not in the store,
+# so the pure planning steps (drafting, scoring workers) never import the database layer.
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDraft:
+    """A reply the pipeline wants to queue for a mention, rendered and within its limit."""
+
+    channel: str
+    template: str
+    text: str
+    recipient: str
+    priority: float
+
+
+@dataclass(frozen=True, slots=True)
+class IngestItem:
+    """A matched, scored mention on its way into the store, with its draft if any."""
+
+    mention: Mention
+    brand: str
+    matched_term: str
+    score: Score
+    draft: PlannedDraft | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchWrite:
+    """One batch for `Store.ingest_group`: its items and the source progress it carries.
+
+    `state` is the source's cursor after this batch; `succeeded_at` marks the poll done.
+    """
+
+    items: Sequence[IngestItem]
+    source: str | None = None
+    state: PollState | None = None
+    actor: str = "listener"
+    succeeded_at: datetime | None = None

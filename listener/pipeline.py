@@ -17,16 +17,25 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from listener.clock import Clock
-from listener.domain import FetchBatch, Mention, PollState, Score, StoredMention
-from listener.drafting import Drafter
+from listener.domain import (
+    BatchWrite,
+    FetchBatch,
+    IngestItem,
+    Mention,
+    PlannedDraft,
+    PollState,
+    Score,
+    StoredMention,
+)
 from listener.errors import ListenerError, RateLimited, SourceError, StoreError
-from listener.group_commit import GroupCommit, PendingWrite
-from listener.matching import BrandMatcher
+from listener.outreach.drafting import Drafter
 from listener.scoring.base import Scorer
-from listener.scoring_workers import PendingScores, ScoringWorkers
+from listener.scoring.workers import PendingScores, ScoringWorkers
 from listener.settings import BrandSettings
 from listener.sources.base import Source
-from listener.store import BatchWrite, IngestItem, PlannedDraft, Store
+from listener.store import Store
+from listener.store.group_commit import GroupCommit, PendingWrite
+from listener.text.matching import BrandMatcher
 
 log = logging.getLogger("listener.pipeline")
 
@@ -164,7 +173,7 @@ class Pipeline:
         """Match, score, draft and store one batch; returns what happened to it.
 
         The batch is written together with whatever other threads are writing at the same
-        moment (see `listener.group_commit`); this returns once it is committed. With
+        moment (see `listener.store.group_commit`); this returns once it is committed. With
         `finishes_poll`, the same transaction marks `source`'s poll a success.
         """
         return self._write(self._start(mentions), source, state, actor, now, finishes_poll)[0]

@@ -3,7 +3,7 @@
 One scheduler per process (APScheduler's own advice); jobs have stable ids, never overlap
 (`max_instances=1`), coalesce missed runs, and are spread over their interval so many sources do
 not poll in lockstep (periodic jobs by jitter; polls by a per-source offset that every instance
-shares, so with several instances a source is claimed once per tick: see listener.leases).
+shares, so with several instances a source is claimed once per tick: see listener.sources.leases).
 SIGINT/SIGTERM pause the scheduler, let running polls finish, then shut down.
 """
 
@@ -21,10 +21,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from listener.app import Listener, PeriodicJob
-from listener.leases import schedule_anchor
 from listener.pipeline import PollReport
-from listener.polling import HostLimiter, SourceLeases
 from listener.sources.base import Source
+from listener.sources.leases import schedule_anchor
+from listener.sources.polling import HostLimiter, SourceLeases
 from listener.store.leases import instance_id
 
 log = logging.getLogger("listener.service")
@@ -48,7 +48,8 @@ class Service:
         self.stopped = threading.Event()
         service = listener.settings.service
         # Several instances may share one PostgreSQL database: each poll first claims the
-        # source's lease, so a source is polled by one instance per interval (listener.leases).
+        # source's lease, so a source is polled by one instance per interval
+        # (listener.sources.leases).
         self.instance = instance_id(service.instance)
         self.leases = SourceLeases(
             listener.store, owner=self.instance, lease=service.lease, clock=listener.clock

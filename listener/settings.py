@@ -396,7 +396,7 @@ class ServiceSettings(_Section):
     max_concurrent_polls: int = Field(default=16, ge=1, le=256)
     per_host_limit: int = Field(default=4, ge=1, le=64)
     unhealthy_after_failures: int = Field(default=3, ge=1)
-    # Fetch and parse feeds in a worker process (listener.fetch_worker): true, false, or
+    # Fetch and parse feeds in a worker process (listener.sources.fetch_worker): true, false, or
     # "auto" (with two cores or more and at least 20 feed-kind sources).
     fetch_worker: Literal["auto"] | bool = "auto"
 

@@ -24,7 +24,7 @@ from listener.app import Listener, make_listener
 from listener.clock import ReplayClock
 from listener.domain import Category, Draft, DraftStatus, Mention, Score, Signal
 from listener.outreach.dispatch import Dispatcher
-from listener.review import ReviewAction
+from listener.outreach.review import ReviewAction
 from listener.settings import Settings
 from listener.store import DraftFilter
 from tests.fakes.x_api import XApiServer, XUser

@@ -138,7 +138,7 @@ def test_other_x_refusals_fail_with_the_platforms_words(
     assert draft.id in report.failed
     # Certainly not delivered, so it does not count against the author's cap: reopened and
     # approved again, it goes out straight away.
-    from listener.review import ReviewAction
+    from listener.outreach.review import ReviewAction
 
     world.store.review(draft.id, ReviewAction.REOPEN, actor="ann", at=NOW)
     world.approve(draft)
@@ -308,7 +308,7 @@ def test_after_checking_a_person_can_reword_and_send_it_again(
     settings: Settings,
     x_api: XApiServer,  # noqa: F811
 ) -> None:
-    from listener.review import ReviewAction
+    from listener.outreach.review import ReviewAction
 
     world = world_factory(settings)
     (draft,) = world.ingest(x_mention(x_api, x_api.add_user("rae"), "@O2 no data"))

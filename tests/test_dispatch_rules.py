@@ -10,7 +10,7 @@ import pytest
 
 from listener.domain import Draft, DraftStatus
 from listener.errors import NotAllowed
-from listener.review import ReviewAction
+from listener.outreach.review import ReviewAction
 from listener.settings import Settings
 from listener.store.outreach import OutreachStore
 from tests.fakes.x_api import XApiServer, x_api  # noqa: F401

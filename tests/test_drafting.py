@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from listener.domain import CHANNEL_LIMITS, Category, Channel, ComplaintReason, Mention, Score
-from listener.drafting import Drafter, channel_for
 from listener.errors import SettingsError
+from listener.outreach.drafting import Drafter, channel_for
 from listener.settings import BrandSettings, OutreachSettings
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"

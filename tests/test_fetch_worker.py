@@ -13,17 +13,17 @@ from typing import Any
 
 import pytest
 
-from listener import fetch_worker
 from listener.app import Listener, make_listener
 from listener.domain import Engagement, FetchBatch, Mention, PollState
-from listener.fetch_worker import (
+from listener.settings import Settings
+from listener.sources import fetch_worker
+from listener.sources.fetch_worker import (
     AUTO_MIN_FEEDS,
     WorkerFetchedSource,
     pack_batch,
     unpack_batch,
     worker_wanted,
 )
-from listener.settings import Settings
 from tests.fakes.feed_farm import FeedFarm
 from tests.http_server import LocalServer
 

@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from listener.app import make_listener
+from listener.domain import BatchWrite
 from listener.errors import StoreError
-from listener.group_commit import GroupCommit, PendingWrite
 from listener.settings import Settings
-from listener.store import BatchWrite, Store
+from listener.store import Store
+from listener.store.group_commit import GroupCommit, PendingWrite
 from listener.store.mentions import MENTION
 from listener.store.sources import SOURCE
 from listener.store.store import StoredGroup

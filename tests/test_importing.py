@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from listener.importing import BadLine, GoodLine, read_mentions
+from listener.sources.importing import BadLine, GoodLine, read_mentions
 
 FETCHED = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

@@ -12,11 +12,10 @@ import pytest
 
 from listener.app import Listener, make_listener
 from listener.clock import ReplayClock
-from listener.domain import Mention
+from listener.domain import IngestItem, Mention
 from listener.errors import InvalidTransition, NotFound
-from listener.incident_tracking import IncidentTracker
+from listener.incidents.tracking import IncidentTracker
 from listener.settings import Settings
-from listener.store import IngestItem
 from listener.store import alerts as alert_store
 from listener.store import incidents as q
 

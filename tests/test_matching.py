@@ -2,7 +2,7 @@
 
 import pytest
 
-from listener.matching import BrandMatcher, BrandTerms
+from listener.text.matching import BrandMatcher, BrandTerms
 
 O2 = BrandTerms("O2", ["O2", "@O2", "#O2", "O2 UK"], ["O2 sensor", "O2 arena"])
 XIAOMI = BrandTerms("Xiaomi", ["小米", "Xiaomi"])
@@ -76,7 +76,7 @@ def test_the_fast_path_knows_every_character_that_folds_to_ascii() -> None:
     import re
     import sys
 
-    from listener.matching import _FOLDS_TO_ASCII
+    from listener.text.matching import _FOLDS_TO_ASCII
 
     ascii_char, word, space = (
         re.compile(r"[\x00-\x7f]", re.IGNORECASE),

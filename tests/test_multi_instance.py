@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from listener.errors import StoreError
-from listener.instance_lock import single_instance
+from listener.store.instance_lock import single_instance
 from listener.store.mentions import MENTION
 from tests.fakes.feed_farm import FeedFarm
 from tests.service_processes import start_service, stop_all, write_settings

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from listener.domain import Category, Channel, Mention, Score
-from listener.drafting import TEMPLATE_FOR, Drafter
+from listener.outreach.drafting import TEMPLATE_FOR, Drafter
 from listener.outreach.optouts import is_opt_out
 from listener.outreach.tone import promotional_phrases
 from listener.settings import BrandSettings, OutreachSettings

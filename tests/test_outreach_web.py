@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from listener.domain import DraftStatus
-from listener.review import ReviewAction
+from listener.outreach.review import ReviewAction
 from listener.settings import Settings
 from listener.store.outreach import OutreachStore
 from listener.web.server import WebServer

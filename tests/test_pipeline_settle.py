@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text as sql
 
 from listener.app import Listener, make_listener
-from listener.domain import Mention
+from listener.domain import IngestItem, Mention
 from listener.settings import Settings
-from listener.store import DraftFilter, IngestItem
+from listener.store import DraftFilter
 from listener.store.engine import make_engine, migrate
 from listener.store.outreach import blocked, list_cases
 

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from listener.app import Listener, make_listener
 from listener.domain import Mention
-from listener.matching import BrandMatcher, BrandTerms, _alternation
 from listener.scoring import make_scorer
 from listener.scoring.reading import (
     _CONTROL,
@@ -26,6 +25,7 @@ from listener.scoring.reading import (
     clean_text,
 )
 from listener.settings import ScoringSettings, validate_settings
+from listener.text.matching import BrandMatcher, BrandTerms, _alternation
 
 REPO = Path(__file__).resolve().parents[1]
 BRANDS = [

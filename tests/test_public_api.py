@@ -7,8 +7,8 @@ import listener
 
 CORE_MODULES = [
     "listener.domain",
-    "listener.matching",
-    "listener.review",
+    "listener.text.matching",
+    "listener.outreach.review",
     "listener.errors",
     "listener.clock",
 ]

@@ -5,11 +5,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from listener.domain import Category, DraftStatus, Mention, Score, Signal
+from listener.domain import Category, DraftStatus, IngestItem, Mention, PlannedDraft, Score, Signal
 from listener.errors import InvalidTransition, NotAllowed, NotFound
-from listener.review import ReviewAction
+from listener.outreach.review import ReviewAction
 from listener.settings import BrandSettings
-from listener.store import DraftFilter, IngestItem, PlannedDraft, Store
+from listener.store import DraftFilter, Store
 
 NOW = datetime(2026, 3, 6, 9, 41, tzinfo=UTC)
 

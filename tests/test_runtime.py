@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from listener import runtime
-from listener.drafting import Drafter
+from listener import _process as runtime
+from listener.outreach.drafting import Drafter
 from listener.scoring import make_scorer
-from listener.scoring_workers import BatchWork, ScoringWorkers
+from listener.scoring.workers import BatchWork, ScoringWorkers
 from listener.settings import Settings
 
 CPYTHON_DEFAULTS = (700, 10, 10)

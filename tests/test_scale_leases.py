@@ -1,6 +1,6 @@
 """Source leases: one instance polls a source per interval; a dead instance's sources free up.
 
-The rules are pure (listener.leases); the store applies them with SELECT ... FOR UPDATE SKIP
+The rules are pure (listener.sources.leases); the store applies them with SELECT ... FOR UPDATE SKIP
 LOCKED on PostgreSQL and a compare-and-set UPDATE on SQLite, checked here on both.
 """
 
@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from listener.leases import (
+from listener.sources.leases import (
     LeaseState,
     format_instance_id,
     is_claimable,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from listener.app import make_listener
-from listener.polling import round_robin_by_host, source_host
 from listener.settings import Settings
+from listener.sources.polling import round_robin_by_host, source_host
 from tests.fakes.feed_farm import FeedFarm
 from tests.http_server import LocalServer
 

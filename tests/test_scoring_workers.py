@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from listener.app import make_listener
 from listener.domain import Category, Engagement, Mention, Score, Signal, StoredMention
-from listener.drafting import Drafter
 from listener.errors import StoreError
+from listener.outreach.drafting import Drafter
 from listener.scoring import make_scorer
-from listener.scoring_workers import BatchWork, ScoringWorkers, auto_workers, pack, unpack
+from listener.scoring.workers import BatchWork, ScoringWorkers, auto_workers, pack, unpack
 from listener.settings import Settings
 from listener.store.mentions import DRAFT, MENTION, SCORE, UNSETTLED
 
@@ -267,7 +267,7 @@ def test_on_postgresql_stopping_an_import_early_still_settles_what_was_stored(
 _PARENT = """
 import sys
 from listener.scoring import make_scorer
-from listener.scoring_workers import BatchWork, ScoringWorkers
+from listener.scoring.workers import BatchWork, ScoringWorkers
 from listener.settings import validate_settings
 import multiprocessing
 settings = validate_settings({"brands": [{"name": "O2", "terms": ["O2"]}],

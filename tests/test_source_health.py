@@ -6,7 +6,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from listener.health import HealthState, assess
+from listener.sources.health import HealthState, assess
 from tests.http_server import LocalServer
 
 NOW = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
@@ -105,7 +105,7 @@ def test_an_unhealthy_source_alerts_operators_once_per_outage(
 ) -> None:
     from listener.alerts.webhook import verify
     from listener.app import make_listener
-    from listener.source_watch import watch_sources
+    from listener.sources.watch import watch_sources
     from listener.store.alerts import alert_ids
 
     http_server.route("/down.xml", status=500)

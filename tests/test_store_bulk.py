@@ -20,13 +20,13 @@ from sqlalchemy import (
     select,
 )
 
-from listener.domain import Category, Engagement, Mention, Score
+from listener.domain import Category, Engagement, IngestItem, Mention, Score
 from listener.errors import StoreError
 from listener.store import Store, bulk
 from listener.store.audit import AUDIT
 from listener.store.bulk import _copy_oids, insert_rows
 from listener.store.incidents import INCIDENT_MENTION
-from listener.store.mentions import DRAFT, DRAFT_EVENT, MENTION, SCORE, SIGHTING, IngestItem
+from listener.store.mentions import DRAFT, DRAFT_EVENT, MENTION, SCORE, SIGHTING
 from listener.store.outreach import CASE, CASE_MENTION
 
 AT = datetime(2026, 3, 6, 9, 41, 0, 123456, tzinfo=UTC)

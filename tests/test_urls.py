@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from listener.urls import domain_under, host_of
+from listener.text.urls import domain_under, host_of
 
 
 def host_by_urlsplit(url: str) -> str:

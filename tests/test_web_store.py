@@ -11,7 +11,7 @@ import pytest
 
 from listener.app import Listener
 from listener.errors import NotAllowed, NotFound
-from listener.review import ReviewAction
+from listener.outreach.review import ReviewAction
 from listener.store import DraftFilter, MentionFilter, users
 from listener.store import desk as desk_store
 from listener.web.auth import session_secret, verify_password

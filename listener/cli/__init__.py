@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import typer
 
+from listener._process import tune_garbage_collector
 from listener.cli import core, incidents, outreach, sources, web
-from listener.runtime import tune_garbage_collector
 
 app = typer.Typer(
     name="listener",

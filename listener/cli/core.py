@@ -21,6 +21,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from listener._process import settle_heap
 from listener.app import Listener, make_listener
 from listener.cli.common import (
     ConfigOption,
@@ -33,13 +34,12 @@ from listener.cli.common import (
     user_errors,
 )
 from listener.domain import Mention
-from listener.importing import BadLine, detect_format, open_text, read_mentions
-from listener.instance_lock import single_instance
+from listener.outreach.review import ReviewAction
 from listener.pipeline import IngestReport
-from listener.review import ReviewAction
-from listener.runtime import settle_heap
 from listener.settings import parse_duration
+from listener.sources.importing import BadLine, detect_format, open_text, read_mentions
 from listener.store import DraftFilter, MentionFilter
+from listener.store.instance_lock import single_instance
 from listener.store.mentions import stored_as_dict
 
 log = logging.getLogger("listener")
@@ -189,7 +189,7 @@ def import_file(
         fail(f"{file} does not exist or is not a file")
     with user_errors():
         if replay:
-            from listener.replay import replay_file
+            from listener.incidents.replay import replay_file
 
             replay_file(file, config=config, fmt=fmt)
             return

@@ -220,7 +220,7 @@ def backtest(
     as_json: JsonOption = False,
 ) -> None:
     """Replay FILE into a temporary store without sending: detection delay and false alarms."""
-    from listener.replay import backtest as run_backtest
+    from listener.incidents.replay import backtest as run_backtest
 
     setup_logging()
     if not file.is_file():

@@ -8,7 +8,7 @@ import typer
 
 from listener.cli.common import ConfigOption, console, print_json, user_errors
 from listener.cli.core import open_listener
-from listener.source_watch import health_of
+from listener.sources.watch import health_of
 
 
 def register(app: typer.Typer) -> None:

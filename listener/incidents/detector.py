@@ -35,7 +35,7 @@ from listener.incidents.model import (
 )
 from listener.incidents.spike import Baseline, SpikeRule, SpikeVerdict, spike_test
 from listener.incidents.terms import TermStats, tokens
-from listener.urls import domain_under, host_of
+from listener.text.urls import domain_under, host_of
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _POOL_LIMIT = 500

@@ -41,7 +41,7 @@ from listener.outreach.publishers.base import (
     Publisher,
     RetryLater,
 )
-from listener.review import ReviewAction, names_brand
+from listener.outreach.review import ReviewAction, names_brand
 from listener.settings import Settings
 from listener.store import Store
 from listener.store import outreach as q

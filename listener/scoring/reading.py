@@ -15,7 +15,7 @@ from typing import Protocol
 
 from listener.domain import Mention
 from listener.scoring.cues import WORD, CueHit, Family, find_cues
-from listener.urls import domain_under, host_of
+from listener.text.urls import domain_under, host_of
 
 MAX_CHARS = 4000
 MAX_TITLE_CHARS = 300

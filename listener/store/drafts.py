@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Row, and_, func, insert, select, update
 
 from listener.domain import Channel, Draft, DraftStatus
 from listener.errors import InvalidTransition, NotFound
-from listener.review import ReviewAction, decide
+from listener.outreach.review import ReviewAction, decide
 from listener.store import audit
 from listener.store.mentions import DRAFT, DRAFT_EVENT, MENTION, SCORE
 

@@ -3,7 +3,7 @@
 On PostgreSQL a claim selects the due rows `FOR UPDATE SKIP LOCKED`, so instances claiming at
 the same moment never wait for each other and never both get a row; the lease columns are then
 set in the same transaction. SQLite allows one service instance per file (see
-`listener.instance_lock`), and there the claim is a single compare-and-set UPDATE, which is
+`listener.store.instance_lock`), and there the claim is a single compare-and-set UPDATE, which is
 also what makes a manual `listener poll` and the service agree.
 """
 
@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, Table, or_, select, update
 
-from listener.leases import LeaseState, format_instance_id
+from listener.sources.leases import LeaseState, format_instance_id
 from listener.store.tables import SourceRow
 
 SOURCE: Table = SourceRow.__table__  # type: ignore[attr-defined]

@@ -21,8 +21,8 @@ from listener.domain import (
     Category,
     ComplaintReason,
     Engagement,
+    IngestItem,
     Mention,
-    PollState,
     Score,
     Signal,
     StoredMention,
@@ -46,42 +46,6 @@ DRAFT_EVENT: Table = DraftEventRow.__table__  # type: ignore[attr-defined]
 SIGHTING: Table = SightingRow.__table__  # type: ignore[attr-defined]
 _TITLE_WORDS = re.compile(r"\w+", re.UNICODE)
 _CHUNK = 500
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedDraft:
-    """A reply the pipeline wants to queue for a mention, rendered and within its limit."""
-
-    channel: str
-    template: str
-    text: str
-    recipient: str
-    priority: float
-
-
-@dataclass(frozen=True, slots=True)
-class IngestItem:
-    """A matched, scored mention on its way into the store, with its draft if any."""
-
-    mention: Mention
-    brand: str
-    matched_term: str
-    score: Score
-    draft: PlannedDraft | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BatchWrite:
-    """One batch for `Store.ingest_group`: its items and the source progress it carries.
-
-    `state` is the source's cursor after this batch; `succeeded_at` marks the poll done.
-    """
-
-    items: Sequence[IngestItem]
-    source: str | None = None
-    state: PollState | None = None
-    actor: str = "listener"
-    succeeded_at: datetime | None = None
 
 
 def known_external_ids(conn: Connection, source: str, external_ids: Sequence[str]) -> set[str]:

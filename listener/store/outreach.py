@@ -26,7 +26,7 @@ from listener.outreach.cases import (
     check_root_cause,
     check_transition,
 )
-from listener.review import ReviewAction
+from listener.outreach.review import ReviewAction
 from listener.store import audit
 from listener.store.bulk import insert_rows, one_of, upsert_ignore
 from listener.store.drafts import apply_action, get_draft

@@ -19,16 +19,16 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from listener.domain import Category, Draft, PollState, StoredMention
+from listener.domain import BatchWrite, Category, Draft, IngestItem, PollState, StoredMention
 from listener.errors import NotAllowed, NotFound, StoreError
-from listener.review import ReviewAction
+from listener.outreach.review import ReviewAction
 from listener.store import audit, drafts, mentions, sources
 from listener.store.audit import ChainCheck
 from listener.store.bulk import upsert_ignore
 from listener.store.checkpoint import WalCheckpointer
 from listener.store.drafts import DraftFilter
 from listener.store.engine import is_sqlite, make_engine, migrate, redact, sqlite_in_memory
-from listener.store.mentions import BatchWrite, IngestItem, MentionFilter
+from listener.store.mentions import MentionFilter
 from listener.store.tables import BrandRow, LabelRow
 
 BRAND = BrandRow.__table__  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from listener.domain import DraftStatus, utc
 from listener.errors import NotAllowed
-from listener.review import ReviewAction, check_text
+from listener.outreach.review import ReviewAction, check_text
 from listener.settings import parse_duration
 from listener.store import DraftFilter, MentionFilter, users
 from listener.store import desk as desk_store

@@ -1,7 +1,7 @@
 """The queue: pending drafts, most urgent first, and the review actions on each.
 
 Every action works as a plain form POST (redirect back to the queue) and, with htmx, swaps
-just the draft's card. The rules of each action live in `listener.review`; this module only
+just the draft's card. The rules of each action live in `listener.outreach.review`; this module only
 asks them which buttons to show and maps their refusals to messages.
 """
 
@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from listener.domain import CHANNEL_LIMITS, Draft, DraftStatus, StoredMention
 from listener.errors import InvalidTransition, NotAllowed
-from listener.review import ReviewAction, decide
+from listener.outreach.review import ReviewAction, decide
 from listener.store import DraftFilter, users
 from listener.store import desk as desk_store
 from listener.web import incident_data

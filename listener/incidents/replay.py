@@ -26,8 +26,8 @@ from typing import Any
 from listener.app import Listener, make_listener
 from listener.clock import ReplayClock
 from listener.domain import Mention
-from listener.importing import BadLine, detect_format, open_text, read_mentions
 from listener.settings import DatabaseSettings, Settings
+from listener.sources.importing import BadLine, detect_format, open_text, read_mentions
 
 BATCH_SIZE = 50
 BATCH_SPAN = timedelta(minutes=1)

@@ -1,9 +1,9 @@
 """Tell operators once when a source stops working, not at every poll.
 
-Runs as a periodic job: each source's recorded history is judged by `listener.health.assess`;
-the first time a source needs attention an operator alert goes into the alert outbox, in the
-same transaction that marks the source as alerted, and the mark is cleared once it recovers,
-so the next outage alerts again.
+Runs as a periodic job: each source's recorded history is judged by
+`listener.sources.health.assess`; the first time a source needs attention an operator alert
+goes into the alert outbox, in the same transaction that marks the source as alerted, and the
+mark is cleared once it recovers, so the next outage alerts again.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import logging
 from datetime import datetime, timedelta
 
 from listener.clock import Clock
-from listener.health import Health, HealthState, assess
 from listener.settings import Settings
+from listener.sources.health import Health, HealthState, assess
 from listener.store import SourceStatus, Store
 from listener.store.alerts import enqueue_alert
 from listener.store.sources import set_health_alerted

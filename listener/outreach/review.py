@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from listener.domain import CHANNEL_LIMITS, Channel, Draft, DraftStatus
 from listener.errors import InvalidTransition, NotAllowed
-from listener.matching import BrandMatcher, BrandTerms
+from listener.text.matching import BrandMatcher, BrandTerms
 
 
 class ReviewAction(StrEnum):

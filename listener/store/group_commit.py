@@ -16,8 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from listener.domain import StoredMention
-from listener.store import BatchWrite
+from listener.domain import BatchWrite, StoredMention
 
 
 @dataclass(eq=False)

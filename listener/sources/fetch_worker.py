@@ -99,8 +99,7 @@ def _serve(
     ready: Event,
 ) -> None:
     """The worker's main: build the feed sources, then answer each channel on a thread."""
-    from listener.child_process import exit_with_parent
-    from listener.runtime import tune_garbage_collector
+    from listener._process import exit_with_parent, tune_garbage_collector
     from listener.sources import FEED_KINDS, build_source
     from listener.sources.feed import HostClients
 
@@ -322,7 +321,7 @@ class WorkerFetchedSource:
         self.worker = worker
         self.name = source.name
         self.kind = source.kind
-        # Politeness is per host in this process (`listener.polling.source_host` reads it).
+        # Politeness is per host in this process (`listener.sources.polling.source_host` reads it).
         self.url = getattr(source, "url", "")
 
     def fetch(self, state: PollState) -> Iterator[FetchBatch]:

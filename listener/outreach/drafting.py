@@ -19,13 +19,12 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from listener.domain import CHANNEL_LIMITS, Category, Channel, Mention, Score
+from listener.domain import CHANNEL_LIMITS, Category, Channel, Mention, PlannedDraft, Score
 from listener.errors import SettingsError
-from listener.review import names_brand
+from listener.outreach.review import names_brand
 from listener.settings import BrandSettings, OutreachSettings
-from listener.store.mentions import PlannedDraft
 
-log = logging.getLogger("listener.drafting")
+log = logging.getLogger("listener.outreach.drafting")
 
 TEMPLATE_FOR: dict[Category, str] = {
     Category.COMPLAINT: "complaint",

@@ -5,9 +5,9 @@ never has more than `service.per_host_limit` requests in flight to one server: h
 feeds on one blog host must not look like an attack. Work is handed out round-robin across
 hosts so that a host with many feeds waits on its own semaphore without starving the others.
 
-`SourceLeases` wraps one poll in a database lease (see `listener.leases`): an instance polls a
-source only if it could claim it, renews the lease from a background thread while the poll
-runs, and on release records when the source is next due. Killing an instance leaves its
+`SourceLeases` wraps one poll in a database lease (see `listener.sources.leases`): an instance
+polls a source only if it could claim it, renews the lease from a background thread while the
+poll runs, and on release records when the source is next due. Killing an instance leaves its
 leases to expire after one lease period, and the others take over.
 """
 
@@ -23,13 +23,13 @@ from urllib.parse import urlparse
 
 from listener.clock import Clock
 from listener.errors import StoreError
-from listener.leases import held_until, next_due, renew_every
 from listener.pipeline import PollReport
 from listener.sources.base import Source
+from listener.sources.leases import held_until, next_due, renew_every
 from listener.store import Store
 from listener.store import leases as lease_rows
 
-log = logging.getLogger("listener.polling")
+log = logging.getLogger("listener.sources.polling")
 
 PollOne = Callable[[Source], PollReport]
 

@@ -25,15 +25,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
-from listener.child_process import exit_with_parent, usable_cores
-from listener.domain import Category, ComplaintReason, Mention, Score, Signal
-from listener.runtime import settle_heap, tune_garbage_collector
+from listener._process import exit_with_parent, settle_heap, tune_garbage_collector, usable_cores
+from listener.domain import Category, ComplaintReason, Mention, PlannedDraft, Score, Signal
 from listener.scoring.base import Scorer
 from listener.settings import BrandSettings, Settings
-from listener.store.mentions import PlannedDraft
 
 if TYPE_CHECKING:
-    from listener.drafting import Drafter
+    from listener.outreach.drafting import Drafter
 
 log = logging.getLogger("listener.scoring")
 
@@ -80,7 +78,7 @@ def _start_worker(settings: Settings) -> None:
     # down itself, so a worker ignores it instead of dying with a traceback mid-shutdown.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent()
-    from listener.drafting import Drafter
+    from listener.outreach.drafting import Drafter
     from listener.scoring import make_scorer
 
     outreach = settings.outreach
