@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from listener.errors import SettingsError
-from listener.settings import Settings, SourceSettings
 from listener.sources.base import Source
-from listener.sources.feed import HostClients
+
+if TYPE_CHECKING:  # the package's pure modules (health, leases) must not import HTTP clients
+    from listener.settings import Settings, SourceSettings
+    from listener.sources.feed import HostClients
 
 __all__ = ["FEED_KINDS", "SOURCE_MODULES", "Source", "build_source"]
 
