@@ -15,10 +15,15 @@ from datetime import timedelta
 from functools import partial
 
 from listener._process import usable_cores
+from listener.alerts.channel import Channel
+from listener.alerts.dispatcher import AlertDispatcher
 from listener.clock import Clock, SystemClock
+from listener.domain import Channel as ReplyChannel
 from listener.errors import NotFound, SourceDisabled, StoreError
 from listener.incidents.tracking import build_incidents
+from listener.outreach.dispatch import Dispatcher
 from listener.outreach.drafting import Drafter
+from listener.outreach.publishers.base import Publisher
 from listener.outreach.steps import build_outreach
 from listener.pipeline import AfterStore, Pipeline, PollReport
 from listener.scoring.base import Scorer
@@ -62,6 +67,8 @@ class Listener:
     jobs: list[PeriodicJob] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
     fetch_worker: FetchWorker | None = None
+    replies: Dispatcher | None = None  # sends approved replies (the reply outbox)
+    alerts: AlertDispatcher | None = None  # delivers crisis alerts (the alert outbox)
 
     def poll(self, name: str | None = None) -> list[PollReport]:
         """Poll every enabled source (or one) once, concurrently; one failure stops nothing."""
@@ -104,8 +111,14 @@ def make_listener(
     environ: Mapping[str, str] | None = None,
     after_store: Sequence[AfterStore] = (),
     defer_scorer: bool = False,
+    channels: Mapping[str, Channel] | None = None,
+    publishers: Mapping[ReplyChannel, Publisher] | None = None,
 ) -> Listener:
     """Everything wired from settings; any argument given replaces the built one.
+
+    `channels` are the alert channels by name (as `[[alerts.channels]]` names them) and
+    `publishers` the reply publishers by channel: tests pass local or recording ones here
+    instead of building a second dispatcher.
 
     With `defer_scorer`, the scorer is built the first time something is scored (see
     `DeferredScorer`): for commands that only read or review the store.
@@ -155,8 +168,8 @@ def make_listener(
         if built_scorer and count > 0:
             work = BatchWork(scorer, drafter, settings.brands)
             workers = ScoringWorkers(work, settings, workers=count)
-        outreach = build_outreach(settings, store, clock, env)
-        incidents = build_incidents(settings, store, clock, env)
+        outreach = build_outreach(settings, store, clock, env, publishers)
+        incidents = build_incidents(settings, store, clock, env, channels)
         pipeline = Pipeline(
             brands=settings.brands,
             store=store,
@@ -205,6 +218,8 @@ def make_listener(
             *([fetch_worker.close] if fetch_worker is not None else []),
         ],
         fetch_worker=fetch_worker,
+        replies=outreach.dispatcher,
+        alerts=incidents.dispatcher,
     )
 
 

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from listener.clock import Clock
-from listener.domain import Mention, StoredMention
+from listener.domain import Channel, Mention, StoredMention
 from listener.outreach.dispatch import Dispatcher, DispatchReport
 from listener.outreach.optouts import opt_out_phrase
+from listener.outreach.publishers.base import Publisher
 from listener.pipeline import AfterStore
 from listener.settings import Settings
 from listener.store import Store
@@ -158,9 +159,15 @@ class Outreach:
 
 
 def build_outreach(
-    settings: Settings, store: Store, clock: Clock, environ: Mapping[str, str]
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    environ: Mapping[str, str],
+    publishers: Mapping[Channel, Publisher] | None = None,
 ) -> Outreach:
-    dispatcher = Dispatcher(settings, store, clock, environ=environ)
+    """The outreach steps and the reply dispatcher; `publishers` replace the ones built from
+    settings and the environment (tests pass local or recording publishers here)."""
+    dispatcher = Dispatcher(settings, store, clock, environ=environ, publishers=publishers)
     cache = DoNotContactCache(store)
     return Outreach(
         dispatcher=dispatcher,
