@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from listener.clock import ReplayClock
 from listener.domain import Engagement, FetchBatch, PollState
 from listener.errors import RateLimited, SourceError
 from listener.settings import BlueskySourceSettings, validate_settings
@@ -194,7 +195,7 @@ def test_rate_limit_uses_the_ratelimit_reset_header(bluesky_api, open_source):  
 def test_rate_limit_without_a_reset_header_waits_five_minutes(bluesky_api):  # noqa: F811
     config, _ = make_config(bluesky_api.url)
     assert isinstance(config, BlueskySourceSettings)
-    source = BlueskySource(config, queries=["acme"], clock=lambda: NOW)
+    source = BlueskySource(config, queries=["acme"], clock=ReplayClock(NOW))
     bluesky_api.fail_next(BlueskyFailure.rate_limited(reset=None))
 
     try:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from listener.clock import ReplayClock
 from listener.domain import Engagement, FetchBatch, PollState
 from listener.errors import RateLimited, SettingsError, SourceDisabled, SourceError
 from listener.settings import Settings, XSourceSettings, validate_settings
@@ -350,7 +351,7 @@ def test_rate_limit_without_a_reset_header_waits_fifteen_minutes(x_api):  # noqa
     settings = make_settings(x_api.url)
     config = settings.sources[0]
     assert isinstance(config, XSourceSettings)
-    source = XSource(config, query="Acme", bearer_token=BEARER_TOKEN, clock=lambda: NOW)
+    source = XSource(config, query="Acme", bearer_token=BEARER_TOKEN, clock=ReplayClock(NOW))
     x_api.fail_next(Failure.rate_limited(reset=None))
 
     try:

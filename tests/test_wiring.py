@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
 from listener.alerts.channel import OutgoingAlert
 from listener.app import make_listener
@@ -10,7 +12,7 @@ from listener.clock import ReplayClock
 from listener.domain import Channel, Draft, Mention
 from listener.outreach.review import ReviewAction
 from listener.settings import Settings
-from listener.store import DraftFilter
+from listener.store import DraftFilter, MentionFilter
 from tests.outreach_support import NOW, UnhappyScorer, email_mention
 
 
@@ -69,5 +71,29 @@ def test_replies_go_out_through_the_publisher_passed_to_the_factory(
         assert report.sent == {draft.id: f"recorded-{draft.id}"}
         assert publisher.published == [(draft.id, "mail-1")]
         assert listener.alerts is not None and listener.alerts.channels == {channel.name: channel}
+    finally:
+        listener.close()
+
+
+def test_sources_read_the_time_from_the_listeners_clock(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_text(
+        "<rss version='2.0'><channel><title>t</title><item><guid>a1</guid>"
+        "<title>O2 billed me twice</title><link>https://blog.example/a1</link>"
+        "<description>O2 billed me twice this month</description></item></channel></rss>",
+        encoding="utf-8",
+    )
+    settings = make_settings(sources=[{"name": "blog", "kind": "feed", "url": str(feed)}])
+    then = datetime(2024, 2, 29, 12, 0, tzinfo=UTC)
+    listener = make_listener(settings, scorer=UnhappyScorer(), clock=ReplayClock(then), environ={})
+    try:
+        [report] = listener.poll("blog")
+        assert report.new == 1, report
+        [stored] = listener.store.mentions(MentionFilter(), limit=10)
+        # The item carries no date: the fetch time stands in, and it is the listener's time.
+        assert stored.mention.fetched_at == then
+        assert stored.mention.published_at == then
     finally:
         listener.close()

@@ -15,6 +15,7 @@ from listener.errors import SettingsError
 from listener.sources.base import Source
 
 if TYPE_CHECKING:  # the package's pure modules (health, leases) must not import HTTP clients
+    from listener.clock import Clock
     from listener.settings import Settings, SourceSettings
     from listener.sources.feed import HostClients
 
@@ -37,12 +38,17 @@ def build_source(
     environ: Mapping[str, str],
     *,
     feed_clients: HostClients | None = None,
+    clock: Clock | None = None,
 ) -> Source:
-    """The source object for one `[[sources]]` entry; a feed kind uses `feed_clients` if given."""
+    """The source object for one `[[sources]]` entry; a feed kind uses `feed_clients` if given.
+
+    Sources read the time (when a mention was fetched, until when a rate limit holds) from
+    `clock`, the listener's, so replays and tests control it as they do everything else.
+    """
     module_name = SOURCE_MODULES.get(config.kind)
     if module_name is None:
         raise SettingsError(f"sources.{config.name}.kind: {config.kind!r} is not supported")
     module = importlib.import_module(module_name)
     shared = {"clients": feed_clients} if config.kind in FEED_KINDS and feed_clients else {}
-    source: Source = module.build_source(config, settings, environ, **shared)
+    source: Source = module.build_source(config, settings, environ, clock=clock, **shared)
     return source

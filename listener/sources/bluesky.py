@@ -10,12 +10,13 @@ a search's pages keep the old cursor and only its last page carries the new one.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from listener.clock import Clock, SystemClock
 from listener.domain import Engagement, FetchBatch, Mention, PollState, utc
 from listener.errors import RateLimited, SettingsError, SourceError
 from listener.settings import BlueskySourceSettings, Settings, SourceSettings
@@ -33,7 +34,11 @@ USER_AGENT = "listener/0.1 (social listening)"
 
 
 def build_source(
-    config: SourceSettings, settings: Settings, environ: Mapping[str, str]
+    config: SourceSettings,
+    settings: Settings,
+    environ: Mapping[str, str],
+    *,
+    clock: Clock | None = None,
 ) -> BlueskySource:
     """The Bluesky source for one `[[sources]]` entry with `kind = "bluesky"` (no credentials)."""
     if not isinstance(config, BlueskySourceSettings):
@@ -43,7 +48,7 @@ def build_source(
     else:
         brands = [b for b in settings.brands if not config.brands or b.name in config.brands]
         queries = build_search_queries([term for brand in brands for term in brand.terms])
-    return BlueskySource(config, queries=queries)
+    return BlueskySource(config, queries=queries, clock=clock)
 
 
 def build_search_queries(terms: Sequence[str]) -> list[str]:
@@ -71,12 +76,12 @@ class BlueskySource:
         config: BlueskySourceSettings,
         *,
         queries: Sequence[str],
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock | None = None,
     ) -> None:
         self.name = config.name
         self.config = config
         self.queries = list(queries)
-        self._clock = clock
+        self._clock = clock or SystemClock()
         self._http = httpx.Client(
             base_url=config.api_url.rstrip("/"),
             timeout=config.timeout.total_seconds(),
@@ -176,7 +181,7 @@ class BlueskySource:
             retry_at = datetime.fromtimestamp(int(reset), UTC)
             why = "Bluesky's rate limit resets"
         else:
-            retry_at = self._clock() + DEFAULT_RATE_LIMIT_WAIT
+            retry_at = self._clock.now() + DEFAULT_RATE_LIMIT_WAIT
             why = "Bluesky sent no reset time, so waiting 5 minutes"
         return RateLimited(
             f"bluesky source '{self.name}' is rate-limited by Bluesky; it will poll again after "
@@ -185,7 +190,7 @@ class BlueskySource:
         )
 
     def _mentions(self, body: dict[str, Any]) -> tuple[list[Mention], datetime | None]:
-        fetched_at = self._clock()
+        fetched_at = self._clock.now()
         mentions: list[Mention] = []
         newest: datetime | None = None
         for post in body["posts"]:

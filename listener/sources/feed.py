@@ -27,6 +27,7 @@ import feedparser
 import feedparser.api
 import httpx
 
+from listener.clock import Clock, SystemClock
 from listener.domain import FetchBatch, Mention, PollState
 from listener.errors import RateLimited, SourceError
 from listener.settings import FeedSourceSettings, Settings
@@ -372,7 +373,7 @@ class FeedSource:
         max_bytes: int = 10_000_000,
         clients: HostClients | None = None,
         base_dir: Path | None = None,
-        clock: Any = None,
+        clock: Clock | None = None,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -383,7 +384,7 @@ class FeedSource:
         self._own_clients = clients is None
         self._clients = clients or HostClients(per_host=1)
         self._base_dir = base_dir or Path(".")
-        self._now = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or SystemClock()
 
     @property
     def local_path(self) -> Path | None:
@@ -394,7 +395,7 @@ class FeedSource:
         return raw if raw.is_absolute() else (self._base_dir / raw).resolve()
 
     def fetch(self, state: PollState) -> Iterator[FetchBatch]:
-        now = self._now()
+        now = self._clock.now()
         path = self.local_path
         if path is not None:
             fetched = read_local(path, name=self.name, max_bytes=self.max_bytes)
@@ -430,6 +431,7 @@ def build_source(
     environ: Mapping[str, str],
     *,
     clients: HostClients | None = None,
+    clock: Clock | None = None,
 ) -> FeedSource:
     """`clients`: the HTTP clients this source shares with the others (see `HostClients`)."""
     return FeedSource(
@@ -439,4 +441,5 @@ def build_source(
         max_bytes=config.max_bytes,
         clients=clients,
         base_dir=settings.base_dir,
+        clock=clock,
     )

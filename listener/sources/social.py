@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+from listener.clock import Clock
 from listener.domain import FetchBatch, Mention, PollState
 from listener.errors import SettingsError
 from listener.settings import (
@@ -97,6 +98,7 @@ class SocialFeedSource(FeedSource):
         base_dir: Path,
         tidy: Tidy | None,
         clients: HostClients | None = None,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(
             name,
@@ -106,6 +108,7 @@ class SocialFeedSource(FeedSource):
             max_bytes=max_bytes,
             base_dir=base_dir,
             clients=clients,
+            clock=clock,
         )
         self._tidy = tidy
 
@@ -122,6 +125,7 @@ def build_source(
     environ: Mapping[str, str],
     *,
     clients: HostClients | None = None,
+    clock: Clock | None = None,
 ) -> SocialFeedSource:
     tidy: Tidy | None = None
     if isinstance(config, RedditSourceSettings):
@@ -145,6 +149,7 @@ def build_source(
         base_dir=settings.base_dir,
         tidy=tidy,
         clients=clients,
+        clock=clock,
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import requests
 import tweepy
 
+from listener.clock import Clock, SystemClock
 from listener.domain import Engagement, FetchBatch, Mention, PollState, utc
 from listener.errors import RateLimited, SettingsError, SourceDisabled, SourceError
 from listener.settings import BrandSettings, Settings, SourceSettings, XSourceSettings
@@ -57,7 +58,13 @@ _BARE_WORD = re.compile(r"\w+")
 _RESERVED_WORDS = {"OR", "AND"}
 
 
-def build_source(config: SourceSettings, settings: Settings, environ: Mapping[str, str]) -> XSource:
+def build_source(
+    config: SourceSettings,
+    settings: Settings,
+    environ: Mapping[str, str],
+    *,
+    clock: Clock | None = None,
+) -> XSource:
     """The X source for one `[[sources]]` entry with `kind = "x"`.
 
     Raises `SettingsError` when the search query would be too long for X, and `SourceDisabled`
@@ -72,7 +79,7 @@ def build_source(config: SourceSettings, settings: Settings, environ: Mapping[st
             f"x source '{config.name}' is disabled: "
             f"set {config.bearer_token_env} to an X API bearer token"
         )
-    return XSource(config, query=query, bearer_token=token)
+    return XSource(config, query=query, bearer_token=token, clock=clock)
 
 
 def build_search_query(terms: Sequence[str]) -> str:
@@ -157,12 +164,12 @@ class XSource:
         *,
         query: str,
         bearer_token: str,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock | None = None,
     ) -> None:
         self.name = config.name
         self.query = query
         self.config = config
-        self._clock = clock
+        self._clock = clock or SystemClock()
         # wait_on_rate_limit would sleep inside the call (and spin without a reset header);
         # the scheduler skips this source until RateLimited.retry_at instead.
         self._client = tweepy.Client(bearer_token=bearer_token, wait_on_rate_limit=False)
@@ -314,7 +321,7 @@ class XSource:
             retry_at = datetime.fromtimestamp(reset_time, UTC)
             why = "X's rate limit resets"
         else:
-            retry_at = self._clock() + DEFAULT_RATE_LIMIT_WAIT
+            retry_at = self._clock.now() + DEFAULT_RATE_LIMIT_WAIT
             why = "X sent no reset time, so waiting 15 minutes"
         return RateLimited(
             f"x source '{self.name}' is rate-limited by X; it will poll again after "
@@ -323,7 +330,7 @@ class XSource:
         )
 
     def _mentions(self, response: Any, stream: str) -> list[Mention]:
-        fetched_at = self._clock()
+        fetched_at = self._clock.now()
         try:
             users = {str(user.id): user for user in (response.includes or {}).get("users", [])}
             return [
