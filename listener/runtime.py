@@ -1,13 +1,12 @@
 """How a listener process sets up CPython's cyclic garbage collector.
 
-The pipeline makes tens of thousands of short-lived container objects per batch (mentions,
-scores, signals, row dicts), almost none of them in reference cycles, while the process holds
-a large long-lived heap (the model, the lexicons, SQLAlchemy's metadata, the templates). With
-CPython's defaults a young-generation collection runs every 700 net allocations and a full
-one, walking that whole heap, every few hundred thousand: measured on an import of 50,000
-mentions, 4,700 collections took 4.0 s of a 20 s run, and 15-20% of the scorer's own time.
-Fewer young collections and a frozen start-up heap cost the same memory (reference counting
-frees acyclic garbage at once either way) and take that time back.
+The pipeline makes tens of thousands of short-lived container objects per batch (mentions, scores,
+signals, row dicts), almost none of them in reference cycles, while the process holds a large
+long-lived heap (the model, the lexicons, SQLAlchemy's metadata, the templates). With CPython's
+defaults a young-generation collection runs every 700 net allocations and a full one, walking that
+whole heap, every few hundred thousand, so an import spends a noticeable share of its time in
+collections that find almost nothing. Fewer young collections and a frozen start-up heap cost the
+same memory (reference counting frees acyclic garbage at once either way) and take that time back.
 """
 
 from __future__ import annotations
@@ -16,15 +15,11 @@ import gc
 
 # A young collection once the container objects allocated and not yet freed exceed this
 # (CPython's default: 700). A 2,000-mention batch keeps tens of thousands alive at its peak,
-# so collections still run in most batches (2.5 s of a 65 s import of 200,000 mentions on
-# PostgreSQL with the worker; 3.3 s of 25 s for 50,000 on one core with the default, 0.25 s
-# at this threshold). 100,000 made them all but stop (0.01 s), but then garbage in reference
-# cycles waited so long that resident memory grew through an import of a million mentions
-# (321 -> 359 MiB, the worker's to 409 MiB) where at 20,000 it stays flat (310 -> 311 MiB).
-# Tried again on 2026-12-01 with the same result on SQLite (400,000 mentions with the worker:
-# 317 -> 332 MiB at 100,000, flat at 316 MiB at 20,000): the cycles are few (~0.04 a
-# mention, mostly SQLAlchemy's compiled statements) but, scattered, they likely keep whole
-# arenas of small objects from being returned.
+# so collections still run in most batches, but rarely. A much higher threshold all but stops
+# them, and then garbage in reference cycles waits so long that resident memory grows through
+# a long import; at this one it stays flat. The cycles are few (mostly SQLAlchemy's compiled
+# statements) but, scattered, they likely keep whole arenas of small objects from being
+# returned.
 YOUNG_THRESHOLD = 20_000
 # A middle-generation collection every this many young ones, and a full one every this many
 # middle ones (CPython's defaults: 10 and 10).
