@@ -489,7 +489,7 @@ def load_settings(
     file = Path(path) if path is not None else settings_path(env.get("LISTENER_CONFIG"))
     if not file.is_file():
         raise SettingsError(
-            f"settings file {str(file)!r} does not exist; create it (see README, 'Settings') "
+            f"settings file {str(file)!r} does not exist; create it (see docs/settings.md) "
             "or point LISTENER_CONFIG at one"
         )
     try:

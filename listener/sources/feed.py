@@ -54,7 +54,7 @@ class FetchedBytes:
 
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
-    # Loading the CA bundle takes ~25 ms of CPU; a thousand feeds share one context.
+    # Loading the CA bundle costs real CPU time; a thousand feeds share one context.
     return httpx.create_ssl_context()
 
 
