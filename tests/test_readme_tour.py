@@ -24,6 +24,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from listener.settings import load_settings
+
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 BROWSER = "# browser:"
@@ -65,6 +67,21 @@ def test_every_tour_line_is_a_command_or_a_marked_browser_step() -> None:
     assert all(line.startswith(".venv/bin/listener ") for line in commands), commands
     assert sum(is_service(line) for line in commands) == 1, "the tour starts `listener run` once"
     assert any(line.startswith(BROWSER) for line in lines), "the tour opens the desk"
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/settings.md"])
+def test_the_settings_examples_are_valid_settings(page: str, tmp_path: Path) -> None:
+    text = (REPO / page).read_text(encoding="utf-8")
+    examples = [
+        block
+        for block in re.findall(r"^```toml\n(.*?)^```", text, re.DOTALL | re.MULTILINE)
+        if "[[brands]]" in block
+    ]
+    assert examples, f"{page} has no complete settings example"
+    for number, example in enumerate(examples):
+        path = tmp_path / f"example-{number}.toml"
+        path.write_text(example, encoding="utf-8")
+        load_settings(path, environ={})  # raises SettingsError naming what is wrong
 
 
 @pytest.fixture
