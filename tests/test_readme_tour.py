@@ -6,6 +6,9 @@ standing for this interpreter's listener. `listener run` is started in the backg
 tour starts it, and the rest waits until its desk answers and its first poll is stored, as a
 person opening a second terminal would. Lines starting `# browser:` need a person with a
 browser: they are the only ones not run, and the README says so above the block.
+
+Beside it: the README stays short and links every page in docs/, and the settings examples
+in the README and docs/settings.md are valid settings.
 """
 
 from __future__ import annotations
@@ -67,6 +70,15 @@ def test_every_tour_line_is_a_command_or_a_marked_browser_step() -> None:
     assert all(line.startswith(".venv/bin/listener ") for line in commands), commands
     assert sum(is_service(line) for line in commands) == 1, "the tour starts `listener run` once"
     assert any(line.startswith(BROWSER) for line in lines), "the tour opens the desk"
+
+
+def test_every_docs_page_is_linked_from_the_readme_and_the_index() -> None:
+    readme = README.read_text(encoding="utf-8")
+    index = (REPO / "docs" / "README.md").read_text(encoding="utf-8")
+    pages = sorted(p.name for p in (REPO / "docs").glob("*.md") if p.name != "README.md")
+    assert pages
+    assert not [p for p in pages if f"(docs/{p}" not in readme], "pages the README misses"
+    assert not [p for p in pages if f"({p}" not in index], "pages docs/README.md misses"
 
 
 @pytest.mark.parametrize("page", ["README.md", "docs/settings.md"])
