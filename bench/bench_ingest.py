@@ -9,8 +9,8 @@ For each database and size: a fresh database, then N synthetic brand mentions th
 with dedup, incident update, drafts, outreach steps), once per `--workers` value: 0 is
 everything on one core; "auto" (the default setting) scores the next batch in a worker process
 while this one stores. The default scorer alone is timed on the same
-texts in the same run, before and after the pipeline (these machines drift), and the pipeline
-must reach at least 60% of the mean of the two. Resident memory is
+texts in the same run, before and after the pipeline (a shared machine's speed drifts), and
+the pipeline must reach at least 60% of the mean of the two. Resident memory is
 sampled at each quarter of the run: it must stay flat as the store grows. With
 --queue-latency, `listener queue --json` (a real subprocess) and the store's queue query are
 timed against the largest store. PostgreSQL uses --postgres-url or LISTENER_TEST_DATABASE_URL
@@ -341,7 +341,7 @@ def run_one(
         if listener.pipeline.workers is not None:  # started before timing anything
             listener.pipeline.workers.wait_until_ready()
         # The scorer alone, on the same kind of texts, in the same process and run: before
-        # and again after the pipeline, since these machines' speed drifts by 20% or more
+        # and again after the pipeline, since a shared machine's speed drifts during a run
         # over a long run, and the share is taken against the mean of the two.
         scorer = listener.pipeline.scorer
         sample = min(size, 60_000)

@@ -186,13 +186,11 @@ class Pipeline:
         While a batch is stored, the next ones are being scored: one, or with worker
         processes as many as there are workers, so none of them waits to be handed work. On
         a database server (PostgreSQL), storing is mostly waiting for the server, so a thread
-        of its own stores each batch while this one reads, matches and hands out the next
-        (an import with the default worker went from 55% to 62-68% of the scorer's own
-        rate, and on one core from 33% to 35-47%), and a third runs a stored batch's
-        after-store steps (cases, incidents) while the next batch is stored (66 → 55-59 s for
-        100,000 mentions with the default worker on a 2-core machine). On SQLite the writing
-        is this process's own work, and a second thread only added interpreter-lock
-        hand-overs (8% slower on one core) and memory, so there it stays on this thread.
+        of its own stores each batch while this one reads, matches and hands out the next,
+        and a third runs a stored batch's after-store steps (cases, incidents) while the next
+        batch is stored. On SQLite the writing is this process's own work, and a second
+        thread would only add interpreter-lock hand-overs and memory, so there it stays on
+        this thread.
         Either way one batch is stored at a time, in order (ids, the audit chain and the
         reports keep the input's order), each report comes after its batch's steps have
         run, and if the caller stops early the batch being stored is still stored and

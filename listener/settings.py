@@ -306,7 +306,8 @@ class IncidentSettings(_Section):
     reach_incident_risk: float = Field(default=0.6, ge=0.0, le=1.0)
     quiet_after: Duration = timedelta(hours=6)
     group_window: Duration = timedelta(hours=24)
-    # Incident detection and alert delivery (listener.incidents, listener.alerts); see README.
+    # Incident detection and alert delivery (listener.incidents, listener.alerts); see
+    # docs/incidents.md.
     prior_rate: float = Field(default=1.0, gt=0.0)
     prior_buckets: float = Field(default=12.0, gt=0.0)
     baseline_half_life: Duration = timedelta(days=1)
@@ -488,7 +489,7 @@ def load_settings(
     file = Path(path) if path is not None else settings_path(env.get("LISTENER_CONFIG"))
     if not file.is_file():
         raise SettingsError(
-            f"settings file {str(file)!r} does not exist; create it (see README, 'Settings') "
+            f"settings file {str(file)!r} does not exist; create it (see docs/settings.md) "
             "or point LISTENER_CONFIG at one"
         )
     try:
@@ -532,7 +533,7 @@ def _describe(exc: ValidationError, raw: dict[str, Any], origin: str) -> str:
         elif error["type"] == "missing":
             lines.append(f"  {key}: missing; this key is required")
         elif error["type"] == "extra_forbidden":
-            lines.append(f"  {key}: unknown key; check its spelling against the README")
+            lines.append(f"  {key}: unknown key; check its spelling against docs/settings.md")
         elif error["type"] == "union_tag_invalid":
             lines.append(
                 f"  {key}.kind: {_lookup(raw, [*loc, 'kind'])!r} is not a source kind; expected "

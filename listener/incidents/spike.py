@@ -24,13 +24,12 @@ def negative_binomial_tail(k: int, shape: float, mean: float) -> float:
 
     It is the regularised incomplete beta I_(1-p)(k, r), which SciPy evaluates in constant
     time: a sum over the pmf costs k steps, and the test runs once per concerning mention, so
-    a burst of a thousand in one bucket cost about half a million steps (0.3 s) where this
-    costs 3 ms.
+    a burst of n in one bucket would cost about n²/2 steps.
     """
     if k <= 0:
         return 1.0
     # Imported on first use: commands that only read the store never test for a spike, and
-    # importing scipy.special was a tenth of their start-up.
+    # importing scipy.special is a noticeable share of their start-up.
     from scipy.special import betainc
 
     mean = max(mean, 1e-9)

@@ -56,8 +56,8 @@ _NEGATED = r"(?<!\bnever )(?<!\bcan't )(?<!\bcant )(?<!\bcannot )(?<!\bwon't )(?
 _THIRD_PERSON = r"(?<!\bthey )(?<!\bhe )(?<!\bshe )(?<!\bit )(?<!\bwho )(?<!\bstill )"
 
 # A pattern that opens with lookbehinds makes the engine try every one of them at every
-# position (~13 µs per search); the leading lookahead of the literal every match starts with
-# rejects most positions at their first character instead (~0.7 µs) and matches the same.
+# position; the leading lookahead of the literal every match starts with rejects most positions
+# at their first character instead, and matches the same.
 _PHRASES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bunsubscribe\b"), "unsubscribe"),
     (
@@ -104,8 +104,8 @@ _PHRASES: list[tuple[re.Pattern[str], str]] = [
 
 
 # Every way `opt_out_phrase` can answer needs one of these in the NFKC, lower-cased text, so a
-# text without any is settled by one search instead of normalising and ten patterns (most
-# mentions: ~1 µs instead of ~60). Why each is needed: the bare keywords all contain "stop",
+# text without any (most mentions) is settled by one search instead of normalising and ten
+# patterns. Why each is needed: the bare keywords all contain "stop",
 # "unsubscribe", "opt" or "remove"; the patterns start with "unsubscribe", "stop",
 # "don't"/"dont"/"do not", "never", "leave me alone", "remove"/"delete"/"take", "opt" or end in
 # "opt out"/"optout". `_normalise` only lower-cases and turns spans into spaces (it never joins

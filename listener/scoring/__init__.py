@@ -42,7 +42,7 @@ class DeferredScorer:
 
     Commands that only read or review the store (`queue`, `mentions`, `contacts`, `cases`)
     never score, and building the default scorer (importing scikit-learn and SciPy, loading
-    the weights and VADER's lexicon) was 0.6 s of their 1.4 s start-up. The service and the
+    the weights and VADER's lexicon) would be most of their start-up. The service and the
     commands that score build it at once instead, so a bad `scoring.model` stops them before
     they do anything; here the same `SettingsError` comes from the first scoring.
     """

@@ -55,7 +55,7 @@ class FetchedBytes:
 
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
-    # Loading the CA bundle takes ~25 ms of CPU; a thousand feeds share one context.
+    # Loading the CA bundle costs real CPU time; a thousand feeds share one context.
     return httpx.create_ssl_context()
 
 
@@ -83,14 +83,13 @@ def make_http_client(
 class HostClients:
     """HTTP clients shared by every feed-family source of a process, one per host.
 
-    Connections are kept alive and reused per host, so a round over many feeds on one site
-    opens a few connections (and makes a few TLS handshakes) instead of one per feed, and a
-    thousand feeds build one client per site instead of a thousand. One client per host, not
-    one for all: httpcore's pool scans all of its connections for every request, which with
-    64 polling threads over 50 sites cost more than the reuse saved (measured: a cold round
-    of 1,000 feeds 12-14 s -> 15-18 s on one shared client). A poll holds one connection at a
-    time and `ConcurrentPolling` lets at most `per_host` polls at a host at once, so each pool
-    holds that many. Whoever makes it closes it.
+    Connections are kept alive and reused per host, so a round over many feeds on one site opens a
+    few connections (and makes a few TLS handshakes) instead of one per feed, and a thousand feeds
+    build one client per site instead of a thousand. One client per host, not one for all:
+    httpcore's pool scans all of its connections for every request, which with dozens of polling
+    threads over many sites costs more than the reuse saves. A poll holds one connection at a time
+    and `ConcurrentPolling` lets at most `per_host` polls at a host at once, so each pool holds that
+    many. Whoever makes it closes it.
     """
 
     def __init__(self, per_host: int) -> None:

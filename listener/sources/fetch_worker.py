@@ -1,16 +1,16 @@
 """Fetching and parsing feeds in a worker process, so that polling many feeds uses two cores.
 
 A feed poll is Python work from end to end: httpx reading the response and feedparser parsing
-it were about 45% of a poll's CPU when 1,000 feeds were polled at once, and every polling
-thread shares this process's interpreter lock. With the fetch worker on, a process of its own
+it are a large share of a poll's CPU, and every polling thread shares this process's
+interpreter lock. With the fetch worker on, a process of its own
 fetches and parses every feed-kind source (feed, reddit, mastodon, hackernews) and hands back
 the mentions; this process only matches, stores and runs the after-store steps. The worker
 builds the same sources from the same settings, so what a poll fetches does not change.
 
 Each polling thread borrows a channel of its own: a pipe to a thread in the worker that serves
 only that pipe. The reply wakes the thread that waits for it, so no hand-over thread has to win
-the interpreter lock from 64 polling threads before a poll can go on (a process pool's result
-thread had to, and polls got slower, not faster).
+the interpreter lock from dozens of polling threads before a poll can go on, as a process
+pool's single result thread would.
 
 The worker is an optimisation, never a dependency: until it has started, when it died or does
 not answer in time, a poll fetches in this process exactly as it would without it. Nothing is
@@ -336,8 +336,8 @@ class WorkerFetchedSource:
         self.source.close()
 
 
-# A few feeds take milliseconds of CPU a poll; a worker process costs 55-120 MB and a second of
-# CPU to start. From this many feeds on, polls that overlap gain from a second core.
+# A few feeds take little CPU a poll, while a worker process costs memory and a second of CPU
+# to start. From this many feeds on, polls that overlap gain from a second core.
 AUTO_MIN_FEEDS = 20
 
 

@@ -60,7 +60,7 @@ class ChainCheck:
 
 # What `json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":"),
 # default=str)` builds on every call, built once: the hashed text must never change, and
-# constructing the encoder was a fifth of the cost of hashing a record.
+# constructing the encoder costs a good share of hashing a record.
 _CANONICAL = json.JSONEncoder(
     sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
 )

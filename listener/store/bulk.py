@@ -7,8 +7,8 @@ bind processors, not to the database). Here a statement is written for the table
 per column, and the rows go to the driver as one multi-row `INSERT … VALUES (…), (…)` per
 chunk, with `ON CONFLICT DO NOTHING` and `RETURNING` when asked; both SQLite (3.35+) and
 PostgreSQL accept that form. On PostgreSQL (psycopg) the rows go in by binary `COPY` instead,
-whose rows psycopg encodes in C: an `unnest()` of one array per column was encoded element by
-element in Python, a fifth of an import's client time.
+whose rows psycopg encodes in C: an `unnest()` of one array per column is encoded element by
+element in Python, a large share of an import's client time.
 
 The converters store exactly what SQLAlchemy stores for the same column, so rows written here
 read back through the ordinary Core queries unchanged (the store tests read them that way).
@@ -53,8 +53,7 @@ _DEFAULT_MAX_PARAMS = 30_000
 _PG_ROWS = 5000  # rows per unnest() statement
 # Fewer rows than this go by unnest() even where COPY could take them: COPY saves client and
 # server CPU on every row but costs more round trips (the ids first; a savepoint where
-# conflicts are skipped). Writing 3 or 10 mentions it was 0.1-0.5 ms slower, 30 about even,
-# 100 faster (measured on a local server); a feed poll brings a few.
+# conflicts are skipped), so it only pays from a few dozen rows; a feed poll brings a few.
 _COPY_MIN_ROWS = 32
 _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
@@ -95,8 +94,8 @@ def one_of(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) 
     On PostgreSQL it is `column IN (SELECT unnest(array))`: ONE parameter, so the statement
     is the same text for any number of values and is prepared once, and the planner sees a
     set it can hash or join even while the table's statistics are stale (a growing table's
-    usually are). `= ANY(array)` with a parameter was filtered element by element: 0.1 s per
-    500 ids on a fresh 6,000-row table, against 3 ms this way.
+    usually are). `= ANY(array)` with a parameter is filtered element by element instead,
+    which on a growing table means scanning it.
     """
     if conn.dialect.name == "postgresql":
         wanted = bindparam(None, list(values), type_=ARRAY(column.type))

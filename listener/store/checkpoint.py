@@ -3,8 +3,8 @@
 By default SQLite checkpoints inside the commit that takes the log past 1,000 pages: that
 writer copies the log into the database file and waits for the disk, while every other
 writer waits for it. Once a store holds a few hundred thousand mentions a batch dirties
-pages all over its indexes, and these checkpoints were a quarter of storing time (400,000
-stored: 134 µs a mention with them, 100 µs without). Here a daemon thread runs a PASSIVE
+pages all over its indexes, and these checkpoints become a large share of storing time. Here
+a daemon thread runs a PASSIVE
 checkpoint (never blocks readers or writers) every half second, so commits only append to
 the log; writers keep a far-off automatic checkpoint (64 MiB) as the safety net should this
 thread fall behind or die. It starts with the store's first write, so read-only commands

@@ -42,10 +42,10 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -
     try:
         if is_sqlite(url):
             # Pooled, not one connection per transaction: closing the last connection to a WAL
-            # database checkpoints and fsyncs, which made every small write cost ~20 ms. As
-            # many kept as there are threads using the store: a connection beyond the pool is
-            # opened, tuned and closed again for every transaction (with 64 concurrent polls
-            # that was a quarter of polling time).
+            # database checkpoints and fsyncs, which would make every small write wait for the
+            # disk. As many kept as there are threads using the store: a connection beyond the
+            # pool is opened, tuned and closed again for every transaction, which many
+            # concurrent polls would pay for again and again.
             pool: dict[str, Any] = (
                 {"pool_size": max(pool_size or 8, 8), "max_overflow": -1}
                 if not sqlite_in_memory(make_url(url))

@@ -1,8 +1,8 @@
 """Group commit: concurrent polls' writes go to the database together, one transaction each.
 
-A thousand feeds polled at once used to mean a thousand small write transactions queueing for
-one write lock, each with its own commit, audit append, incident update and case step: the
-lock, not the network, set the pace (27 s for 1,000 feeds). Here the first poll to arrive
+A thousand feeds polled at once would otherwise mean a thousand small write transactions
+queueing for one write lock, each with its own commit, audit append, incident update and case
+step: the lock, not the network, would set the pace. Here the first poll to arrive
 writes, and every poll that arrives while it is writing waits and is written with the next
 group, in one transaction, followed by one run of the after-store steps for the whole group.
 A poll still gets its own result (what was new, what went wrong) and returns only when its

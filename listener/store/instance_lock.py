@@ -55,7 +55,7 @@ def single_instance(database_url: str) -> Iterator[None]:
             raise StoreError(
                 f"another `listener run` (PID {holder or 'unknown'}) is already using {database}; "
                 "a SQLite database serves one instance only. Stop that one first, or move to "
-                "PostgreSQL to run several (see README, 'Running several instances')"
+                "PostgreSQL to run several (see docs/deploying.md)"
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

@@ -66,16 +66,16 @@ class TableStatistics:
 
     A table that grows from a few rows to a million inside one import keeps the statistics of
     its first minutes until autovacuum gets round to it, and the planner, believing the
-    mention table holds a handful of rows, scans it for every dedup lookup (0.1 s per 500 ids
-    at only 6,000 rows). PostgreSQL's advice for bulk loads is to ANALYZE after them; here
+    mention table holds a handful of rows, scans it for every dedup lookup. PostgreSQL's
+    advice for bulk loads is to ANALYZE after them; here
     the ingest tables are analysed each time the rows stored by this process double (from
     1,000), so a million-mention import costs about ten quick ANALYZEs.
 
     They are quick because they sample `SAMPLE_TARGET` rather than the server's default
     statistics target (100): what the planner lacks mid-import is the tables' size, not a
-    fine histogram, and at the default each ANALYZE of these tables sorted 30,000 rows of
-    every column, long texts included (1.5 s of server CPU at 64,000 mentions, a fifth of the
-    server's work on a 100,000-mention import; 0.15 s at 10). Autovacuum's own ANALYZE, once
+    fine histogram, and at the default each ANALYZE of these tables sorts 30,000 rows of
+    every column, long texts included, a large share of the server's work in an import.
+    Autovacuum's own ANALYZE, once
     the import has changed a tenth of a table after the last of these, brings back the full
     statistics.
     """

@@ -6,14 +6,13 @@ word boundaries to look for, so a term in such a script matches anywhere. Exclus
 are removed before matching: "the O2 arena was great" is not about the network, but "after the O2
 arena gig my O2 signal died" still is.
 
-A brand whose terms are all ASCII also has a second, equivalent pattern run on the lower-cased
-text: every alternative starts with a plain character and checks the boundary behind it
-afterwards, which lets the regex engine skip ahead to the places a term can start (a lookbehind
-first, or IGNORECASE, makes it try every position: 13 µs a mention for the two demo brands,
-against 4 µs). It is equivalent because lower-casing keeps every character's position and
-whether it is a word character or a space, and no character outside ASCII matches an ASCII one
-case-insensitively except the four in `_FOLDS_TO_ASCII`; a text with one of those takes the
-reference path.
+A brand whose terms are all ASCII also has a second, equivalent pattern run on the lower-cased text:
+every alternative starts with a plain character and checks the boundary behind it afterwards, which
+lets the regex engine skip ahead to the places a term can start (a lookbehind first, or IGNORECASE,
+makes it try every position of every text). It is equivalent because lower-casing keeps every
+character's position and whether it is a word character or a space, and no character outside ASCII
+matches an ASCII one case-insensitively except the four in `_FOLDS_TO_ASCII`; a text with one of
+those takes the reference path.
 """
 
 from __future__ import annotations

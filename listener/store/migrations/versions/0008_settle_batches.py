@@ -1,7 +1,7 @@
 """Unsettled batches instead of a settled flag on every mention.
 
 Marking each mention settled rewrote every row of a batch a second time (on PostgreSQL a new
-row version with an entry in each of the mention table's nine indexes: ~40 µs a mention); a
+row version with an entry in each of the mention table's nine indexes); a
 batch row written with the batch and deleted once its after-store steps have run costs one
 insert and one delete per batch. Mentions left unsettled before this migration become
 batches of their own, so the service still finishes their steps.

@@ -3,8 +3,8 @@
 Incident detection asks, for every stored batch, which of a brand's mentions lie between the
 last one it saw and the batch (`missed_mentions`: another instance may have stored some).
 With only (brand, published_at) to go on, SQLite walked every mention of the brand and
-sorted them, so each batch cost more as the store grew (10 µs a mention at 400,000 stored,
-0.4 µs when empty); (brand, id) answers it with one short range. No query looks mentions up
+sorted them, so each batch cost more as the store grew; (brand, id) answers it with one
+short range. No query looks mentions up
 by exact author (opt-outs compare lower(author), the desk searches with LIKE), so the author
 index was only a random insert into a large B-tree for every mention stored.
 

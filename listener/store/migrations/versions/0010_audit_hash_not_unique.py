@@ -5,8 +5,7 @@ writers appending different records after the same one make different hashes, so
 write lock (SQLite BEGIN IMMEDIATE, a PostgreSQL advisory lock) keeps the chain straight and
 `verify` proves it. What the index did cost: every audit record is a random insert into a
 B-tree of 64-character hex keys, a fresh page written for most of them once the log is
-large; at 400,000 records that was 25 µs of every mention stored (complaint cases write an
-audit record per dissatisfied mention).
+large, and complaint cases write an audit record per dissatisfied mention.
 
 Revision ID: 0010
 Revises: 0009

@@ -4,8 +4,8 @@ The audit log is read by id (the chain, newest first) and filtered by entity; no
 for its records by time or by action, yet every record (one per complaint case opened, so
 one for most dissatisfied mentions) was two more B-tree inserts. A yes/no column is no index
 to search by: for "the newest unhappy mentions" SQLite chose it over walking the mentions by
-date and then sorted every dissatisfied mention to return fifty (30 ms at 100,000 stored and
-growing with the store; 1 ms without it), and it cost every mention stored an insert.
+date and then sorted every dissatisfied mention to return fifty, a cost that grows with the
+store, and it cost every mention stored an insert.
 
 Revision ID: 0011
 Revises: 0010
