@@ -26,6 +26,7 @@ from listener.fetch_worker import (
 )
 from listener.incident_tracking import build_incidents
 from listener.matching import BrandMatcher, BrandTerms
+from listener.ops import Ops, build_ops
 from listener.outreach.steps import build_outreach
 from listener.pipeline import AfterStore, Pipeline, PollReport
 from listener.polling import ConcurrentPolling
@@ -58,6 +59,7 @@ class Listener:
     pipeline: Pipeline
     clock: Clock
     sources: dict[str, Source]
+    ops: Ops
     disabled: dict[str, str] = field(default_factory=dict)
     jobs: list[PeriodicJob] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
@@ -155,8 +157,10 @@ def make_listener(
         if built_scorer and count > 0:
             work = BatchWork(scorer, drafter, settings.brands)
             workers = ScoringWorkers(work, settings, workers=count)
-        outreach = build_outreach(settings, store, clock, env)
-        incidents = build_incidents(settings, store, clock, env)
+        ops = build_ops(settings, store, clock)
+        ops.metrics.prepare_sources(n for n in built if n not in _names(settings))
+        outreach = build_outreach(settings, store, clock, env, metrics=ops.metrics)
+        incidents = build_incidents(settings, store, clock, env, metrics=ops.metrics)
         pipeline = Pipeline(
             brands=settings.brands,
             store=store,
@@ -168,6 +172,7 @@ def make_listener(
             after_store=[*outreach.after_store, *incidents.after_store, *after_store],
             draft_filter=outreach.draft_filter,
             workers=workers,
+            metrics=ops.metrics,
         )
     except StoreError:
         if feed_clients is not None:
@@ -182,6 +187,7 @@ def make_listener(
         pipeline=pipeline,
         clock=clock,
         sources=built,
+        ops=ops,
         disabled=disabled,
         jobs=[
             PeriodicJob("dispatch", outreach.run_dispatch, settings.outreach.dispatch_every),
@@ -193,7 +199,7 @@ def make_listener(
             PeriodicJob("pipeline.settle", pipeline.settle_pending, timedelta(minutes=1)),
             PeriodicJob(
                 "sources.health",
-                partial(watch_sources, store, settings, clock),
+                partial(watch_sources, store, settings, clock, observed=ops.source_health.observed),
                 timedelta(minutes=1),
             ),
         ],

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from listener.clock import Clock
 from listener.domain import Mention, StoredMention
+from listener.ops.metrics import Metrics
 from listener.outreach.dispatch import Dispatcher, DispatchReport
 from listener.outreach.optouts import opt_out_phrase
 from listener.pipeline import AfterStore
@@ -158,9 +159,14 @@ class Outreach:
 
 
 def build_outreach(
-    settings: Settings, store: Store, clock: Clock, environ: Mapping[str, str]
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    environ: Mapping[str, str],
+    *,
+    metrics: Metrics | None = None,
 ) -> Outreach:
-    dispatcher = Dispatcher(settings, store, clock, environ=environ)
+    dispatcher = Dispatcher(settings, store, clock, environ=environ, metrics=metrics)
     cache = DoNotContactCache(store)
     return Outreach(
         dispatcher=dispatcher,
