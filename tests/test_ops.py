@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from listener.app import Listener, make_listener
 from listener.clock import ReplayClock
 from listener.errors import SettingsError
+from listener.health import Health, HealthState
 from listener.ops.health import JobRecord, JobTracker, SchedulerProbe, SingleFlight, job_problem
 from listener.ops.logging import (
     JsonFormatter,
@@ -28,6 +29,7 @@ from listener.ops.logging import (
     redact,
     reopen_log_files,
 )
+from listener.ops.metrics import SourceHealthCache
 from listener.review import ReviewAction
 from listener.settings import Settings, load_settings
 from listener.store import DraftFilter
@@ -322,3 +324,23 @@ def test_url_passwords_never_reach_the_log() -> None:
     [entry] = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert entry["message"] == "poll: https://bob:***@feeds.example/a.xml answered HTTP 500"
     assert redact("http://plain.example/feed?page=2") == "http://plain.example/feed?page=2"
+
+
+def test_source_health_comes_from_the_job_when_fresh_and_is_judged_otherwise() -> None:
+    calls: list[int] = []
+    broken = [("news", Health(HealthState.UNHEALTHY, "3 failed polls"))]
+
+    def judge() -> list[tuple[str, Health]]:
+        calls.append(1)
+        return [("news", Health(HealthState.HEALTHY))]
+
+    uncached = SourceHealthCache(judge, observed_for=timedelta(minutes=2), judged_for=timedelta(0))
+    assert uncached.get()[0][1].state is HealthState.HEALTHY
+    assert uncached.get() and len(calls) == 2  # nothing kept: judged at every scrape
+    uncached.observed(broken)
+    assert uncached.get() == broken and len(calls) == 2  # the job's judgement, no query
+
+    cached = SourceHealthCache(judge, observed_for=timedelta(0), judged_for=timedelta(minutes=1))
+    cached.get()
+    cached.get()
+    assert len(calls) == 3

@@ -45,7 +45,9 @@ def build_ops(settings: Settings, store: Store, clock: Clock) -> Ops:
         now = clock.now()
         return [(s.name, health_of(s, settings, now)) for s in store.source_statuses(now)]
 
-    source_health = SourceHealthCache(judge, clock, max_age=timedelta(minutes=2))
+    source_health = SourceHealthCache(
+        judge, observed_for=timedelta(minutes=2), judged_for=ops_settings.scrape_cache
+    )
     snapshot: SingleFlight[QueueSnapshot] = SingleFlight(
         store.queue_snapshot,
         timeout=ops_settings.check_timeout.total_seconds(),

@@ -296,26 +296,36 @@ def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
 
 
 class SourceHealthCache:
-    """Source health as the `sources.health` job last judged it, or judged here when that is
-    older than `max_age` (the judgement counts a day of mentions per source: too heavy to run
-    on every scrape)."""
+    """Source health as the `sources.health` job last judged it (every minute), or judged here
+    when that is older than `observed_for` (before the job's first run, and in `listener web`,
+    which runs no jobs); a judgement made here is kept for `judged_for`. The judgement counts a
+    day of mentions per source, which is too heavy to repeat on every scrape. Ages are
+    measured on the monotonic clock: they are about this process's work, not the data's time."""
 
     def __init__(
-        self, judge: Callable[[], list[tuple[str, Health]]], clock: Clock, max_age: timedelta
+        self,
+        judge: Callable[[], list[tuple[str, Health]]],
+        *,
+        observed_for: timedelta,
+        judged_for: timedelta,
     ) -> None:
         self.judge = judge
-        self.clock = clock
-        self.max_age = max_age
-        self._latest: tuple[datetime, list[tuple[str, Health]]] | None = None
+        self.observed_for = observed_for.total_seconds()
+        self.judged_for = judged_for.total_seconds()
+        self._observed: tuple[float, list[tuple[str, Health]]] | None = None
+        self._judged: tuple[float, list[tuple[str, Health]]] | None = None
 
     def observed(self, judged: Sequence[tuple[str, Health]]) -> None:
-        self._latest = (self.clock.now(), list(judged))
+        self._observed = (time.monotonic(), list(judged))
 
     def get(self) -> list[tuple[str, Health]]:
-        latest = self._latest
-        now = self.clock.now()
-        if latest is not None and now - latest[0] <= self.max_age:
-            return latest[1]
+        now = time.monotonic()
+        for kept, fresh_for in (
+            (self._observed, self.observed_for),
+            (self._judged, self.judged_for),
+        ):
+            if kept is not None and now - kept[0] < fresh_for:
+                return kept[1]
         judged = self.judge()
-        self._latest = (now, judged)
+        self._judged = (now, judged)
         return judged
