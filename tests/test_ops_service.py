@@ -12,6 +12,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -222,10 +223,12 @@ def test_the_desk_port_serves_health_and_metrics_and_readyz_fails_on_an_unknown_
     monkeypatch.setenv("LISTENER_WEB_SECRET_KEY", "k" * 40)
     with LocalServer() as feeds:
         feeds.serve_feed("/good.xml", rss(["O2 is down for me"]), etag='"v1"')
+        # Answers after 4 s: a poll is still running when the service is asked to stop.
+        feeds.route("/slow.xml", body=rss(["O2 again"]), delay=4)
         config = write_settings(
             tmp_path / "settings.toml",
             database_url=f"sqlite:///{database}",
-            feeds=[("good", feeds.url("/good.xml"))],
+            feeds=[("good", feeds.url("/good.xml")), ("slow", feeds.url("/slow.xml"))],
             every="1s",
         )
         service = start_service(config, tmp_path / "out.log")
@@ -246,7 +249,7 @@ def test_the_desk_port_serves_health_and_metrics_and_readyz_fails_on_an_unknown_
             )
 
             # A newer listener migrated the database past what this one knows.
-            with sqlite3.connect(database, timeout=30) as conn:
+            with closing(sqlite3.connect(database, timeout=30)) as conn, conn:
                 [(head,)] = conn.execute("SELECT version_num FROM alembic_version").fetchall()
                 conn.execute("UPDATE alembic_version SET version_num = '9999_future'")
             status, body = readyz(base)
@@ -256,10 +259,20 @@ def test_the_desk_port_serves_health_and_metrics_and_readyz_fails_on_an_unknown_
             assert database_check["status"] == "failing"
             assert "9999_future" in database_check["detail"] and head in database_check["detail"]
 
-            with sqlite3.connect(database, timeout=30) as conn:
+            with closing(sqlite3.connect(database, timeout=30)) as conn, conn:
                 conn.execute("UPDATE alembic_version SET version_num = ?", (head,))
             status, body = readyz(base)
             assert status == 200, body
+
+            # SIGTERM while a poll runs: unready at once, while the poll finishes.
+            asked = len([r for r in feeds.requests if r.path == "/slow.xml"])
+            eventually(lambda: len([r for r in feeds.requests if r.path == "/slow.xml"]) > asked)
+            service.process.send_signal(signal.SIGTERM)
+            status, body = eventually(
+                lambda: (r := readyz(base))[0] == 503 and r, timeout=3, what="draining"
+            )
+            assert check_named(body, "scheduler")["detail"].startswith("stopping")
+            assert service.process.poll() is None  # still finishing the slow poll
         finally:
             code = service.terminate()
             stop_all([service])
