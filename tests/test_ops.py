@@ -344,3 +344,43 @@ def test_source_health_comes_from_the_job_when_fresh_and_is_judged_otherwise() -
     cached.get()
     cached.get()
     assert len(calls) == 3
+
+
+def test_alert_deliveries_are_counted_by_channel_and_outcome(
+    make_settings: Callable[..., Settings], http_server: LocalServer
+) -> None:
+    http_server.route("/broken.xml", status=500)
+    http_server.route("/hook-ok", status=200)
+    http_server.route("/hook-down", status=503)
+    settings = make_settings(
+        sources=[{"name": "broken", "url": http_server.url("/broken.xml")}],
+        alerts=[
+            {"name": "hook-ok", "kind": "webhook", "url": http_server.url("/hook-ok")},
+            {"name": "hook-down", "kind": "webhook", "url": http_server.url("/hook-down")},
+        ],
+        ops={"scrape_cache": "0s"},
+    )
+    clock = ReplayClock(NOW)
+    built = make_listener(settings, environ={}, clock=clock)
+    jobs = {job.id: job for job in built.jobs}
+    try:
+        for _ in range(settings.service.unhealthy_after_failures):
+            built.poll("broken")
+        jobs["sources.health"].run()  # queues an operator alert: the source is unhealthy
+        clock.advance_to(NOW + timedelta(seconds=30))
+        waiting = samples(built)
+        jobs["alerts"].run()
+        got = samples(built)
+    finally:
+        built.close()
+
+    def deliveries(channel: str, outcome: str) -> float:
+        labels = {("kind", "alert"), ("channel", channel), ("outcome", outcome)}
+        return got[("listener_deliveries_total", frozenset(labels))]
+
+    assert waiting[("listener_outbox_oldest_age_seconds", frozenset({("kind", "alert")}))] == 30
+    assert deliveries("hook-ok", "sent") == 1
+    assert deliveries("hook-down", "retry") == 1
+    assert deliveries("hook-down", "sent") == 0
+    unhealthy = frozenset({("source", "broken"), ("state", "unhealthy")})
+    assert got[("listener_source_health", unhealthy)] == 1

@@ -143,6 +143,7 @@ class AlertDispatcher:
                             now,
                         )
                         report.failed += 1
+                        self.metrics.delivery("alert", d.channel, "failed")
                     continue
                 quiet_end = quiet_hours_end(config.quiet_hours, now)
                 if quiet_end is not None:
