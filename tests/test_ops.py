@@ -35,7 +35,9 @@ from listener.settings import Settings, load_settings
 from listener.store import DraftFilter
 from listener.web.routes_ops import create_ops_app
 from listener.web.server import WebServer
+from tests.fakes.x_api import XApiServer
 from tests.http_server import LocalServer
+from tests.outreach_support import World, world_factory, x_mention  # noqa: F401  (fixture)
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://n.example/</link>
@@ -384,3 +386,26 @@ def test_alert_deliveries_are_counted_by_channel_and_outcome(
     assert deliveries("hook-down", "sent") == 0
     unhealthy = frozenset({("source", "broken"), ("state", "unhealthy")})
     assert got[("listener_source_health", unhealthy)] == 1
+
+
+def test_reply_deliveries_and_the_age_of_the_oldest_approved_reply(
+    make_settings: Callable[..., Settings],
+    world_factory: Callable[..., World],  # noqa: F811
+    x_api: XApiServer,
+) -> None:
+    world = world_factory(
+        make_settings(x_publish={"api_url": x_api.url, "timeout": "5s"}, ops={"scrape_cache": "0s"})
+    )
+    (draft,) = world.ingest(x_mention(x_api, x_api.add_user("dana"), "@O2 no signal, useless"))
+    world.approve(draft)
+    world.advance(seconds=90)
+    waiting = samples(world.listener)
+    [dispatch] = [job for job in world.listener.jobs if job.id == "dispatch"]
+    dispatch.run()
+    sent = samples(world.listener)
+
+    age = ("listener_outbox_oldest_age_seconds", frozenset({("kind", "reply")}))
+    assert waiting[age] == 90 and sent[age] == 0
+    labels = frozenset({("kind", "reply"), ("channel", "x"), ("outcome", "sent")})
+    assert (waiting[("listener_deliveries_total", labels)], sent[("listener_deliveries_total", labels)]) == (0, 1)  # fmt: skip
+    assert sent[("listener_queue_drafts", frozenset({("status", "approved")}))] == 0
