@@ -21,6 +21,7 @@ from listener.clock import Clock, SystemClock
 from listener.domain import Channel as ReplyChannel
 from listener.errors import NotFound, SourceDisabled, StoreError
 from listener.incidents.tracking import build_incidents
+from listener.ops import Ops, build_ops
 from listener.outreach.dispatch import Dispatcher
 from listener.outreach.drafting import Drafter
 from listener.outreach.publishers.base import Publisher
@@ -63,6 +64,7 @@ class Listener:
     pipeline: Pipeline
     clock: Clock
     sources: dict[str, Source]
+    ops: Ops
     disabled: dict[str, str] = field(default_factory=dict)
     jobs: list[PeriodicJob] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
@@ -168,8 +170,10 @@ def make_listener(
         if built_scorer and count > 0:
             work = BatchWork(scorer, drafter, settings.brands)
             workers = ScoringWorkers(work, settings, workers=count)
-        outreach = build_outreach(settings, store, clock, env, publishers)
-        incidents = build_incidents(settings, store, clock, env, channels)
+        ops = build_ops(settings, store, clock)
+        ops.metrics.prepare_sources(n for n in built if n not in _names(settings))
+        outreach = build_outreach(settings, store, clock, env, publishers, metrics=ops.metrics)
+        incidents = build_incidents(settings, store, clock, env, channels, metrics=ops.metrics)
         pipeline = Pipeline(
             brands=settings.brands,
             store=store,
@@ -181,6 +185,7 @@ def make_listener(
             after_store=[*outreach.after_store, *incidents.after_store, *after_store],
             draft_filter=outreach.draft_filter,
             workers=workers,
+            metrics=ops.metrics,
         )
     except StoreError:
         if feed_clients is not None:
@@ -195,6 +200,7 @@ def make_listener(
         pipeline=pipeline,
         clock=clock,
         sources=built,
+        ops=ops,
         disabled=disabled,
         jobs=[
             PeriodicJob("dispatch", outreach.run_dispatch, settings.outreach.dispatch_every),
@@ -206,7 +212,7 @@ def make_listener(
             PeriodicJob("pipeline.settle", pipeline.settle_pending, timedelta(minutes=1)),
             PeriodicJob(
                 "sources.health",
-                partial(watch_sources, store, settings, clock),
+                partial(watch_sources, store, settings, clock, observed=ops.source_health.observed),
                 timedelta(minutes=1),
             ),
         ],

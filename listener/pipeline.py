@@ -28,6 +28,7 @@ from listener.domain import (
     StoredMention,
 )
 from listener.errors import ListenerError, RateLimited, SourceError, StoreError
+from listener.ops.metrics import Metrics, timed
 from listener.outreach.drafting import Drafter
 from listener.scoring.base import Scorer
 from listener.scoring.workers import PendingScores, ScoringWorkers
@@ -83,6 +84,8 @@ class _Started:
     report: IngestReport
     fresh: list[tuple[Mention, str, str]]
     scores: list[Score] | PendingScores
+    elapsed: Callable[[], float]  # seconds since the batch entered the pipeline
+    scoring_time: Callable[[], float] | None = None  # since it was handed to the workers
 
 
 @dataclass
@@ -91,6 +94,7 @@ class PollReport:
     fetched: int = 0
     matched: int = 0
     new: int = 0
+    duplicates: int = 0
     drafts: int = 0
     not_modified: bool = False
     skipped: str = ""
@@ -147,6 +151,7 @@ class Pipeline:
         after_store: Sequence[AfterStore] = (),
         draft_filter: Callable[[Mention, str], bool] | None = None,
         workers: ScoringWorkers | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.brands = {b.name: b for b in brands}
         self.store = store
@@ -158,6 +163,7 @@ class Pipeline:
         self.after_store = list(after_store)
         self.draft_filter = draft_filter
         self.workers = workers
+        self.metrics = metrics if metrics is not None else Metrics()
         self._group = GroupCommit(self._write_group)
 
     def ingest(
@@ -253,6 +259,7 @@ class Pipeline:
 
     def _start(self, mentions: Sequence[Mention]) -> _Started:
         """Match, drop what the store already has, and start scoring the rest."""
+        elapsed = timed()
         report = IngestReport(received=len(mentions))
         matched = self._match(mentions)
         report.matched = len(matched)
@@ -260,8 +267,15 @@ class Pipeline:
         report.duplicates = len(matched) - len(fresh)
         texts = [m for m, _, _ in fresh]
         if self.workers is not None and texts:
-            return _Started(report, fresh, self.workers.start(texts, [b for _, b, _ in fresh]))
-        return _Started(report, fresh, self.scorer.score_batch(texts) if texts else [])
+            scoring_time = timed()
+            pending = self.workers.start(texts, [b for _, b, _ in fresh])
+            return _Started(report, fresh, pending, elapsed, scoring_time)
+        scores: list[Score] = []
+        if texts:
+            scoring_time = timed()
+            scores = self.scorer.score_batch(texts)
+            self.metrics.scored_batch(scoring_time(), len(texts))
+        return _Started(report, fresh, scores, elapsed)
 
     def _write(
         self,
@@ -283,6 +297,8 @@ class Pipeline:
         if isinstance(scores, PendingScores):
             assert self.workers is not None
             scores, plans = self.workers.result(scores)
+            if started.scoring_time is not None:
+                self.metrics.scored_batch(started.scoring_time(), len(scores))
         items: list[IngestItem] = []
         for i, ((mention, brand, term), score) in enumerate(zip(fresh, scores, strict=True)):
             draft = None
@@ -302,6 +318,7 @@ class Pipeline:
         written = self._commit(
             BatchWrite(items, source, state, actor, succeeded_at), at, settle_later=settle_later
         )
+        self.metrics.stored_batch(started.elapsed())
         report.new = len(written.stored)
         report.duplicates += len(items) - len(written.stored)
         report.drafts = self._count_drafts(items, written.stored)
@@ -441,6 +458,17 @@ class Pipeline:
 
     def poll(self, source: Source) -> PollReport:
         """Poll one source once; never raises (a failure is recorded as the source's error)."""
+        report = self._poll(source)
+        self.metrics.poll_done(
+            source.name,
+            _outcome(report),
+            fetched=report.fetched,
+            stored=report.new,
+            duplicates=report.duplicates,
+        )
+        return report
+
+    def _poll(self, source: Source) -> PollReport:
         report = PollReport(source=source.name)
         now = self.clock.now()
         try:
@@ -481,7 +509,7 @@ class Pipeline:
             report.error = str(exc)
             self._record_failure(source.name, str(exc))
         except Exception as exc:  # a bug in one source must not stop the others
-            log.exception("source %s crashed", source.name)
+            log.exception("source %s crashed", source.name, extra={"source": source.name})
             report.error = f"internal error while polling: {exc!r} (see the log)"
             self._record_failure(source.name, report.error)
         return report
@@ -495,6 +523,7 @@ class Pipeline:
         report.fetched += result.received
         report.matched += result.matched
         report.new += result.new
+        report.duplicates += result.duplicates
         report.drafts += result.drafts
         report.notes.extend(result.problems)
 
@@ -502,4 +531,15 @@ class Pipeline:
         try:
             self.store.record_failure(name, error, self.clock.now(), retry_at)
         except StoreError as exc:
-            log.error("could not record the failure of %s: %s", name, exc)
+            log.error("could not record the failure of %s: %s", name, exc, extra={"source": name})
+
+
+def _outcome(report: PollReport) -> str:
+    """The poll's outcome label: ok, not_modified, failed, rate_limited or skipped."""
+    if report.skipped:
+        return "skipped"
+    if report.retry_at is not None:
+        return "rate_limited"
+    if report.error:
+        return "failed"
+    return "not_modified" if report.not_modified else "ok"

@@ -4,7 +4,11 @@ One scheduler per process (APScheduler's own advice); jobs have stable ids, neve
 (`max_instances=1`), coalesce missed runs, and are spread over their interval so many sources do
 not poll in lockstep (periodic jobs by jitter; polls by a per-source offset that every instance
 shares, so with several instances a source is claimed once per tick: see listener.sources.leases).
-SIGINT/SIGTERM pause the scheduler, let running polls finish, then shut down.
+SIGINT/SIGTERM pause the scheduler, let running polls finish, then shut down; from that
+moment `/readyz` answers 503 so a load balancer stops sending work. SIGHUP reopens the log
+file (after logrotate moved it) and reloads nothing else: settings change with a restart.
+
+Every job is tracked (last start and end) for `/readyz` and `/metrics` (listener.ops).
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.interval import IntervalTrigger
 
-from listener.app import Listener, PeriodicJob
+from listener.app import Listener
+from listener.ops.health import SchedulerProbe
 from listener.pipeline import PollReport
 from listener.sources.base import Source
 from listener.sources.leases import schedule_anchor
@@ -44,8 +50,11 @@ class Service:
         on_report: Callable[[PollReport], None] | None = None,
     ) -> None:
         self.listener = listener
-        self.on_report = on_report or (lambda report: log.info("%s", report.summary()))
+        self.on_report = on_report or _log_report
         self.stopped = threading.Event()
+        # Set the moment a stop is asked for: /readyz fails from then on.
+        self.stopping = threading.Event()
+        self.on_hangup: Callable[[], object] | None = None
         service = listener.settings.service
         # Several instances may share one PostgreSQL database: each poll first claims the
         # source's lease, so a source is polled by one instance per interval
@@ -59,6 +68,13 @@ class Service:
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=workers)},
             timezone="UTC",
+        )
+        # Until start() the scheduler is not running, so /readyz says not ready yet.
+        listener.ops.attach_scheduler(
+            SchedulerProbe(
+                running=lambda: self.scheduler.state == STATE_RUNNING,
+                stopping=self.stopping.is_set,
+            )
         )
 
     def _poll_job(self, source: Source, every: timedelta) -> Callable[[], None]:
@@ -74,22 +90,24 @@ class Service:
 
         return run
 
-    def _guarded(self, job: PeriodicJob) -> Callable[[], None]:
+    def _guarded(self, run_job: Callable[[], object], job_id: str) -> Callable[[], None]:
         def run() -> None:
             try:
-                job.run()
+                run_job()
             except Exception:  # a failing job is logged and runs again next time
-                log.exception("job %s failed", job.id)
+                log.exception("job %s failed", job_id, extra={"job": job_id})
 
         return run
 
     def start(self) -> None:
         intervals = {c.name: c.every for c in self.listener.settings.sources}
         now = self.listener.clock.now()
+        jobs = self.listener.ops.checks.jobs
         for name, source in self.listener.sources.items():
             every = intervals.get(name, timedelta(minutes=5))
+            jobs.register(f"poll:{name}", every)
             self.scheduler.add_job(
-                self._poll_job(source, every),
+                jobs.track(f"poll:{name}", self._poll_job(source, every)),
                 # One grid per source shared by all instances, no random jitter (leases.py).
                 IntervalTrigger(
                     seconds=every.total_seconds(), start_date=schedule_anchor(name, every)
@@ -103,8 +121,9 @@ class Service:
                 next_run_time=now,
             )
         for job in self.listener.jobs:
+            jobs.register(job.id, job.every)
             self.scheduler.add_job(
-                self._guarded(job),
+                self._guarded(jobs.track(job.id, job.run), job.id),
                 IntervalTrigger(seconds=job.every.total_seconds(), jitter=_jitter(job.every)),
                 id=job.id,
                 name=job.id,
@@ -119,6 +138,7 @@ class Service:
         self.scheduler.start()
 
     def stop(self) -> None:
+        self.stopping.set()
         if self.scheduler.running:
             self.scheduler.pause()
             self.scheduler.shutdown(wait=True)
@@ -130,10 +150,18 @@ class Service:
             log.info(
                 "received %s; finishing running polls and stopping", signal.Signals(signum).name
             )
+            self.stopping.set()
             self.stopped.set()
+
+        def hangup(_signum: int, _frame: FrameType | None) -> None:
+            if self.on_hangup is not None:
+                self.on_hangup()
+            log.info("received SIGHUP: log file reopened; settings are read only at start")
 
         signal.signal(signal.SIGINT, handle)
         signal.signal(signal.SIGTERM, handle)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, hangup)
 
     def run_forever(self) -> None:
         """Start, block until a signal (or `stopped` is set), then stop cleanly."""
@@ -142,3 +170,9 @@ class Service:
             self.stopped.wait()
         finally:
             self.stop()
+
+
+def _log_report(report: PollReport) -> None:
+    """One line per poll: a failure as a warning, with the source as context."""
+    level = logging.WARNING if report.error else logging.INFO
+    log.log(level, "%s", report.summary(), extra={"source": report.source})

@@ -402,6 +402,36 @@ class ServiceSettings(_Section):
     fetch_worker: Literal["auto"] | bool = "auto"
 
 
+class OpsSettings(_Section):
+    """Health checks and metrics for operators (`/healthz`, `/readyz`, `/metrics`).
+
+    With `port` 0 they are served on the desk's host and port (alone when the desk is off);
+    with a port of their own, `/metrics` is served only there, so it can stay on an internal
+    address while the desk faces people. `metrics_token` (set it through the environment,
+    `LISTENER_OPS__METRICS_TOKEN`) makes `/metrics` ask for `Authorization: Bearer <token>`.
+    """
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+    metrics_token: str = ""
+    # Database-derived gauges (queue depth, incidents, outbox age) are read at most this often.
+    scrape_cache: Duration = timedelta(seconds=5)
+    # A periodic job running (or not started) this long past its interval makes /readyz fail.
+    job_grace: Duration = timedelta(minutes=2)
+    # How long /readyz waits for the database before calling it unreachable.
+    check_timeout: Duration = timedelta(seconds=3)
+
+
+class LoggingSettings(_Section):
+    """How the service logs: readable lines (`human`) or one JSON object per line (`json`)."""
+
+    format: Literal["human", "json"] = "human"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    # A file to append to instead of standard error; SIGHUP reopens it (after logrotate).
+    file: str = ""
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     service: ServiceSettings = ServiceSettings()
@@ -414,6 +444,8 @@ class Settings(_Section):
     web: WebSettings = WebSettings()
     email: EmailOutreachSettings = EmailOutreachSettings()
     x_publish: XPublishSettings = XPublishSettings()
+    ops: OpsSettings = OpsSettings()
+    logging: LoggingSettings = LoggingSettings()
     # Directory that relative paths (feed files, templates, SQLite files) are resolved against.
     base_dir: Path = Path(".")
 

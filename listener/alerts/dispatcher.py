@@ -26,6 +26,7 @@ from listener.alerts.webhook import WebhookChannel
 from listener.clock import Clock
 from listener.errors import DispatchError
 from listener.incidents.model import Severity
+from listener.ops.metrics import Metrics
 from listener.outreach.caps import quiet_hours_end
 from listener.settings import AlertChannelSettings, Settings
 from listener.store import Store
@@ -87,8 +88,10 @@ class AlertDispatcher:
         *,
         owner: str | None = None,
         batch: int = 50,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics if metrics is not None else Metrics()
         self.configs = {c.name: c for c in settings.alerts}
         self.store = store
         self.clock = clock
@@ -140,6 +143,7 @@ class AlertDispatcher:
                             now,
                         )
                         report.failed += 1
+                        self.metrics.delivery("alert", d.channel, "failed")
                     continue
                 quiet_end = quiet_hours_end(config.quiet_hours, now)
                 if quiet_end is not None:
@@ -179,7 +183,7 @@ class AlertDispatcher:
             except DispatchError:
                 raise
             except Exception as exc:  # a bug in one channel must not strand the delivery
-                log.exception("alert channel %s crashed", d.channel)
+                log.exception("alert channel %s crashed", d.channel, extra=_context(d))
                 raise DispatchError(f"alert channel {d.channel!r} crashed: {exc!r}") from exc
         except DispatchError as exc:
             with self.store.write() as conn:
@@ -190,13 +194,31 @@ class AlertDispatcher:
                 else:
                     q.mark_failed(conn, d.id, self.owner, str(exc), now)
                     report.failed += 1
+            self.metrics.delivery("alert", d.channel, "retry" if exc.retryable else "failed")
             report.errors.append(str(exc))
-            log.warning("alert %s to %s not delivered: %s", d.alert.id, d.channel, exc)
+            log.warning(
+                "alert %s to %s not delivered: %s",
+                d.alert.id,
+                d.channel,
+                exc,
+                extra=_context(d),
+            )
             return
         with self.store.write() as conn:
             if q.mark_sent(conn, d.id, self.owner, now):
                 report.sent += 1
+        self.metrics.delivery("alert", d.channel, "sent")
 
     def close(self) -> None:
         for channel in self.channels.values():
             channel.close()
+
+
+def _context(d: q.Delivery) -> dict[str, object]:
+    """Log context of a delivery: its alert, incident, brand and channel."""
+    return {
+        "alert_id": d.alert.id,
+        "incident_id": d.alert.incident_id,
+        "brand": d.alert.brand,
+        "channel": d.channel,
+    }

@@ -44,13 +44,31 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
-def setup_logging(verbose: bool = False) -> None:
-    level = logging.DEBUG if verbose else logging.INFO
+def setup_logging(
+    verbose: bool = False, *, fmt: str = "human", level: str = "info", file: str = ""
+) -> None:
+    """Readable lines on stderr (the default) or one JSON object per line (`fmt="json"`);
+    to `file` instead of stderr when given (reopened on SIGHUP, see listener.ops.logging)."""
+    from listener.ops.logging import JsonFormatter, RedactingFilter, ReopenableFileHandler
+
+    handler: logging.Handler
+    if file:
+        handler = ReopenableFileHandler(file)
+        handler.setFormatter(
+            JsonFormatter()
+            if fmt == "json"
+            else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+    elif fmt == "json":
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
+        handler.setFormatter(logging.Formatter("%(message)s", datefmt="[%X]"))
+    handler.addFilter(RedactingFilter())
     logging.basicConfig(
-        level=level,
-        format="%(message)s",
-        datefmt="[%X]",
-        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=False)],
+        level=logging.DEBUG if verbose else getattr(logging, level.upper(), logging.INFO),
+        handlers=[handler],
         force=True,
     )
     for noisy in ("apscheduler", "httpx", "httpcore", "urllib3", "alembic", "uvicorn.access"):

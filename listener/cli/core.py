@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Annotated, Any
@@ -66,59 +66,121 @@ def register(app: typer.Typer) -> None:
     app.command("labels")(labels)
 
 
+LogFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--log-format",
+        help="human (readable lines) or json (one object per line); default: [logging] format.",
+        show_default=False,
+    ),
+]
+
+
 def run(
     config: ConfigOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    log_format: LogFormatOption = None,
 ) -> None:
-    """Run the service: poll sources, score, store, queue drafts, and serve the review desk."""
+    """Run the service: poll sources, score, store, queue drafts, serve the review desk and
+    /healthz, /readyz, /metrics."""
+    from listener.ops.logging import reopen_log_files
     from listener.service import Service
 
-    setup_logging(verbose)
+    if log_format not in (None, "human", "json"):
+        fail(f"--log-format {log_format!r}: expected 'human' or 'json'", 2)
+    with user_errors():
+        settings = settings_from(config)
+    logs = settings.logging
+    fmt = log_format or logs.format
+    log_file = str(settings.resolve_path(logs.file)) if logs.file else ""
+    setup_logging(verbose, fmt=fmt, level=logs.level, file=log_file)
+    say = _sayer(fmt == "json" or bool(logs.file))
     # SQLite: one instance per database file, refused with the holder's PID (instance_lock).
-    with user_errors(), single_instance(settings_from(config).database_url):
+    with user_errors(), single_instance(settings.database_url):
         listener = open_listener(config, scoring=True)
         try:
-            _announce(listener)
+            _announce(listener, say)
             service = Service(listener)
+            service.on_hangup = reopen_log_files
             service.install_signal_handlers()
-            web = _start_web(listener)
+            servers = _start_web(listener, say)
             try:
                 service.run_forever()
             finally:
-                if web is not None:
-                    web.stop()
+                for server in servers:
+                    server.stop()
         finally:
             listener.close()
-    console.print("listener stopped cleanly.")
+    say("listener stopped cleanly.")
 
 
-def _start_web(listener: Listener) -> Any:
-    """The review desk in a thread beside the scheduler; the same signal stops both."""
-    if not listener.settings.web.enabled:
-        return None
+def _sayer(to_log: bool) -> Callable[[str], None]:
+    """Where the start-up lines go: the console, or the log (as plain text) when the log is
+    JSON or a file, so a collector sees one format only."""
+    if not to_log:
+        return lambda line: console.print(line, soft_wrap=True)
+    from rich.errors import MarkupError
+    from rich.text import Text
+
+    def to_log_line(line: str) -> None:
+        try:
+            plain = Text.from_markup(line).plain
+        except MarkupError:
+            plain = line
+        log.info("%s", plain)
+
+    return to_log_line
+
+
+def _start_web(listener: Listener, say: Callable[[str], None]) -> list[Any]:
+    """The review desk and the ops endpoints in threads beside the scheduler; the same
+    signal stops them all. The ops endpoints ride on the desk's port unless `[ops] port`
+    gives them their own; with the desk off they take its host and port alone."""
+    from listener.web.routes_ops import create_ops_app
     from listener.web.server import WebServer
 
-    server = WebServer(listener)
-    server.start()
-    console.print(f"listener: review desk on [bold]{server.url}[/]")
-    return server
-
-
-def _announce(listener: Listener) -> None:
     settings = listener.settings
-    console.print(f"listener: writing to [bold]{listener.store.url}[/]")
-    console.print(
-        f"listener: {len(settings.brands)} brand(s): " + ", ".join(b.name for b in settings.brands)
-    )
+    servers: list[Any] = []
+    try:
+        if settings.web.enabled:
+            desk = WebServer(listener)
+            desk.start()
+            servers.append(desk)
+            say(f"listener: review desk on [bold]{desk.url}[/]")
+        if settings.ops.enabled and (settings.ops.port or not settings.web.enabled):
+            own = bool(settings.ops.port)
+            ops = WebServer(
+                listener,
+                host=settings.ops.host if own else settings.web.host,
+                port=settings.ops.port if own else settings.web.port,
+                app=create_ops_app(listener),
+                setting="ops" if own else "web",
+            )
+            ops.start()
+            servers.append(ops)
+            say(f"listener: health and metrics on [bold]{ops.url}[/] (/healthz /readyz /metrics)")
+        elif settings.ops.enabled and servers:
+            say("listener: health and metrics on the desk's port (/healthz /readyz /metrics)")
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
+    return servers
+
+
+def _announce(listener: Listener, say: Callable[[str], None]) -> None:
+    settings = listener.settings
+    say(f"listener: writing to [bold]{listener.store.url}[/]")
+    say(f"listener: {len(settings.brands)} brand(s): " + ", ".join(b.name for b in settings.brands))
     for config in settings.sources:
         state = (
             "disabled: " + listener.disabled[config.name]
             if config.name in listener.disabled
             else f"every {_human(config.every)}"
         )
-        console.print(f"  source {config.name} ({config.kind}) {state}")
+        say(f"  source {config.name} ({config.kind}) {state}")
     if not listener.sources:
-        console.print("[yellow]no enabled sources: nothing will be polled[/]")
+        say("[yellow]no enabled sources: nothing will be polled[/]")
 
 
 def _human(every: timedelta) -> str:

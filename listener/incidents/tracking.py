@@ -31,6 +31,7 @@ from listener.incidents.detector import (
     observe,
 )
 from listener.incidents.terms import brand_words
+from listener.ops.metrics import Metrics
 from listener.settings import Settings
 from listener.store import Store
 from listener.store import incidents as q
@@ -167,12 +168,14 @@ def build_incidents(
     clock: Clock,
     environ: Mapping[str, str],
     channels: Mapping[str, Channel] | None = None,
+    *,
+    metrics: Metrics | None = None,
 ) -> IncidentWiring:
     tracker = IncidentTracker(settings, store)
     built = dict(channels) if channels is not None else build_channels(settings.alerts, environ)
     return IncidentWiring(
         tracker=tracker,
-        dispatcher=AlertDispatcher(settings, store, clock, built),
+        dispatcher=AlertDispatcher(settings, store, clock, built, metrics=metrics),
         resolver=QuietResolver(settings, store, clock),
         after_store=[tracker],
     )

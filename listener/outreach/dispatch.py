@@ -33,6 +33,7 @@ from typing import Any
 from listener.clock import Clock
 from listener.domain import Channel, Draft, DraftStatus
 from listener.errors import DispatchError, ListenerError, NotAllowed, SourceDisabled
+from listener.ops.metrics import Metrics
 from listener.outreach.caps import Hold, author_cap_hold, channel_rate_hold, quiet_hours_hold
 from listener.outreach.cases import Case, CaseStatus
 from listener.outreach.publishers.base import (
@@ -164,8 +165,11 @@ class Dispatcher:
         instance: str | None = None,
         batch: int = 50,
         on_sla_breach: SlaAlert | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.metrics.prepare_channels("reply", (c.value for c in AUTOMATIC_CHANNELS))
         self.store = store
         self.clock = clock
         self.instance = instance or instance_name()
@@ -218,7 +222,9 @@ class Dispatcher:
             try:
                 self._dispatch_one(draft_id, report)
             except ListenerError as exc:  # e.g. the database went away: stop this pass
-                log.error("dispatch of draft %s stopped: %s", draft_id, exc)
+                log.error(
+                    "dispatch of draft %s stopped: %s", draft_id, exc, extra={"draft_id": draft_id}
+                )
                 report.failed.setdefault(draft_id, str(exc))
                 break
         self.check_slas(report, self.clock.now())
@@ -251,6 +257,7 @@ class Dispatcher:
                     conn, row.id, error=error, needs_check=True, actor=self.instance, at=now
                 ):
                     report.recovered[row.id] = error
+                    self.metrics.delivery("reply", row.channel, "unknown")
 
     def _is_stuck(self, claimed_by: str, claimed_at: datetime | None, now: datetime) -> bool:
         if claimed_at is None:
@@ -316,7 +323,11 @@ class Dispatcher:
             else:
                 self._fail(draft, str(exc), needs_check=False, report=report)
         except Exception as exc:  # a bug: we cannot know whether it went out
-            log.exception("publishing draft %s crashed", draft.id)
+            log.exception(
+                "publishing draft %s crashed",
+                draft.id,
+                extra={"draft_id": draft.id, "brand": draft.brand},
+            )
             self._fail(
                 draft,
                 f"internal error while sending ({exc!r}): it may or may not have gone out; "
@@ -336,6 +347,7 @@ class Dispatcher:
                     claimed_by=self.instance,
                 )
             report.sent[draft.id] = platform_id
+            self.metrics.delivery("reply", draft.channel.value, "sent")
 
     def _hold(self, conn: Any, draft: Draft, author: str, now: datetime) -> Hold | None:
         if draft.channel not in self._publishers:
@@ -386,6 +398,7 @@ class Dispatcher:
                 claimed_by=self.instance,
             )
         report.retrying[draft.id] = reason
+        self.metrics.delivery("reply", draft.channel.value, "retry")
 
     def _fail(self, draft: Draft, error: str, *, needs_check: bool, report: DispatchReport) -> None:
         with self.store.write() as conn:
@@ -399,6 +412,7 @@ class Dispatcher:
                 claimed_by=self.instance,
             )
         (report.needs_check if needs_check else report.failed)[draft.id] = error
+        self.metrics.delivery("reply", draft.channel.value, "unknown" if needs_check else "failed")
 
     # -- people's actions --------------------------------------------------------------------
 

@@ -208,6 +208,7 @@ class Drafter:
                 mention.external_id,
                 name,
                 _described(exc),
+                extra={"source": mention.source, "brand": brand.name},
             )
             return None
         recipient = (

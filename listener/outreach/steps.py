@@ -19,6 +19,7 @@ from datetime import datetime
 
 from listener.clock import Clock
 from listener.domain import Channel, Mention, StoredMention
+from listener.ops.metrics import Metrics
 from listener.outreach.dispatch import Dispatcher, DispatchReport
 from listener.outreach.optouts import opt_out_phrase
 from listener.outreach.publishers.base import Publisher
@@ -164,10 +165,14 @@ def build_outreach(
     clock: Clock,
     environ: Mapping[str, str],
     publishers: Mapping[Channel, Publisher] | None = None,
+    *,
+    metrics: Metrics | None = None,
 ) -> Outreach:
     """The outreach steps and the reply dispatcher; `publishers` replace the ones built from
     settings and the environment (tests pass local or recording publishers here)."""
-    dispatcher = Dispatcher(settings, store, clock, environ=environ, publishers=publishers)
+    dispatcher = Dispatcher(
+        settings, store, clock, environ=environ, publishers=publishers, metrics=metrics
+    )
     cache = DoNotContactCache(store)
     return Outreach(
         dispatcher=dispatcher,

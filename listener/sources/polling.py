@@ -169,7 +169,10 @@ class SourceLeases:
                     )
             except StoreError as exc:
                 log.warning(
-                    "%s: could not release the lease (it expires anyway): %s", source.name, exc
+                    "%s: could not release the lease (it expires anyway): %s",
+                    source.name,
+                    exc,
+                    extra={"source": source.name},
                 )
 
     def _renew_loop(self) -> None:

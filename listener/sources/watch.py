@@ -9,6 +9,7 @@ mark is cleared once it recovers, so the next outage alerts again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from listener.clock import Clock
@@ -38,12 +39,23 @@ def health_of(status: SourceStatus, settings: Settings, now: datetime) -> Health
     )
 
 
-def watch_sources(store: Store, settings: Settings, clock: Clock) -> int:
-    """Alert on sources that newly need attention; returns how many alerts were queued."""
+def watch_sources(
+    store: Store,
+    settings: Settings,
+    clock: Clock,
+    observed: Callable[[Sequence[tuple[str, Health]]], None] | None = None,
+) -> int:
+    """Alert on sources that newly need attention; returns how many alerts were queued.
+
+    `observed` is handed every source's judged health (the metrics show it).
+    """
     now = clock.now()
     queued = 0
-    for status in store.source_statuses(now):
-        health = health_of(status, settings, now)
+    statuses = store.source_statuses(now)
+    judged = [(status, health_of(status, settings, now)) for status in statuses]
+    if observed is not None:
+        observed([(status.name, health) for status, health in judged])
+    for status, health in judged:
         if not health.needs_attention:
             if status.health_alerted_at is not None and health.state is HealthState.HEALTHY:
                 with store.write() as conn:
@@ -74,5 +86,10 @@ def watch_sources(store: Store, settings: Settings, clock: Clock) -> int:
             set_health_alerted(conn, status.name, now)
         if alert_id is not None:
             queued += 1
-            log.warning("source %s needs attention: %s", status.name, health.reason)
+            log.warning(
+                "source %s needs attention: %s",
+                status.name,
+                health.reason,
+                extra={"source": status.name},
+            )
     return queued

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, text, update
@@ -22,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from listener.domain import BatchWrite, Category, Draft, IngestItem, PollState, StoredMention
 from listener.errors import NotAllowed, NotFound, StoreError
 from listener.outreach.review import ReviewAction
-from listener.store import audit, drafts, mentions, sources
+from listener.store import audit, drafts, mentions, ops, sources
 from listener.store.audit import ChainCheck
 from listener.store.bulk import upsert_ignore
 from listener.store.checkpoint import WalCheckpointer
@@ -217,6 +218,27 @@ class Store:
             raise StoreError(f"database {self.url} refused: {_first_line(exc.orig)}") from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"database {self.url} failed: {exc}") from exc
+
+    # operators ------------------------------------------------------------------------
+
+    def schema_state(self) -> ops.SchemaState:
+        """Reachable, and at which migration; raises StoreError when it cannot be asked.
+
+        A SQLite file that was deleted or moved away still answers on the connections this
+        process holds open, while everything written goes nowhere: that counts as gone too.
+        """
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and not sqlite_in_memory(url):
+            database = url.database or ""
+            if not url.query.get("uri") and not Path(database).is_file():
+                raise StoreError(f"the database file {database} no longer exists")
+        with self.read() as conn:
+            return ops.schema_state(conn)
+
+    def queue_snapshot(self) -> ops.QueueSnapshot:
+        """Queue depth, active incidents, outbox ages and source progress (for /metrics)."""
+        with self.read() as conn:
+            return ops.queue_snapshot(conn)
 
     # brands and sources ---------------------------------------------------------------
 

@@ -39,6 +39,7 @@ ROUTER_MODULES: list[str] = [
     "routes_admin",
     "routes_api",
     "routes_outreach",
+    "routes_ops",
 ]
 
 CONTENT_SECURITY_POLICY = (

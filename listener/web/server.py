@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from listener.app import Listener
 from listener.errors import SettingsError
@@ -21,7 +22,7 @@ from listener.web.app import create_app
 log = logging.getLogger("listener.web")
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, setting: str = "web") -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -30,8 +31,8 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise SettingsError(
-            f"web.host/web.port {host}:{port} cannot be used ({exc.strerror}); "
-            "choose another port (LISTENER_WEB__PORT) or stop what is using it"
+            f"{setting}.host/{setting}.port {host}:{port} cannot be used ({exc.strerror}); "
+            f"choose another port (LISTENER_{setting.upper()}__PORT) or stop what is using it"
         ) from exc
     sock.listen(128)
     sock.setblocking(False)
@@ -48,12 +49,21 @@ class WebServer:
         host: str | None = None,
         port: int | None = None,
         environ: Mapping[str, str] | None = None,
+        app: ASGIApp | None = None,
+        setting: str = "web",
     ) -> None:
         web = listener.settings.web
-        self.app = create_app(listener, environ=environ)
-        self.socket = bind(host or web.host, web.port if port is None else port)
+        # `app` serves something else than the desk on this socket (the ops endpoints alone).
+        self.app = app if app is not None else create_app(listener, environ=environ)
+        self.socket = bind(host or web.host, web.port if port is None else port, setting)
+        # log_config=None: uvicorn's loggers go through ours (JSON lines when asked for).
         config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off", workers=1
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            workers=1,
+            log_config=None,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._serve, name="web", daemon=True)
