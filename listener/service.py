@@ -4,7 +4,9 @@ One scheduler per process (APScheduler's own advice); jobs have stable ids, neve
 (`max_instances=1`), coalesce missed runs, and are spread over their interval so many sources do
 not poll in lockstep (periodic jobs by jitter; polls by a per-source offset that every instance
 shares, so with several instances a source is claimed once per tick: see listener.leases).
-SIGINT/SIGTERM pause the scheduler, let running polls finish, then shut down.
+SIGINT/SIGTERM pause the scheduler, stop the HTTP fetches in flight (`abort_fetches`: a server
+that drips its answer must not hold the shutdown for minutes), let running polls finish, then
+shut down.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from listener.leases import schedule_anchor
 from listener.pipeline import PollReport
 from listener.polling import HostLimiter, SourceLeases
 from listener.sources.base import Source
+from listener.sources.bounded_http import abort_fetches, resume_fetches
 from listener.store.leases import instance_id
 
 log = logging.getLogger("listener.service")
@@ -83,6 +86,7 @@ class Service:
         return run
 
     def start(self) -> None:
+        resume_fetches()
         intervals = {c.name: c.every for c in self.listener.settings.sources}
         now = self.listener.clock.now()
         for name, source in self.listener.sources.items():
@@ -120,6 +124,7 @@ class Service:
     def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.pause()
+            abort_fetches()
             self.scheduler.shutdown(wait=True)
         self.leases.stop()
         self.stopped.set()
@@ -130,6 +135,7 @@ class Service:
                 "received %s; finishing running polls and stopping", signal.Signals(signum).name
             )
             self.stopped.set()
+            abort_fetches()
 
         signal.signal(signal.SIGINT, handle)
         signal.signal(signal.SIGTERM, handle)
