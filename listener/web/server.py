@@ -52,8 +52,15 @@ class WebServer:
         web = listener.settings.web
         self.app = create_app(listener, environ=environ)
         self.socket = bind(host or web.host, web.port if port is None else port)
+        # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1,
+        # i.e. from anyone on this host; `web.trusted_proxies` decides instead (create_app).
         config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off", workers=1
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            workers=1,
+            proxy_headers=False,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._serve, name="web", daemon=True)
