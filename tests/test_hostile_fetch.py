@@ -243,3 +243,18 @@ def test_the_bluesky_api_is_held_to_the_decoded_size_cap(hostile: HostileServer)
     assert isinstance(result, SourceError)
     assert "larger than max_bytes=2000000" in str(result)
     assert peak < 32 << 20, f"decoding held {peak / 2**20:.0f} MB"
+
+
+def test_a_proxy_from_the_environment_is_used_and_held_to_the_deadline(
+    hostile: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The feed is fetched through the proxy named in HTTP_PROXY (here a server that drips).
+    target = "http://127.0.0.1:9/feed.xml"
+    hostile.drip(target)
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", hostile.url(""))
+    result = ends_within_promise(fetch_all(feed(target)), 1.0)
+    assert hostile.hits == [target]
+    assert isinstance(result, SourceError)
+    assert "no complete answer within 1s" in str(result)

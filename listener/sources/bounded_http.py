@@ -176,6 +176,64 @@ class _DeadlineBackend(httpcore.SyncBackend):
         return _DeadlineStream(stream)
 
 
+def _deadline_transport(
+    context: ssl.SSLContext, limits: httpx.Limits, proxy: httpx.Proxy | None = None
+) -> httpx.HTTPTransport:
+    """An httpx transport whose connections (direct or through an HTTP proxy) keep to the
+    running fetch's deadline. httpx builds its httpcore pool without a way to choose the
+    network backend, so the pool is rebuilt here with the same settings and ours."""
+    transport = httpx.HTTPTransport(verify=context, limits=limits, trust_env=False, proxy=proxy)
+    backend = _DeadlineBackend()
+    if proxy is None:
+        transport._pool = httpcore.ConnectionPool(
+            ssl_context=context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=backend,
+        )
+    elif proxy.url.scheme in ("http", "https"):
+        transport._pool = httpcore.HTTPProxy(
+            proxy_url=httpcore.URL(
+                scheme=proxy.url.raw_scheme,
+                host=proxy.url.raw_host,
+                port=proxy.url.port,
+                target=proxy.url.raw_path,
+            ),
+            proxy_auth=proxy.raw_auth,
+            proxy_headers=proxy.headers.raw,
+            ssl_context=context,
+            proxy_ssl_context=proxy.ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=backend,
+        )
+    # A SOCKS proxy keeps httpx's own transport: per-operation timeouts only.
+    return transport
+
+
+class _DeadlineClient(httpx.Client):
+    """An httpx client whose transports, including those for proxies named in the environment
+    (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY with NO_PROXY, as httpx reads them), keep to the
+    deadline."""
+
+    def __init__(self, *, context: ssl.SSLContext, limits: httpx.Limits, **kwargs: Any) -> None:
+        self._context = context
+        # No `transport=` argument: httpx reads proxies from the environment only without one.
+        super().__init__(verify=context, limits=limits, trust_env=True, **kwargs)
+
+    def _init_transport(
+        self, *args: Any, limits: httpx.Limits = httpx.Limits(), **kwargs: Any
+    ) -> httpx.BaseTransport:
+        return _deadline_transport(self._context, limits)
+
+    def _init_proxy_transport(
+        self, proxy: httpx.Proxy, *args: Any, limits: httpx.Limits = httpx.Limits(), **kwargs: Any
+    ) -> httpx.BaseTransport:
+        return _deadline_transport(self._context, limits, proxy)
+
+
 def make_client(
     *,
     verify: ssl.SSLContext | bool = True,
@@ -186,30 +244,16 @@ def make_client(
     headers: dict[str, str] | None = None,
     base_url: str = "",
 ) -> httpx.Client:
-    """An httpx client whose connections keep to `fetch_deadline` and stop on `abort_fetches`.
-
-    Environment proxies are not used: a proxy transport would bypass the deadline.
-    """
-    limits = limits or httpx.Limits()
+    """An httpx client whose connections keep to `fetch_deadline` and stop on `abort_fetches`."""
     context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify)
-    transport = httpx.HTTPTransport(verify=context, limits=limits, trust_env=False)
-    # httpx builds its httpcore pool without a way to choose the network backend; the pool is
-    # rebuilt here with the same settings and the deadline-keeping backend.
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=context,
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=_DeadlineBackend(),
-    )
-    return httpx.Client(
-        transport=transport,
+    return _DeadlineClient(
+        context=context,
+        limits=limits or httpx.Limits(),
         timeout=timeout,
         follow_redirects=follow_redirects,
         max_redirects=max_redirects,
         headers={"Accept-Encoding": ACCEPT_ENCODING, **(headers or {})},
         base_url=base_url,
-        trust_env=False,
     )
 
 
