@@ -4,9 +4,9 @@ One scheduler per process (APScheduler's own advice); jobs have stable ids, neve
 (`max_instances=1`), coalesce missed runs, and are spread over their interval so many sources do
 not poll in lockstep (periodic jobs by jitter; polls by a per-source offset that every instance
 shares, so with several instances a source is claimed once per tick: see listener.leases).
-SIGINT/SIGTERM pause the scheduler, stop the HTTP fetches in flight (`abort_fetches`: a server
-that drips its answer must not hold the shutdown for minutes), let running polls finish, then
-shut down.
+SIGINT/SIGTERM pause the scheduler, let running polls finish, then shut down; an HTTP fetch still
+in flight `STOP_GRACE` after the signal is stopped (`abort_fetches`): a server that drips its
+answer must not hold the shutdown for its whole deadline.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ from listener.sources.bounded_http import abort_fetches, resume_fetches
 from listener.store.leases import instance_id
 
 log = logging.getLogger("listener.service")
+
+# How long fetches in flight may go on after a stop signal before they are cut off.
+STOP_GRACE = 10.0
 
 
 def _jitter(every: timedelta) -> int:
@@ -122,10 +125,13 @@ class Service:
         self.scheduler.start()
 
     def stop(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.pause()
-            abort_fetches()
-            self.scheduler.shutdown(wait=True)
+        try:
+            if self.scheduler.running:
+                self.scheduler.pause()
+                abort_fetches(STOP_GRACE)
+                self.scheduler.shutdown(wait=True)
+        finally:
+            resume_fetches()  # for whatever else this process fetches after the service
         self.leases.stop()
         self.stopped.set()
 
@@ -135,7 +141,7 @@ class Service:
                 "received %s; finishing running polls and stopping", signal.Signals(signum).name
             )
             self.stopped.set()
-            abort_fetches()
+            abort_fetches(STOP_GRACE)
 
         signal.signal(signal.SIGINT, handle)
         signal.signal(signal.SIGTERM, handle)

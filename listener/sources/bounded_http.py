@@ -5,8 +5,8 @@ seconds never trips a 20 s read timeout, and five redirects that each drip add u
 socket operation of a client made by `make_client` is clamped to the deadline of the fetch
 running in this thread (`fetch_deadline`), which covers connecting, the TLS handshake, the
 headers of every redirect hop and the body; when it passes, the read fails with a timeout.
-Reads also wait in short slices, so `abort_fetches()` (called when the service is told to
-stop) ends a fetch in flight within a fraction of a second instead of after its deadline.
+Reads also wait in short slices, so `abort_fetches(grace)` (called when the service is told to
+stop) ends a fetch still in flight once the grace has passed, instead of after its deadline.
 
 httpx decodes a compressed body a whole network chunk at a time, so 2 KB of `gzip, gzip`
 become a gigabyte in one call before any size check can run. `read_body` reads the raw bytes
@@ -34,6 +34,7 @@ __all__ = [
     "UndecodableBody",
     "abort_fetches",
     "fetch_deadline",
+    "fetches_aborted",
     "make_client",
     "read_body",
     "resume_fetches",
@@ -48,7 +49,17 @@ _SLICE = 0.5
 _OUT_CHUNK = 64 * 1024
 
 _DEADLINE: ContextVar[float | None] = ContextVar("listener_fetch_deadline", default=None)
-_ABORT = threading.Event()
+
+
+class _Abort:
+    """When fetches in flight must stop (a monotonic time), or None while they may run."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.at: float | None = None
+
+
+_ABORT = _Abort()
 
 T = TypeVar("T")
 
@@ -61,14 +72,26 @@ class UndecodableBody(Exception):
     """The body's Content-Encoding is one we did not ask for, or its bytes are corrupt."""
 
 
-def abort_fetches() -> None:
-    """Make every fetch in flight in this process fail at its next read (the service stops)."""
-    _ABORT.set()
+def abort_fetches(grace: float = 0.0) -> None:
+    """Make every fetch in this process fail at its next read once `grace` seconds have
+    passed (the service stops: a fetch about to finish may, a dripping one is not waited for).
+    A stop already under way is never pushed later."""
+    at = time.monotonic() + grace
+    with _ABORT.lock:
+        if _ABORT.at is None or at < _ABORT.at:
+            _ABORT.at = at
+
+
+def fetches_aborted() -> bool:
+    """True once an `abort_fetches` grace has run out, until `resume_fetches`."""
+    at = _ABORT.at
+    return at is not None and time.monotonic() >= at
 
 
 def resume_fetches() -> None:
-    """Allow fetches again after `abort_fetches` (a service started again in one process)."""
-    _ABORT.clear()
+    """Allow fetches again after `abort_fetches` (the service stopped, or starts again)."""
+    with _ABORT.lock:
+        _ABORT.at = None
 
 
 @contextlib.contextmanager
@@ -90,12 +113,14 @@ def fetch_deadline(seconds: float) -> Iterator[float]:
 
 def _remaining(what: type[Exception]) -> float | None:
     """Seconds left before this thread's deadline (None: no deadline); raises `what` if none."""
-    if _ABORT.is_set():
+    now = time.monotonic()
+    abort_at = _ABORT.at
+    if abort_at is not None and now >= abort_at:
         raise httpcore.ReadError("the fetch was stopped because the service is shutting down")
     end = _DEADLINE.get()
     if end is None:
         return None
-    left = end - time.monotonic()
+    left = end - now
     if left <= 0:
         raise what("the fetch did not finish before its overall deadline")
     return left
