@@ -20,9 +20,10 @@ import pytest
 
 from listener.domain import FetchBatch, PollState
 from listener.errors import SourceError
-from listener.settings import BlueskySourceSettings, validate_settings
+from listener.settings import BlueskySourceSettings, XSourceSettings, validate_settings
 from listener.sources.bluesky import SEARCH_PATH, BlueskySource
 from listener.sources.feed import FeedSource
+from listener.sources.x import XSource
 from tests.fakes.hostile_http import HostileServer, deflate_bomb, stacked_gzip_bomb
 from tests.service_processes import start_service, write_settings
 
@@ -258,3 +259,49 @@ def test_a_proxy_from_the_environment_is_used_and_held_to_the_deadline(
     assert hostile.hits == [target]
     assert isinstance(result, SourceError)
     assert "no complete answer within 1s" in str(result)
+
+
+def x_source(url: str) -> Callable[[], list[FetchBatch]]:
+    settings = validate_settings(
+        {
+            "brands": [{"name": "acme", "terms": ["acme"]}],
+            "sources": [{"kind": "x", "name": "x", "api_url": url, "timeout": "1s"}],
+        }
+    )
+    config = settings.sources[0]
+    assert isinstance(config, XSourceSettings)
+    source = XSource(config, query="acme", bearer_token="t")
+
+    def run() -> list[FetchBatch]:
+        try:
+            return list(source.fetch(PollState()))
+        finally:
+            source.close()
+
+    return run
+
+
+def test_the_x_api_is_held_to_one_deadline(hostile: HostileServer) -> None:
+    # tweepy goes through requests: its adapter's watchdog cuts a dripping answer.
+    hostile.drip("/2/tweets/search/recent")
+    result = ends_within_promise(x_source(hostile.url("")), 1.0)
+    assert isinstance(result, SourceError)
+    assert "did not answer" in str(result) and "within 1s" in str(result)
+
+
+def test_the_x_api_is_held_to_a_size_cap(hostile: HostileServer) -> None:
+    bomb = stacked_gzip_bomb(256 << 20, layers=1)
+    hostile.raw(
+        "/2/tweets/search/recent",
+        {"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        bomb,
+    )
+    tracemalloc.start()
+    try:
+        result = ends_within_promise(x_source(hostile.url("")), 1.0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert isinstance(result, SourceError)
+    assert "larger than 10,000,000 bytes" in str(result)
+    assert peak < 64 << 20, f"decoding held {peak / 2**20:.0f} MB"
