@@ -112,7 +112,9 @@ class ApiUrlAdapter(HTTPAdapter):
                 response._content = _read_capped(response)
                 response._content_consumed = True  # type: ignore[attr-defined]
         except requests.RequestException as exc:
-            if fired.is_set():
+            # Cut before a request went out (still connecting): the error as it is, so a
+            # caller can tell "never sent" from "sent, no answer".
+            if fired.is_set() and connections and not isinstance(exc, requests.ConnectTimeout):
                 raise requests.Timeout(
                     f"no complete answer within {self.timeout:g}s", request=request
                 ) from exc
