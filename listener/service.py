@@ -5,8 +5,10 @@ One scheduler per process (APScheduler's own advice); jobs have stable ids, neve
 not poll in lockstep (periodic jobs by jitter; polls by a per-source offset that every instance
 shares, so with several instances a source is claimed once per tick: see listener.sources.leases).
 SIGINT/SIGTERM pause the scheduler, let running polls finish, then shut down; from that
-moment `/readyz` answers 503 so a load balancer stops sending work. SIGHUP reopens the log
-file (after logrotate moved it) and reloads nothing else: settings change with a restart.
+moment `/readyz` answers 503 so a load balancer stops sending work. An HTTP fetch still in
+flight `STOP_GRACE` after the signal is stopped (`abort_fetches`): a server that drips its
+answer must not hold the shutdown for its whole deadline. SIGHUP reopens the log file (after
+logrotate moved it) and reloads nothing else: settings change with a restart.
 
 Every job is tracked (last start and end) for `/readyz` and `/metrics` (listener.ops).
 """
@@ -29,11 +31,15 @@ from listener.app import Listener
 from listener.ops.health import SchedulerProbe
 from listener.pipeline import PollReport
 from listener.sources.base import Source
+from listener.sources.bounded_http import abort_fetches, resume_fetches
 from listener.sources.leases import schedule_anchor
 from listener.sources.polling import HostLimiter, SourceLeases
 from listener.store.leases import instance_id
 
 log = logging.getLogger("listener.service")
+
+# How long fetches in flight may go on after a stop signal before they are cut off.
+STOP_GRACE = 10.0
 
 
 def _jitter(every: timedelta) -> int:
@@ -100,6 +106,7 @@ class Service:
         return run
 
     def start(self) -> None:
+        resume_fetches()
         intervals = {c.name: c.every for c in self.listener.settings.sources}
         now = self.listener.clock.now()
         jobs = self.listener.ops.checks.jobs
@@ -139,9 +146,13 @@ class Service:
 
     def stop(self) -> None:
         self.stopping.set()
-        if self.scheduler.running:
-            self.scheduler.pause()
-            self.scheduler.shutdown(wait=True)
+        try:
+            if self.scheduler.running:
+                self.scheduler.pause()
+                abort_fetches(STOP_GRACE)
+                self.scheduler.shutdown(wait=True)
+        finally:
+            resume_fetches()  # for whatever else this process fetches after the service
         self.leases.stop()
         self.stopped.set()
 
@@ -152,6 +163,7 @@ class Service:
             )
             self.stopping.set()
             self.stopped.set()
+            abort_fetches(STOP_GRACE)
 
         def hangup(_signum: int, _frame: FrameType | None) -> None:
             if self.on_hangup is not None:

@@ -362,6 +362,27 @@ class WebSettings(_Section):
     secret_key_env: str = "LISTENER_WEB_SECRET_KEY"
     enabled: bool = True
     page_size: int = Field(default=50, ge=1, le=500)
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, e.g.
+    # ["127.0.0.1"] behind nginx on the same host). Empty: the client is the socket's peer,
+    # and a forwarded address sent by anyone is ignored (the sign-in limit counts per address).
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # The largest request body a signed-in page or API call may send; sign-in and sign-out
+    # forms get at most 16 KB. Refused with 413 as the body streams in, before it is read.
+    max_body_bytes: int = Field(default=1_000_000, ge=16_384, le=100_000_000)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (e.g. 127.0.0.1 or 10.0.0.0/8)"
+                ) from None
+        return [item.strip() for item in value]
 
     @property
     def public_url(self) -> str:

@@ -208,11 +208,14 @@ def test_dropping_the_hash_index_keeps_every_record_and_the_chain(db_url: str) -
     try:
         migrate(old.engine, "0009")
         with old.write() as conn:
-            audit.append_many(conn, RECORDS[:2])
+            _append_as_before_0013(conn, RECORDS[:2])
     finally:
         old.close()
     store = Store.open(db_url)
     try:
+        # Migration 0013 started the head from the chain as it was.
+        with store.read() as conn:
+            assert audit.stored_head(conn) == audit.AuditHead(2, 2, PINNED[1])
         with store.write() as conn:
             audit.append(conn, **RECORDS[2])
         assert [h for _, h in _stored_chain(store)] == PINNED
@@ -226,3 +229,145 @@ def test_dropping_the_hash_index_keeps_every_record_and_the_chain(db_url: str) -
         assert not inspect(store.engine).get_unique_constraints("audit_log")
     finally:
         store.close()
+
+
+def _append_as_before_0013(conn: Any, records: list[dict[str, Any]]) -> None:
+    """Write records into a database older than the audit head, as the code of then did."""
+    prev = audit.GENESIS
+    for record in records:
+        row = {
+            "at": record["at"],
+            "actor": record["actor"],
+            "action": record["action"],
+            "entity": record["entity"],
+            "entity_id": str(record.get("entity_id", "")),
+            "before": record.get("before"),
+            "after": record.get("after"),
+        }
+        digest = audit._digest(prev, row)
+        conn.execute(audit.AUDIT.insert().values(**row, prev_hash=prev, hash=digest))
+        prev = digest
+
+
+def _seed(store: Store, n: int) -> list[int]:
+    with store.write() as conn:
+        for i in range(n):
+            audit.append(
+                conn, at=AT, actor="ann", action="draft.approve", entity="draft", entity_id=i
+            )
+    with store.read() as conn:
+        return [r.id for r in conn.execute(select(audit.AUDIT.c.id).order_by("id"))]
+
+
+def test_deleting_the_newest_records_is_caught_and_they_are_named(store: Store) -> None:
+    ids = _seed(store, 6)
+    with store.write() as conn:
+        conn.execute(audit.AUDIT.delete().where(audit.AUDIT.c.id >= ids[4]))
+    check = store.verify_audit()
+    assert not check.ok
+    assert check.records == 4 and check.first_bad_id == ids[4]
+    assert "2 record(s) removed from the end" in check.problem
+    assert f"missing: #{ids[4]} to #{ids[5]}" in check.problem
+
+
+def test_deleting_every_record_is_caught(store: Store) -> None:
+    _seed(store, 3)
+    with store.write() as conn:
+        conn.execute(audit.AUDIT.delete())
+    check = store.verify_audit()
+    assert not check.ok and "3 record(s) removed from the end" in check.problem
+
+
+def test_deleting_the_head_itself_is_caught(store: Store) -> None:
+    _seed(store, 3)
+    with store.write() as conn:
+        conn.execute(audit.HEAD.delete())
+    check = store.verify_audit()
+    assert not check.ok and "head (table audit_head) is missing" in check.problem
+    # An append after that does not quietly start a fresh head over the old records.
+    _seed(store, 1)
+    assert not store.verify_audit().ok
+
+
+def test_a_head_kept_outside_catches_what_rewriting_the_stored_head_hides(store: Store) -> None:
+    ids = _seed(store, 5)
+    check, kept = store.audit_head()
+    assert check.ok and kept.records == 5 and kept.last_id == ids[-1]
+    assert audit.AuditHead.parse(str(kept)) == kept
+    # Someone with write access removes the newest two records and fixes the stored head.
+    with store.write() as conn:
+        conn.execute(audit.AUDIT.delete().where(audit.AUDIT.c.id >= ids[3]))
+        last = conn.execute(select(audit.AUDIT.c.hash).where(audit.AUDIT.c.id == ids[2]))
+        conn.execute(
+            audit.HEAD.update().values(records=3, last_id=ids[2], last_hash=last.scalar_one())
+        )
+    assert store.verify_audit().ok  # what the database alone can prove
+    check = store.verify_audit(kept)
+    assert not check.ok
+    assert "the head you kept says 5 record(s)" in check.problem
+    assert f"missing: #{ids[3]} to #{ids[4]}" in check.problem
+
+
+def test_a_kept_head_still_verifies_after_the_chain_grows(store: Store) -> None:
+    _seed(store, 2)
+    _, kept = store.audit_head()
+    _seed(store, 3)
+    assert store.verify_audit(kept) == audit.ChainCheck(True, 5)
+
+
+def test_a_kept_head_catches_a_rewritten_chain(store: Store) -> None:
+    _seed(store, 3)
+    _, kept = store.audit_head()
+    # Rebuild the whole log with different content: every link is valid again.
+    with store.write() as conn:
+        conn.execute(audit.AUDIT.delete())
+        conn.execute(audit.HEAD.delete())
+    with store.write() as conn:
+        for i in range(3):
+            audit.append(
+                conn, at=AT, actor="mallory", action="draft.approve", entity="draft", entity_id=i
+            )
+    assert store.verify_audit().ok
+    check = store.verify_audit(kept)
+    assert not check.ok and "the chain up to there was rewritten" in check.problem
+
+
+@pytest.mark.parametrize("bad", ["", "3", "3:4", "x:4:" + "a" * 64, "3:4:" + "g" * 64])
+def test_a_malformed_head_is_refused(bad: str) -> None:
+    with pytest.raises(ValueError):
+        audit.AuditHead.parse(bad)
+
+
+def test_audit_head_and_verify_expect_head_from_the_command_line(
+    tmp_path: Path,
+    x_api: XApiServer,  # noqa: F811
+) -> None:
+    config = _config(tmp_path, x_api.url)
+    settings = load_settings(config, environ={})
+    world = build_world(settings)
+    try:
+        for name in ("fay", "gus", "hal"):
+            world.ingest(x_mention(x_api, x_api.add_user(name), f"@O2 awful, says {name}"))
+    finally:
+        world.listener.close()
+    printed = _cli(config, "audit", "head")
+    assert printed.returncode == 0, printed.stderr
+    kept = printed.stdout.strip()
+    head = audit.AuditHead.parse(kept)
+    as_json = json.loads(_cli(config, "audit", "head", "--json").stdout)
+    assert as_json["head"] == kept and as_json["records"] == head.records
+    ok = _cli(config, "audit", "verify", "--expect-head", kept)
+    assert ok.returncode == 0 and "and the head you kept" in ok.stderr
+
+    store = Store.open(settings.database_url)
+    try:
+        with store.write() as conn:
+            conn.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": head.last_id})
+    finally:
+        store.close()
+    removed = _cli(config, "audit", "verify")
+    assert removed.returncode == 1
+    assert "1 record(s) removed from the end" in removed.stderr
+    assert f"missing: #{head.last_id}" in removed.stderr
+    bad = _cli(config, "audit", "verify", "--expect-head", "nonsense")
+    assert bad.returncode != 0 and "records:last_id:hash" in bad.stderr

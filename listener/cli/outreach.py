@@ -22,6 +22,7 @@ from listener.cli.common import (
 from listener.cli.core import open_listener
 from listener.errors import NotAllowed
 from listener.outreach.dispatch import Dispatcher
+from listener.store.audit import AuditHead
 from listener.store.outreach import OutreachStore
 
 ActorOption = Annotated[str | None, typer.Option("--as", help="Who is acting (for the audit log).")]
@@ -269,13 +270,45 @@ def audit(
 
 
 @audit_app.command("verify")
-def audit_verify(ctx: typer.Context, config: ConfigOption = None) -> None:
-    """Recompute the hash chain; exit 1 naming the first record that was changed."""
+def audit_verify(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    expect_head: Annotated[
+        str,
+        typer.Option(
+            "--expect-head",
+            help="A head printed earlier by `listener audit head` (records:last_id:hash), "
+            "kept outside the database: the chain must still pass through it.",
+        ),
+    ] = "",
+) -> None:
+    """Recompute the hash chain and compare its end with its head; exit 1 naming what changed."""
+    expected = None
+    if expect_head:
+        try:
+            expected = AuditHead.parse(expect_head)
+        except ValueError as exc:
+            fail(f"--expect-head: {exc} (copy it from `listener audit head`)")
     with _opened(config or ctx.obj) as listener:
-        check = listener.store.verify_audit()
+        check = listener.store.verify_audit(expected)
     if not check.ok:
-        fail(
-            f"audit log tampered: record {check.first_bad_id}: {check.problem} "
-            f"({check.records} record(s) checked)"
-        )
-    console.print(f"audit log intact: {check.records} record(s), chain verified.")
+        where = f"record {check.first_bad_id}: " if check.first_bad_id is not None else ""
+        fail(f"audit log tampered: {where}{check.problem} ({check.records} record(s) checked)")
+    against = " and the head you kept" if expected is not None else ""
+    console.print(f"audit log intact: {check.records} record(s), chain and head{against} verified.")
+
+
+@audit_app.command("head")
+def audit_head(
+    ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption = False
+) -> None:
+    """Print where the chain ends, to keep outside the database for `verify --expect-head`."""
+    with _opened(config or ctx.obj) as listener:
+        check, head = listener.store.audit_head()
+    if not check.ok:
+        where = f"record {check.first_bad_id}: " if check.first_bad_id is not None else ""
+        fail(f"audit log tampered: {where}{check.problem}; no head printed")
+    if as_json:
+        print_json({**head.as_dict(), "head": str(head)})
+        return
+    print(head)

@@ -20,6 +20,13 @@ from listener.clock import Clock, SystemClock
 from listener.domain import Engagement, FetchBatch, Mention, PollState, utc
 from listener.errors import RateLimited, SettingsError, SourceError
 from listener.settings import BlueskySourceSettings, Settings, SourceSettings
+from listener.sources.bounded_http import (
+    BodyTooLarge,
+    UndecodableBody,
+    fetch_deadline,
+    make_client,
+    read_body,
+)
 
 __all__ = ["BlueskySource", "build_search_queries", "build_source"]
 
@@ -82,9 +89,11 @@ class BlueskySource:
         self.config = config
         self.queries = list(queries)
         self._clock = clock or SystemClock()
-        self._http = httpx.Client(
+        # One deadline over each whole request (redirects, headers, body) and a cap on the
+        # decoded answer, as for feeds: see listener.sources.bounded_http.
+        self._http = make_client(
             base_url=config.api_url.rstrip("/"),
-            timeout=config.timeout.total_seconds(),
+            timeout=httpx.Timeout(config.timeout.total_seconds()),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=True,
         )
@@ -134,17 +143,29 @@ class BlueskySource:
     def _get(self, params: dict[str, str]) -> dict[str, Any]:
         prefix = f"bluesky source '{self.name}'"
         retry = "it will be retried on the next run"
+        seconds = self.config.timeout.total_seconds()
         try:
-            response = self._http.get(SEARCH_PATH, params=params)
+            with (
+                fetch_deadline(seconds),
+                self._http.stream("GET", SEARCH_PATH, params=params) as response,
+            ):
+                raw = read_body(response, max_bytes=self.config.max_bytes)
         except httpx.TimeoutException as exc:
             raise SourceError(
-                f"{prefix}: {self.config.api_url} did not answer within "
-                f"{self.config.timeout.total_seconds():g}s; {retry}"
+                f"{prefix}: {self.config.api_url} did not answer within {seconds:g}s; {retry}"
             ) from exc
         except httpx.HTTPError as exc:
             raise SourceError(
                 f"{prefix}: could not reach {self.config.api_url} ({exc}); {retry}"
             ) from exc
+        except BodyTooLarge:
+            raise SourceError(
+                f"{prefix}: the answer is larger than max_bytes={self.config.max_bytes}; {retry}"
+            ) from None
+        except UndecodableBody as exc:
+            raise SourceError(
+                f"{prefix}: Bluesky's answer cannot be read: {exc}; {retry}"
+            ) from None
         status = response.status_code
         if status == 429:
             raise self._rate_limited(response.headers.get("ratelimit-reset", ""))
@@ -153,20 +174,17 @@ class BlueskySource:
         if status in (401, 403):
             raise SourceError(
                 f"{prefix}: {self.config.api_url} refused anonymous search ({status}: "
-                f"{_xrpc_message(response)}); Bluesky has at times turned off search without "
+                f"{_xrpc_message(response, raw)}); Bluesky has at times turned off search without "
                 "login on its public API: point api_url at an AppView that allows it"
             )
         if status >= 400:
             raise SourceError(
-                f"{prefix}: Bluesky rejected the search ({status}: {_xrpc_message(response)}); "
+                f"{prefix}: Bluesky rejected the search "
+                f"({status}: {_xrpc_message(response, raw)}); "
                 "check 'query' and the brand terms in settings"
             )
-        if len(response.content) > self.config.max_bytes:
-            raise SourceError(
-                f"{prefix}: the answer is larger than max_bytes={self.config.max_bytes}; {retry}"
-            )
         try:
-            body = response.json()
+            body = json.loads(raw)
         except ValueError as exc:
             raise SourceError(f"{prefix}: Bluesky's answer is not valid JSON; {retry}") from exc
         if not isinstance(body, dict) or not isinstance(body.get("posts"), list):
@@ -285,10 +303,10 @@ def _encode_cursor(since: Mapping[str, str]) -> str:
     return json.dumps(dict(sorted(since.items())), separators=(",", ":"), ensure_ascii=False)
 
 
-def _xrpc_message(response: httpx.Response) -> str:
+def _xrpc_message(response: httpx.Response, raw: bytes) -> str:
     """The `message` (or `error`) of an XRPC error body, else the status text."""
     try:
-        body = response.json()
+        body = json.loads(raw)
     except ValueError:
         body = None
     if isinstance(body, dict):

@@ -1,10 +1,11 @@
 """RSS, Atom and RDF feeds: fetched with httpx, parsed by feedparser from bytes.
 
 feedparser's own fetching has no timeout and no size limit, so we fetch: a connect/read
-timeout, an overall deadline (a server that trickles bytes forever is cut off), a size cap,
-a bounded number of redirects, and conditional GET (ETag / Last-Modified) so an unchanged feed
-costs one 304. Local files (a path or file:// URL) are read directly, which is how the bundled
-demo works with no network.
+timeout, one overall deadline over connecting, every redirect hop, the headers and the body
+(a server that trickles bytes forever is cut off; see `bounded_http`), a size cap on the decoded
+bytes as they stream, a bounded number of redirects, and conditional GET (ETag /
+Last-Modified) so an unchanged feed costs one 304. Local files (a path or file:// URL) are read
+directly, which is how the bundled demo works with no network.
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ from listener.clock import Clock, SystemClock
 from listener.domain import FetchBatch, Mention, PollState
 from listener.errors import RateLimited, SourceError
 from listener.settings import FeedSourceSettings, Settings
+from listener.sources.bounded_http import (
+    BodyTooLarge,
+    UndecodableBody,
+    fetch_deadline,
+    make_client,
+    read_body,
+)
 from listener.sources.html_text import clean_text, html_to_text
 
 # feedparser asks SAX for the libxml2 driver first on every parse. It is not installed, so each
@@ -68,12 +76,12 @@ def make_http_client(
     timeout: timedelta, *, max_connections: int = 20, max_keepalive: int = 10
 ) -> httpx.Client:
     """A client for feed fetching; each request passes its own source's timeout."""
-    return httpx.Client(
+    return make_client(
         verify=_tls_context(),
         timeout=_timeout(timeout),
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
-        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+        headers={"User-Agent": USER_AGENT},
         limits=httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_keepalive
         ),
@@ -132,9 +140,17 @@ def fetch_url(
         headers["If-None-Match"] = state.etag
     if state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
-    deadline = time.monotonic() + timeout.total_seconds()
+    seconds = timeout.total_seconds()
+    late = (
+        f"source {name!r}: {url} timed out: no complete answer within {seconds:g}s "
+        "(connecting, redirects, headers and body together); will retry on the next run"
+    )
+    deadline = time.monotonic() + seconds
     try:
-        with client.stream("GET", url, headers=headers, timeout=_timeout(timeout)) as response:
+        with (
+            fetch_deadline(seconds),
+            client.stream("GET", url, headers=headers, timeout=_timeout(timeout)) as response,
+        ):
             if response.status_code == 304:
                 # Read the (empty) body: a response closed unread takes its connection
                 # with it, and the next poll of this site would have to open a new one.
@@ -146,20 +162,16 @@ def fetch_url(
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise SourceError(_too_big(name, url, max_bytes))
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise SourceError(_too_big(name, url, max_bytes))
-                if time.monotonic() > deadline:
-                    raise SourceError(
-                        f"source {name!r}: {url} did not finish sending within "
-                        f"{timeout.total_seconds():g}s; will retry on the next run"
-                    )
-                chunks.append(chunk)
+            try:
+                body = read_body(response, max_bytes=max_bytes)
+            except BodyTooLarge:
+                raise SourceError(_too_big(name, url, max_bytes)) from None
+            except UndecodableBody as exc:
+                raise SourceError(
+                    f"source {name!r}: {url} cannot be read: {exc}; will retry on the next run"
+                ) from None
             return FetchedBytes(
-                body=b"".join(chunks),
+                body=body,
                 content_type=response.headers.get("content-type", ""),
                 url=str(response.url),
                 etag=response.headers.get("etag", ""),
@@ -171,6 +183,8 @@ def fetch_url(
             "fix the URL in settings"
         ) from None
     except httpx.TimeoutException as exc:
+        if time.monotonic() >= deadline:
+            raise SourceError(late) from None
         raise SourceError(
             f"source {name!r}: {url} timed out ({type(exc).__name__}); will retry on the next run"
         ) from None

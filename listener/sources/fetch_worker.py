@@ -37,6 +37,7 @@ from listener.domain import Engagement, FetchBatch, Mention, PollState
 from listener.errors import RateLimited, SourceDisabled, SourceError
 from listener.settings import Settings
 from listener.sources.base import Source
+from listener.sources.bounded_http import fetches_aborted
 
 log = logging.getLogger("listener.fetch")
 
@@ -219,9 +220,11 @@ class FetchWorker:
         reply: tuple[Any, ...]
         try:
             channel.send((name, pack_state(state)))
-            if not channel.poll(self.answer_within.total_seconds()):
+            if not self._answered(channel):
                 # A late answer would reach the next poll on this channel: drop the channel.
                 channel.close()
+                if fetches_aborted():
+                    raise WorkerUnavailable("the service is stopping")
                 self._failed(f"no answer for {name} in {self.answer_within.total_seconds():.0f} s")
                 raise WorkerUnavailable("no answer in time")
             reply = channel.recv()
@@ -242,6 +245,17 @@ class FetchWorker:
         if kind == "crash":
             raise RuntimeError(f"in the fetch worker: {reply[1]}")
         raise WorkerUnavailable(f"the worker does not poll {name!r}")
+
+    def _answered(self, channel: Connection) -> bool:
+        """Wait for the worker's answer, at most `answer_within`; False when it did not come,
+        or when the service is stopping (the fetch is given up rather than waited for)."""
+        end = time.monotonic() + self.answer_within.total_seconds()
+        while (left := end - time.monotonic()) > 0:
+            if channel.poll(min(left, 0.5)):
+                return True
+            if fetches_aborted():
+                return False
+        return False
 
     def close(self) -> None:
         with self._lock:

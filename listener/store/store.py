@@ -24,7 +24,7 @@ from listener.domain import BatchWrite, Category, Draft, IngestItem, PollState, 
 from listener.errors import NotAllowed, NotFound, StoreError
 from listener.outreach.review import ReviewAction
 from listener.store import audit, drafts, mentions, ops, sources
-from listener.store.audit import ChainCheck
+from listener.store.audit import AuditHead, ChainCheck
 from listener.store.bulk import upsert_ignore
 from listener.store.checkpoint import WalCheckpointer
 from listener.store.drafts import DraftFilter
@@ -549,9 +549,15 @@ class Store:
                 after=after,
             )
 
-    def verify_audit(self) -> ChainCheck:
+    def verify_audit(self, expected: AuditHead | None = None) -> ChainCheck:
+        """Check the chain, its stored head, and `expected` (a head kept elsewhere) if given."""
         with self.read() as conn:
-            return audit.verify(conn)
+            return audit.verify(conn, expected)
+
+    def audit_head(self) -> tuple[ChainCheck, AuditHead]:
+        """The chain checked, and where it ends (to keep outside the database)."""
+        with self.read() as conn:
+            return audit.head(conn)
 
 
 LABEL_KINDS = ("category", "dissatisfied", "not_about_us")

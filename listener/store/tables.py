@@ -198,6 +198,21 @@ class AuditRow(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
+class AuditHeadRow(SQLModel, table=True):
+    """Where the audit chain ends: written in the same transaction as every append.
+
+    Deleting the newest records leaves a chain that still links up; comparing its end with
+    this row is how `audit verify` notices. One row, named "chain".
+    """
+
+    __tablename__ = "audit_head"
+
+    name: str = Field(primary_key=True, max_length=20)
+    records: int = 0
+    last_id: int = 0
+    last_hash: str = Field(default="", max_length=64)
+
+
 class LabelRow(SQLModel, table=True):
     """A person's correction of a score: training material for the next model."""
 

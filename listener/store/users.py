@@ -34,6 +34,7 @@ class WebUser:
     api_token_hash: str
     created_at: datetime
     disabled: bool
+    session_epoch: int = 0
 
     @property
     def has_api_token(self) -> bool:
@@ -59,6 +60,7 @@ def _row_to_user(row: Row[Any]) -> WebUser:
         api_token_hash=row.api_token_hash,
         created_at=row.created_at,
         disabled=bool(row.disabled),
+        session_epoch=int(row.session_epoch),
     )
 
 
@@ -136,10 +138,24 @@ def set_password_hash(
     conn: Connection, name: str, password_hash: str, *, actor: str, at: datetime
 ) -> None:
     get_user(conn, name)
-    conn.execute(update(USER).where(USER.c.name == name).values(password_hash=password_hash))
+    # A new password also ends every session signed in with the old one.
+    conn.execute(
+        update(USER)
+        .where(USER.c.name == name)
+        .values(password_hash=password_hash, session_epoch=USER.c.session_epoch + 1)
+    )
     audit.append(
         conn, at=at, actor=actor, action="user.password", entity="user", entity_id=name, after={}
     )
+
+
+def end_sessions(conn: Connection, name: str, *, actor: str, at: datetime, why: str) -> None:
+    """Make every session cookie issued to `name` so far stop working (sign-out)."""
+    get_user(conn, name)
+    conn.execute(
+        update(USER).where(USER.c.name == name).values(session_epoch=USER.c.session_epoch + 1)
+    )
+    audit.append(conn, at=at, actor=actor, action=why, entity="user", entity_id=name, after={})
 
 
 def set_disabled(conn: Connection, name: str, disabled: bool, *, actor: str, at: datetime) -> None:

@@ -28,6 +28,9 @@ class WebUserRow(SQLModel, table=True):
     api_token_hash: str = Field(default="", max_length=64, index=True)
     created_at: datetime = _dt(nullable=False)
     disabled: bool = False
+    # Part of every session cookie; signing out (or a new password) moves it on, so a copy of
+    # an old cookie no longer signs anyone in.
+    session_epoch: int = 0
 
 
 class WebSecretRow(SQLModel, table=True):

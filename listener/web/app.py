@@ -14,16 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRouter
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from listener.app import Listener
 from listener.errors import InvalidTransition, NotAllowed, NotFound
 from listener.web.auth import LoginLimiter, session_secret
 from listener.web.deps import Desk, Forbidden, SignInRequired, Unauthorized
+from listener.web.limits import BodyLimit
 from listener.web.pages import NavLink, make_templates, render, template_dirs
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -130,6 +133,12 @@ def create_app(
         https_only=settings.web.public_url.startswith("https://"),
     )
     app.add_middleware(SecurityHeaders)
+    # Outermost: a body too large is refused before sessions or routes see the request.
+    app.add_middleware(BodyLimit, max_bytes=settings.web.max_body_bytes)
+    if settings.web.trusted_proxies:
+        # Only these peers may say who the client is (X-Forwarded-For); anyone else's
+        # header is ignored, so the sign-in limit cannot be dodged by inventing addresses.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.web.trusted_proxies)
     _install_error_pages(app)
     return app
 
@@ -179,3 +188,18 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(404)
     async def no_route(request: Request, exc: Any) -> Response:
         return error(request, 404, "there is no such page")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        # An id in the path that no record can have (negative, zero, past the database's
+        # integers) names nothing: 404, as for an id that does not exist.
+        if any(e.get("loc", ("",))[0] == "path" for e in exc.errors()):
+            return error(request, 404, "there is no such page")
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "the request"
+        return error(request, 422, f"{where}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(OverflowError)
+    async def overflow(request: Request, exc: OverflowError) -> Response:
+        # A number too large for the database or the calendar (e.g. ?incident=10**30).
+        return error(request, 422, "a number in the request is out of range")

@@ -6,7 +6,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from jinja2 import Environment
 from starlette.templating import Jinja2Templates
 
@@ -64,15 +64,22 @@ def get_desk(request: Request) -> Desk:
 
 
 def session_user(request: Request) -> users.WebUser | None:
-    """The signed-in user, re-read on every request so a disabled account stops at once."""
+    """The signed-in user, re-read on every request so a disabled account stops at once.
+
+    The cookie also carries the account's session epoch from sign-in; signing out (or a new
+    password) moves the stored epoch on, so a copy of the cookie kept from before stops
+    working although its signature is still valid.
+    """
     name = request.session.get("user")
     if not isinstance(name, str) or not name:
         return None
     desk = get_desk(request)
     with desk.listener.store.read() as conn:
         user = users.find_user(conn, name)
-    if user is None or user.disabled:
+    epoch = request.session.get("epoch")
+    if user is None or user.disabled or epoch != user.session_epoch:
         request.session.pop("user", None)
+        request.session.pop("epoch", None)
         return None
     return user
 
@@ -167,6 +174,19 @@ def flash(request: Request, kind: str, message: str) -> None:
     # The session is a signed cookie (about 4 kB at most): keep messages few and short.
     messages.append([kind, message[:300]])
     request.session["flash"] = messages[-3:]
+
+
+# The largest id a record can have: ids are the database's 4-byte integers on PostgreSQL.
+MAX_RECORD_ID = 2**31 - 1
+# A record id in a path: anything else (negative, zero, 2**63, a hundred digits) is a 404.
+RecordId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]
+
+
+def record_id_text(value: str) -> str:
+    """`value` if it is an id a record can have (ASCII digits, 1..MAX_RECORD_ID), else ''."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:
+        return ""
+    return value if 0 < int(value) <= MAX_RECORD_ID else ""
 
 
 # Route parameters that sign in and check a role; declared once for every router.

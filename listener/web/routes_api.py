@@ -23,7 +23,7 @@ from listener.store import desk as desk_store
 from listener.store.mentions import stored_as_dict
 from listener.web import incident_data
 from listener.web.auth import Role
-from listener.web.deps import CATEGORIES, api_requires, get_desk
+from listener.web.deps import CATEGORIES, MAX_RECORD_ID, RecordId, api_requires, get_desk
 
 router = APIRouter(prefix="/api")
 
@@ -53,7 +53,7 @@ def _unprocessable(message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=422)
 
 
-def _draft_json(request: Request, draft_id: int, *, history: bool = False) -> dict[str, Any]:
+def _draft_json(request: Request, draft_id: RecordId, *, history: bool = False) -> dict[str, Any]:
     store = get_desk(request).listener.store
     draft = store.draft(draft_id)
     mention = store.mentions_by_ids([draft.mention_id]).get(draft.mention_id)
@@ -75,7 +75,7 @@ def api_queue(
     source: str = "",
     category: str = "",
     q: Annotated[str, Query(max_length=200)] = "",
-    incident: int | None = None,
+    incident: Annotated[int | None, Query(ge=1, le=MAX_RECORD_ID)] = None,
     after: str = "",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JSONResponse:
@@ -112,12 +112,12 @@ def api_queue(
 
 
 @router.get("/drafts/{draft_id}")
-def api_draft(request: Request, draft_id: int, user: ApiViewer) -> JSONResponse:
+def api_draft(request: Request, draft_id: RecordId, user: ApiViewer) -> JSONResponse:
     return JSONResponse(_draft_json(request, draft_id, history=True))
 
 
 def _act(
-    request: Request, user: users.WebUser, draft_id: int, action: ReviewAction, **kwargs: Any
+    request: Request, user: users.WebUser, draft_id: RecordId, action: ReviewAction, **kwargs: Any
 ) -> JSONResponse:
     desk = get_desk(request)
     listener = desk.listener
@@ -134,13 +134,13 @@ def _act(
 
 
 @router.post("/drafts/{draft_id}/approve")
-def api_approve(request: Request, draft_id: int, user: ApiApprover) -> JSONResponse:
+def api_approve(request: Request, draft_id: RecordId, user: ApiApprover) -> JSONResponse:
     return _act(request, user, draft_id, ReviewAction.APPROVE)
 
 
 @router.post("/drafts/{draft_id}/reject")
 def api_reject(
-    request: Request, draft_id: int, body: RejectBody, user: ApiApprover
+    request: Request, draft_id: RecordId, body: RejectBody, user: ApiApprover
 ) -> JSONResponse:
     if not body.reason.strip():
         return _unprocessable("a rejection needs a reason")
@@ -148,7 +148,9 @@ def api_reject(
 
 
 @router.post("/drafts/{draft_id}/edit")
-def api_edit(request: Request, draft_id: int, body: EditBody, user: ApiApprover) -> JSONResponse:
+def api_edit(
+    request: Request, draft_id: RecordId, body: EditBody, user: ApiApprover
+) -> JSONResponse:
     listener = get_desk(request).listener
     draft = listener.store.draft(draft_id)
     text = body.text.replace("\r\n", "\n")
@@ -162,7 +164,7 @@ def api_edit(request: Request, draft_id: int, body: EditBody, user: ApiApprover)
 
 @router.post("/drafts/{draft_id}/snooze")
 def api_snooze(
-    request: Request, draft_id: int, body: SnoozeBody, user: ApiApprover
+    request: Request, draft_id: RecordId, body: SnoozeBody, user: ApiApprover
 ) -> JSONResponse:
     now = get_desk(request).listener.clock.now()
     if body.until is not None:
@@ -186,7 +188,7 @@ def api_mentions(
     category: str = "",
     dissatisfied: bool | None = None,
     q: Annotated[str, Query(max_length=200)] = "",
-    incident: int | None = None,
+    incident: Annotated[int | None, Query(ge=1, le=MAX_RECORD_ID)] = None,
     before: str = "",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JSONResponse:
@@ -224,7 +226,7 @@ def api_incidents(request: Request, user: ApiViewer, active: bool = False) -> JS
 
 
 @router.get("/incidents/{incident_id}")
-def api_incident(request: Request, incident_id: int, user: ApiViewer) -> JSONResponse:
+def api_incident(request: Request, incident_id: RecordId, user: ApiViewer) -> JSONResponse:
     """One incident with its timeline, amplifying authors and mention ids."""
     found = incident_data.detail(get_desk(request).listener, incident_id)
     return JSONResponse(found.as_dict())

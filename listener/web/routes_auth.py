@@ -81,11 +81,29 @@ async def login(
     # A new session on sign-in (fresh CSRF token): nothing planted before it carries over.
     request.session.clear()
     request.session["user"] = user.name
+    request.session["epoch"] = user.session_epoch
     return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
+    """Sign out: ends this account's sessions on the server, not only this browser's cookie.
+
+    A signed cookie cannot be taken back, so a copy of it (from a shared machine, a proxy log)
+    would go on working until it expires; moving the account's session epoch on makes every
+    cookie issued to it so far invalid. Other browsers the person is signed in on sign out too.
+    """
     await check_csrf(request)
+    user = session_user(request)
+    if user is not None:
+        desk = get_desk(request)
+        with desk.listener.store.write() as conn:
+            users.end_sessions(
+                conn,
+                user.name,
+                actor=user.name,
+                at=desk.listener.clock.now(),
+                why="user.logout",
+            )
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from listener.errors import InvalidTransition, NotAllowed
 from listener.store import users
 from listener.web import incident_data
-from listener.web.deps import Approver, Viewer, flash, get_desk
+from listener.web.deps import Approver, RecordId, Viewer, flash, get_desk
 from listener.web.pages import NavLink, render
 
 router = APIRouter()
@@ -35,7 +35,7 @@ def incidents_page(request: Request, user: Viewer, show: str = "active") -> Resp
 
 
 @router.get("/incidents/{incident_id}")
-def incident_page(request: Request, incident_id: int, user: Viewer) -> Response:
+def incident_page(request: Request, incident_id: RecordId, user: Viewer) -> Response:
     desk = get_desk(request)
     found = incident_data.detail(desk.listener, incident_id)
     linked = desk.listener.store.mentions_by_ids(found.mention_ids[-LINKED_MENTIONS:])
@@ -57,7 +57,9 @@ def incident_page(request: Request, incident_id: int, user: Viewer) -> Response:
     )
 
 
-def _act(request: Request, incident_id: int, done: str, action: str, **kwargs: str) -> Response:
+def _act(
+    request: Request, incident_id: RecordId, done: str, action: str, **kwargs: str
+) -> Response:
     desk = get_desk(request)
     user: users.WebUser = request.state.user
     try:
@@ -73,14 +75,14 @@ def _act(request: Request, incident_id: int, done: str, action: str, **kwargs: s
 
 
 @router.post("/incidents/{incident_id}/acknowledge")
-def acknowledge(request: Request, incident_id: int, user: Approver) -> Response:
+def acknowledge(request: Request, incident_id: RecordId, user: Approver) -> Response:
     return _act(request, incident_id, f"Incident {incident_id} acknowledged.", "acknowledge")
 
 
 @router.post("/incidents/{incident_id}/close")
 def close(
     request: Request,
-    incident_id: int,
+    incident_id: RecordId,
     user: Approver,
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:

@@ -12,7 +12,16 @@ from listener.errors import NotAllowed
 from listener.store import MentionFilter
 from listener.store import desk as desk_store
 from listener.web import incident_data
-from listener.web.deps import CATEGORIES, LABELS, Approver, Viewer, flash, get_desk
+from listener.web.deps import (
+    CATEGORIES,
+    LABELS,
+    Approver,
+    RecordId,
+    Viewer,
+    flash,
+    get_desk,
+    record_id_text,
+)
 from listener.web.pages import NavLink, local_path, render
 
 router = APIRouter()
@@ -36,7 +45,7 @@ class FeedFilters:
             source=p.get("source", "")[:200],
             category=p.get("category", "") if p.get("category", "") in CATEGORIES else "",
             mood=p.get("mood", "") if p.get("mood", "") in ("unhappy", "ok") else "",
-            incident=p.get("incident", "") if p.get("incident", "").isdigit() else "",
+            incident=record_id_text(p.get("incident", "")),
             q=p.get("q", "").strip()[:200],
         )
 
@@ -94,7 +103,7 @@ def mentions_page(request: Request, user: Viewer) -> Response:
 @router.post("/mentions/{mention_id}/label")
 def label_mention(
     request: Request,
-    mention_id: int,
+    mention_id: RecordId,
     user: Approver,
     label: Annotated[str, Form()] = "",
     category: Annotated[str, Form()] = "",

@@ -24,7 +24,7 @@ from listener.store import outreach as q
 from listener.store.drafts import get_draft, select_drafts
 from listener.store.mentions import mentions_by_ids
 from listener.web.auth import Role, role_of
-from listener.web.deps import Approver, Desk, Viewer, flash, get_desk
+from listener.web.deps import Approver, Desk, RecordId, Viewer, flash, get_desk
 from listener.web.pages import NavLink, local_path, render
 
 router = APIRouter()
@@ -109,7 +109,7 @@ def outbox_page(request: Request, user: Viewer) -> Response:
 @router.post("/drafts/{draft_id}/mark-sent")
 def mark_sent(
     request: Request,
-    draft_id: int,
+    draft_id: RecordId,
     user: Approver,
     platform_id: Annotated[str, Form(max_length=200)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
@@ -177,7 +177,7 @@ def cases_page(request: Request, user: Viewer) -> Response:
 
 
 @router.get("/cases/{case_id}")
-def case_page(request: Request, case_id: int, user: Viewer) -> Response:
+def case_page(request: Request, case_id: RecordId, user: Viewer) -> Response:
     desk = get_desk(request)
     with desk.listener.store.read() as conn:
         case = q.get_case(conn, case_id)
@@ -202,7 +202,7 @@ def case_page(request: Request, case_id: int, user: Viewer) -> Response:
 @router.post("/cases/{case_id}")
 def update_case(
     request: Request,
-    case_id: int,
+    case_id: RecordId,
     user: Approver,
     status: Annotated[str, Form(max_length=40)] = "",
     owner: Annotated[str, Form(max_length=200)] = "",

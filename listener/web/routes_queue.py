@@ -21,7 +21,17 @@ from listener.store import DraftFilter, users
 from listener.store import desk as desk_store
 from listener.web import incident_data
 from listener.web.auth import Role, role_of
-from listener.web.deps import CATEGORIES, LABELS, Approver, Desk, Viewer, flash, get_desk
+from listener.web.deps import (
+    CATEGORIES,
+    LABELS,
+    Approver,
+    Desk,
+    RecordId,
+    Viewer,
+    flash,
+    get_desk,
+    record_id_text,
+)
 from listener.web.pages import NavLink, current_page, is_htmx, local_path, render
 
 router = APIRouter()
@@ -49,7 +59,7 @@ class QueueFilters:
             source=p.get("source", "")[:200],
             category=p.get("category", "") if p.get("category", "") in CATEGORIES else "",
             status=status if status in STATUSES else "pending",
-            incident=p.get("incident", "") if p.get("incident", "").isdigit() else "",
+            incident=record_id_text(p.get("incident", "")),
             q=p.get("q", "").strip()[:200],
         )
 
@@ -112,7 +122,7 @@ def make_card(
     )
 
 
-def _card_for(desk: Desk, user: users.WebUser, draft_id: int, **extra: Any) -> Card:
+def _card_for(desk: Desk, user: users.WebUser, draft_id: RecordId, **extra: Any) -> Card:
     with desk.listener.store.read() as conn:
         from listener.store.drafts import get_draft
         from listener.store.mentions import mentions_by_ids
@@ -171,7 +181,7 @@ def queue_page(request: Request, user: Viewer) -> Response:
 
 
 @router.get("/drafts/{draft_id}")
-def draft_page(request: Request, draft_id: int, user: Viewer) -> Response:
+def draft_page(request: Request, draft_id: RecordId, user: Viewer) -> Response:
     desk = get_desk(request)
     card = _card_for(desk, user, draft_id)
     if is_htmx(request):
@@ -191,7 +201,9 @@ def draft_page(request: Request, draft_id: int, user: Viewer) -> Response:
 
 
 @router.get("/drafts/{draft_id}/edit")
-def edit_page(request: Request, draft_id: int, user: Approver, next: str = "/queue") -> Response:
+def edit_page(
+    request: Request, draft_id: RecordId, user: Approver, next: str = "/queue"
+) -> Response:
     desk = get_desk(request)
     card = _card_for(desk, user, draft_id)
     context = {"card": card, "text": card.draft.text, "error": "", "next": local_path(next, "")}
@@ -218,7 +230,7 @@ def _done(
     request: Request,
     desk: Desk,
     user: users.WebUser,
-    draft_id: int,
+    draft_id: RecordId,
     next_path: str,
     message: str,
     kind: str = "ok",
@@ -234,7 +246,7 @@ def _done(
 def _review(
     request: Request,
     user: users.WebUser,
-    draft_id: int,
+    draft_id: RecordId,
     action: ReviewAction,
     next_path: str,
     done: str,
@@ -260,7 +272,7 @@ NextField = Annotated[str, Form()]
 
 
 @router.post("/drafts/{draft_id}/approve")
-def approve(request: Request, draft_id: int, user: Approver, next: NextField = "") -> Response:
+def approve(request: Request, draft_id: RecordId, user: Approver, next: NextField = "") -> Response:
     return _review(
         request, user, draft_id, ReviewAction.APPROVE, next, f"Draft {draft_id} approved."
     )
@@ -269,7 +281,7 @@ def approve(request: Request, draft_id: int, user: Approver, next: NextField = "
 @router.post("/drafts/{draft_id}/reject")
 def reject(
     request: Request,
-    draft_id: int,
+    draft_id: RecordId,
     user: Approver,
     reason: Annotated[str, Form(max_length=2000)] = "",
     next: NextField = "",
@@ -288,7 +300,7 @@ def reject(
 @router.post("/drafts/{draft_id}/snooze")
 def snooze(
     request: Request,
-    draft_id: int,
+    draft_id: RecordId,
     user: Approver,
     duration: Annotated[str, Form()] = "4h",
     next: NextField = "",
@@ -309,7 +321,7 @@ def snooze(
 @router.post("/drafts/{draft_id}/edit")
 def edit(
     request: Request,
-    draft_id: int,
+    draft_id: RecordId,
     user: Approver,
     text: Annotated[str, Form(max_length=20_000)] = "",
     next: NextField = "",
@@ -339,7 +351,7 @@ def edit(
 @router.post("/drafts/{draft_id}/category")
 def reassign_category(
     request: Request,
-    draft_id: int,
+    draft_id: RecordId,
     user: Approver,
     category: Annotated[str, Form()] = "",
     next: NextField = "",
@@ -358,7 +370,7 @@ def reassign_category(
 @router.post("/drafts/{draft_id}/label")
 def label(
     request: Request,
-    draft_id: int,
+    draft_id: RecordId,
     user: Approver,
     label: Annotated[str, Form()] = "",
     next: NextField = "",

@@ -57,6 +57,8 @@ class WebServer:
         self.app = app if app is not None else create_app(listener, environ=environ)
         self.socket = bind(host or web.host, web.port if port is None else port, setting)
         # log_config=None: uvicorn's loggers go through ours (JSON lines when asked for).
+        # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1,
+        # i.e. from anyone on this host; `web.trusted_proxies` decides instead (create_app).
         config = uvicorn.Config(
             self.app,
             log_level="warning",
@@ -64,6 +66,7 @@ class WebServer:
             lifespan="off",
             workers=1,
             log_config=None,
+            proxy_headers=False,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._serve, name="web", daemon=True)
