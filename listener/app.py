@@ -112,6 +112,13 @@ def make_listener(
     """
     env = dict(os.environ if environ is None else environ)
     clock = clock or SystemClock()
+    # Templates are checked before the store is opened: a mistake there must not leave a
+    # new database file behind.
+    drafter = (
+        Drafter(settings.templates_override(), settings.outreach)
+        if settings.outreach.enabled
+        else None
+    )
     store = store or Store.open(
         settings.database_url,
         echo=settings.database.echo,
@@ -130,11 +137,6 @@ def make_listener(
                 DeferredScorer(settings.scoring) if defer_scorer else make_scorer(settings.scoring)
             )
         matcher = BrandMatcher([BrandTerms(b.name, b.terms, b.exclude) for b in settings.brands])
-        drafter = (
-            Drafter(settings.resolve_path(settings.outreach.templates_dir), settings.outreach)
-            if settings.outreach.enabled
-            else None
-        )
         built, disabled, feed_clients = (
             _build_sources(settings, env)
             if sources is None

@@ -16,11 +16,12 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from listener.domain import CHANNEL_LIMITS, Category, Channel, Mention, Score
 from listener.errors import SettingsError
+from listener.outreach.templates import template_loader
 from listener.review import names_brand
 from listener.settings import BrandSettings, OutreachSettings
 from listener.store.mentions import PlannedDraft
@@ -111,15 +112,12 @@ class DraftSandbox(SandboxedEnvironment):
 class Drafter:
     """Renders replies; one instance per service, templates loaded and checked once."""
 
-    def __init__(self, templates_dir: Path, settings: OutreachSettings) -> None:
-        if not (templates_dir / "outreach").is_dir():
-            raise SettingsError(
-                f"outreach.templates_dir: {str(templates_dir)!r} has no 'outreach' folder with "
-                "reply templates; point it at the repository's templates/ folder"
-            )
+    def __init__(self, overrides: Path | None, settings: OutreachSettings) -> None:
+        """`overrides`: the folder whose templates replace the built-in ones of the same name
+        (`outreach.templates_dir`), or None for the built-in templates alone."""
         self.settings = settings
         self._env = DraftSandbox(
-            loader=FileSystemLoader(str(templates_dir)),
+            loader=template_loader(overrides),
             # Templates are read and checked once at start-up; an edit takes a restart (not a
             # file-system check on every draft and every include).
             auto_reload=False,

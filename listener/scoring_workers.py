@@ -84,11 +84,7 @@ def _start_worker(settings: Settings) -> None:
     from listener.scoring import make_scorer
 
     outreach = settings.outreach
-    drafter = (
-        Drafter(settings.resolve_path(outreach.templates_dir), outreach)
-        if outreach.enabled
-        else None
-    )
+    drafter = Drafter(settings.templates_override(), outreach) if outreach.enabled else None
     _work = BatchWork(make_scorer(settings.scoring), drafter, settings.brands)
     settle_heap()
 

@@ -281,7 +281,8 @@ class ScoringSettings(_Section):
 
 class OutreachSettings(_Section):
     enabled: bool = True
-    templates_dir: str = "templates"
+    # A folder of templates that replace the built-in ones of the same name; "" for none.
+    templates_dir: str = ""
     min_dissatisfaction: float = Field(default=0.5, ge=0.0, le=1.0)
     thank_praise: bool = False
     max_per_author: int = Field(default=1, ge=0)
@@ -450,6 +451,11 @@ class Settings(_Section):
         """For each brand, the ways a reply may name it (what it speaks as first): every
         message must say who is writing, and an edited one is checked for it."""
         return {b.name: b.reply_names for b in self.brands}
+
+    def templates_override(self) -> Path | None:
+        """The folder of template overrides (`outreach.templates_dir`), or None."""
+        value = self.outreach.templates_dir.strip()
+        return self.resolve_path(value) if value else None
 
     def resolve_path(self, value: str) -> Path:
         path = Path(value).expanduser()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from listener.cli import core, incidents, outreach, sources, web
+from listener.cli import core, incidents, init, outreach, sources, web
 from listener.runtime import tune_garbage_collector
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+init.register(app)
 core.register(app)
 sources.register(app)
 outreach.register(app)

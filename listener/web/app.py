@@ -108,10 +108,9 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
-    overrides = [settings.resolve_path(settings.outreach.templates_dir) / "web"]
     desk = Desk(
         listener=listener,
-        templates=make_templates(template_dirs(overrides)),
+        templates=make_templates(template_dirs(settings.templates_override())),
         limiter=limiter or LoginLimiter(),
     )
     app.state.desk = desk

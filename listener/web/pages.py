@@ -19,9 +19,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from listener.outreach.templates import search_path
 from listener.outreach.tone import promotional_phrases
-
-PACKAGE_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "web"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +32,9 @@ class NavLink:
     role: str = "viewer"
 
 
-def template_dirs(extra: Sequence[Path] = ()) -> list[str]:
-    """Deployment overrides first (`<templates_dir>/web`), then the templates shipped here."""
-    dirs = [p for p in extra if p.is_dir()]
-    dirs.append(PACKAGE_TEMPLATES)
-    return [str(p) for p in dirs]
+def template_dirs(override: Path | None = None) -> list[str]:
+    """The desk's page templates: `<outreach.templates_dir>/web` first, then the built-in."""
+    return [str(p) for p in search_path(override, "web")]
 
 
 def make_templates(dirs: Sequence[str]) -> Jinja2Templates:
