@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -503,21 +504,31 @@ def load_settings(
         raise SettingsError(f"{file}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{file}: cannot be read: {exc}") from None
-    _apply_environment(raw, env)
+    from_env = _apply_environment(raw, env)
     raw["base_dir"] = file.resolve().parent
-    return validate_settings(raw, origin=str(file))
+    return validate_settings(raw, origin=str(file), from_env=from_env)
 
 
-def validate_settings(raw: dict[str, Any], *, origin: str = "settings") -> Settings:
+def validate_settings(
+    raw: dict[str, Any],
+    *,
+    origin: str = "settings",
+    from_env: Mapping[tuple[str, str], str] | None = None,
+) -> Settings:
+    """`from_env`: (section, key) → the environment variable that set it, so a bad value is
+    blamed on the variable, not on the settings file."""
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
-        raise SettingsError(_describe(exc, raw, origin)) from None
+        raise SettingsError(_describe(exc, raw, origin, from_env or {})) from None
 
 
-def _apply_environment(raw: dict[str, Any], env: dict[str, str]) -> None:
+def _apply_environment(raw: dict[str, Any], env: dict[str, str]) -> dict[tuple[str, str], str]:
+    """Apply `LISTENER_<SECTION>__<KEY>` overrides; return which variable set which key."""
+    applied: dict[tuple[str, str], str] = {}
     if url := env.get("LISTENER_DATABASE_URL"):
         raw.setdefault("database", {})["url"] = url
+        applied["database", "url"] = "LISTENER_DATABASE_URL"
     for key, value in env.items():
         if not key.startswith("LISTENER_") or "__" not in key:
             continue
@@ -525,20 +536,34 @@ def _apply_environment(raw: dict[str, Any], env: dict[str, str]) -> None:
         target = raw.setdefault(section, {})
         if isinstance(target, dict) and field:
             target[field] = value
+            applied[section, field] = key
+    return applied
 
 
-def _describe(exc: ValidationError, raw: dict[str, Any], origin: str) -> str:
-    lines = [f"{origin}: {exc.error_count()} problem(s) in the settings:"]
-    for error in exc.errors():
+def _describe(
+    exc: ValidationError,
+    raw: dict[str, Any],
+    origin: str,
+    from_env: Mapping[tuple[str, str], str],
+) -> str:
+    blamed = [
+        from_env.get((str(e["loc"][0]), str(e["loc"][1]))) if len(e["loc"]) >= 2 else None
+        for e in exc.errors()
+    ]
+    # Problems that all come from the environment are named by their variables alone.
+    lines = [] if all(blamed) else [f"{origin}: {exc.error_count()} problem(s) in the settings:"]
+    for error, variable in zip(exc.errors(), blamed, strict=True):
         loc = [p for p in error["loc"] if not _is_union_tag(p)]
         key = _format_loc(loc) or "(top level)"
+        if variable:
+            key = f"environment variable {variable} ({key})"
         message = error["msg"].removeprefix("Value error, ")
         if not loc and error["type"] == "value_error":
             lines.append(f"  {message}")  # a rule across keys; the message names them
         elif error["type"] == "missing":
             lines.append(f"  {key}: missing; this key is required")
         elif error["type"] == "extra_forbidden":
-            lines.append(f"  {key}: unknown key; check its spelling against the README")
+            lines.append(f"  {key}: unknown key; check its spelling against docs/settings.md")
         elif error["type"] == "union_tag_invalid":
             lines.append(
                 f"  {key}.kind: {_lookup(raw, [*loc, 'kind'])!r} is not a source kind; expected "
@@ -548,6 +573,8 @@ def _describe(exc: ValidationError, raw: dict[str, Any], origin: str) -> str:
             value = error.get("input", _lookup(raw, loc))
             shown = repr(value) if not isinstance(value, dict) else "this table"
             lines.append(f"  {key}: {shown} is not valid: {message}")
+    if all(blamed):
+        return "\n".join(line.strip() for line in lines)
     return "\n".join(lines)
 
 
