@@ -138,7 +138,7 @@ def make_listener(
             )
         matcher = BrandMatcher([BrandTerms(b.name, b.terms, b.exclude) for b in settings.brands])
         built, disabled, feed_clients = (
-            _build_sources(settings, env)
+            _build_sources(settings, env, clock)
             if sources is None
             else ({s.name: s for s in sources}, {}, None)
         )
@@ -242,7 +242,7 @@ def _fetch_worker(
 
 
 def _build_sources(
-    settings: Settings, environ: Mapping[str, str]
+    settings: Settings, environ: Mapping[str, str], clock: Clock
 ) -> tuple[dict[str, Source], dict[str, str], HostClients | None]:
     """The enabled sources, why the others are off, and the HTTP clients the feeds share."""
     built: dict[str, Source] = {}
@@ -256,7 +256,9 @@ def _build_sources(
             if config.kind in FEED_KINDS and clients is None:
                 clients = HostClients(settings.service.per_host_limit)
             try:
-                built[config.name] = build_source(config, settings, environ, feed_clients=clients)
+                built[config.name] = build_source(
+                    config, settings, environ, feed_clients=clients, clock=clock.now
+                )
             except SourceDisabled as exc:
                 disabled[config.name] = str(exc)
                 log.warning("%s", exc)

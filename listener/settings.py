@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -203,6 +204,9 @@ class FeedSourceSettings(_SourceBase):
 
     kind: Literal["feed"] = "feed"
     url: str = Field(min_length=1)
+    # For demo and test feeds with fixed dates: the moment in the file that stands for "now".
+    # Every entry moves by the same offset when read, so the feed always reads as recent.
+    dates_anchor: AwareDatetime | None = None
 
     @field_validator("url")
     @classmethod

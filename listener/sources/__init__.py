@@ -8,7 +8,9 @@ feeds underneath (`FEED_KINDS`) also take `clients=`, the HTTP clients they shar
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
 
 from listener.errors import SettingsError
 from listener.settings import Settings, SourceSettings
@@ -34,12 +36,18 @@ def build_source(
     environ: Mapping[str, str],
     *,
     feed_clients: HostClients | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Source:
-    """The source object for one `[[sources]]` entry; a feed kind uses `feed_clients` if given."""
+    """The source object for one `[[sources]]` entry; a feed kind uses `feed_clients` if given,
+    and a plain feed reads the time from `clock` (its entries may be dated relative to it)."""
     module_name = SOURCE_MODULES.get(config.kind)
     if module_name is None:
         raise SettingsError(f"sources.{config.name}.kind: {config.kind!r} is not supported")
     module = importlib.import_module(module_name)
-    shared = {"clients": feed_clients} if config.kind in FEED_KINDS and feed_clients else {}
+    shared: dict[str, Any] = (
+        {"clients": feed_clients} if config.kind in FEED_KINDS and feed_clients else {}
+    )
+    if config.kind == "feed" and clock is not None:
+        shared["clock"] = clock
     source: Source = module.build_source(config, settings, environ, **shared)
     return source
