@@ -44,7 +44,7 @@ def overview_page(request: Request, user: Viewer, period: str = "7d") -> Respons
         totals[p.brand][0] += p.total
         totals[p.brand][1] += p.dissatisfied
     markers = [
-        Marker(m.at, m.label, m.href)
+        Marker(m.at, m.label, m.href, until=m.until, short=m.short)
         for m in incident_data.markers(desk.listener, since=start, until=end)
     ]
     charts = [
