@@ -115,7 +115,11 @@ def make_listener(
     # Templates are checked before the store is opened: a mistake there must not leave a
     # new database file behind.
     drafter = (
-        Drafter(settings.templates_override(), settings.outreach)
+        Drafter(
+            settings.templates_override(),
+            settings.outreach,
+            news_domains=settings.incidents.news_domains,
+        )
         if settings.outreach.enabled
         else None
     )

@@ -84,7 +84,15 @@ def _start_worker(settings: Settings) -> None:
     from listener.scoring import make_scorer
 
     outreach = settings.outreach
-    drafter = Drafter(settings.templates_override(), outreach) if outreach.enabled else None
+    drafter = (
+        Drafter(
+            settings.templates_override(),
+            outreach,
+            news_domains=settings.incidents.news_domains,
+        )
+        if outreach.enabled
+        else None
+    )
     _work = BatchWork(make_scorer(settings.scoring), drafter, settings.brands)
     settle_heap()
 

@@ -293,6 +293,8 @@ class OutreachSettings(_Section):
     max_per_author: int = Field(default=1, ge=0)
     cap_period: Duration = timedelta(hours=24)
     four_eyes: bool = False
+    # A story on a news site belongs to incidents: no reply draft and no case unless this is on.
+    news_as_customers: bool = False
     warn_promotional: bool = True
     send_rate_per_minute: int = Field(default=30, ge=1)
     dispatch_every: Duration = timedelta(seconds=30)

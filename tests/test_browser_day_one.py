@@ -219,6 +219,23 @@ def test_queue_incident_and_case_pages_and_approve_and_snooze_under_the_csp(
     cards = tab.locator("article.card.status-pending")
     expect(cards.first).to_be_visible()
     tab.screenshot(path=str(SHOTS / "queue.png"), full_page=True)
+    # In a PR person's words: a verdict with reasons, the signals behind "details", channels
+    # named as people name them, unknown reach said so, each author once, and no reply
+    # drafted to the journalist who wrote the demo's news story.
+    text = tab.locator("main").inner_text()
+    assert "Reply via" not in text and "Post by hand at https://forum.example/" in text
+    assert "0 followers" not in text and "reach unknown" in text
+    assert "Dana Reporter" not in text
+    verdicts = tab.locator("article.card .verdict")
+    assert verdicts.count() == cards.count()
+    expect(
+        tab.locator("article.card", has_text="Billing problem").locator(".verdict")
+    ).to_contain_text("angry about billing")
+    signals = cards.first.locator("details.why")
+    expect(signals.locator(".signals")).to_be_hidden()
+    signals.locator("summary").click()
+    expect(signals.locator(".signals")).to_be_visible()
+    assert cards.first.locator(".meta .handle").count() == 0  # forum names are shown once
 
     # Browser extensions (and Playwright's own screenshots) leave style attributes on form
     # fields; htmx must not copy them onto the swapped card, which the CSP refuses.
@@ -239,7 +256,27 @@ def test_queue_incident_and_case_pages_and_approve_and_snooze_under_the_csp(
     tab.screenshot(path=str(SHOTS / "incident.png"), full_page=True)
 
     tab.goto("/cases")
+    expect(tab.locator("main")).to_contain_text(
+        "first response within 4 h, resolution within 3 days"
+    )
     tab.locator("a[href^='/cases/']").first.click()
     tab.wait_for_url(re.compile(r"/cases/\d+"))
     tab.screenshot(path=str(SHOTS / "case.png"), full_page=True)
     assert tab.problems == [], tab.problems
+
+
+def test_the_admin_sees_settings_as_toml(open_desk: Callable[[Any], Any], tmp_path: Path) -> None:
+    listener = demo_listener(tmp_path)
+    add_user(listener, "ada", "admin")
+    tab = open_desk(listener)
+    tab.context.clear_cookies()
+    tab.goto("/queue")
+    tab.fill("input[name=username]", "ada")
+    tab.fill("input[name=password]", PASSWORD)
+    tab.get_by_role("button", name="Sign in").click()
+    tab.wait_for_url(re.compile(r"/queue"))
+    tab.goto("/admin")
+    shown = tab.locator("pre.settings").inner_text()
+    assert '[[brands]]\nname = "Nimbus Mobile"' in shown
+    assert 'every = "1m"' in shown and "PT" not in shown and '"url": ' not in shown
+    assert tab.problems == []

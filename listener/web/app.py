@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from listener.app import Listener
+from listener.domain import StoredMention
 from listener.errors import InvalidTransition, NotAllowed, NotFound
+from listener.outreach.news import is_news_article
 from listener.web.auth import LoginLimiter, session_secret
 from listener.web.deps import Desk, Forbidden, SignInRequired, Unauthorized
 from listener.web.pages import NavLink, make_templates, render, template_dirs
+from listener.web.wording import Verdict, verdict
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_COOKIE = "listener_session"
@@ -92,6 +96,12 @@ def _routers(names: Sequence[str]) -> list[tuple[APIRouter, list[NavLink]]]:
     return found
 
 
+def mention_verdict(news_domains: Sequence[str], stored: StoredMention) -> Verdict:
+    """The card's plain verdict on a stored mention (news articles named as such)."""
+    news = is_news_article(stored.mention, stored.score, news_domains)
+    return verdict(stored.mention, stored.score, news_article=news)
+
+
 def create_app(
     listener: Listener,
     *,
@@ -115,6 +125,7 @@ def create_app(
     )
     app.state.desk = desk
     desk.jinja.globals["warn_promotional"] = settings.outreach.warn_promotional
+    desk.jinja.globals["verdict"] = partial(mention_verdict, settings.incidents.news_domains)
     for router, nav in [*_routers(ROUTER_MODULES), *routers]:
         app.include_router(router)
         desk.nav.extend(nav)
