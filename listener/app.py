@@ -94,6 +94,12 @@ class Listener:
         self.store.close()
 
 
+def check_templates(settings: Settings) -> None:
+    """Raise SettingsError if the reply templates (built-in or overrides) cannot be used."""
+    if settings.outreach.enabled:
+        Drafter(settings.templates_override(), settings.outreach)
+
+
 def make_listener(
     settings: Settings,
     *,

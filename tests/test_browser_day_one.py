@@ -253,6 +253,9 @@ def test_queue_incident_and_case_pages_and_approve_and_snooze_under_the_csp(
     tab.goto("/incidents")
     tab.locator("a[href^='/incidents/']").first.click()
     tab.wait_for_url(re.compile(r"/incidents/\d+"))
+    incident = tab.locator("main").inner_text()
+    assert "Why: reach" not in incident and "Opened because" in incident
+    assert "reach unknown" in tab.locator("table").inner_text()
     tab.screenshot(path=str(SHOTS / "incident.png"), full_page=True)
 
     tab.goto("/cases")

@@ -118,3 +118,15 @@ def test_the_admin_view_is_the_settings_toml_with_secrets_masked(tmp_path: Path)
     assert parsed["email"]["smtp_host"] == "smtp.example"
     assert parsed["database"]["url"] == "postgresql+psycopg://u:***@db:5432/l"
     assert "PT2M" not in text and "{" not in text and "base_dir" not in text
+
+
+def test_incident_reasons_and_reach_read_as_words() -> None:
+    from listener.web.wording import reach_text, trigger_text
+
+    assert trigger_text("reach") == "a widely followed author or a news site wrote about it"
+    assert trigger_text("volume: 12 in the bucket against 1.80 expected (p=0.0001)") == (
+        "a burst of 12 mentions where about 1.8 were expected"
+    )
+    assert reach_text(None) == reach_text(0) == "reach unknown"
+    assert reach_text(250_000) == "250k followers"
+    assert reach_text(1200) == "1,200 followers"

@@ -117,3 +117,10 @@ def test_init_with_templates_copies_them_and_points_the_settings_at_them(tmp_pat
     assert settings.templates_override() == target / "templates"
     again = listener("init", str(target), "--templates", cwd=tmp_path)
     assert again.returncode == 2 and "already exist" in again.stderr
+
+
+def test_run_refuses_bad_templates_before_writing_anything(tmp_path: Path) -> None:
+    write_settings(tmp_path, 'templates_dir = "missing"')
+    refused = listener("run", cwd=tmp_path)
+    assert refused.returncode == 2 and "is not a folder" in refused.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.toml"]

@@ -21,7 +21,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from listener.app import Listener, make_listener
+from listener.app import Listener, check_templates, make_listener
 from listener.cli.common import (
     ConfigOption,
     actor_name,
@@ -75,7 +75,10 @@ def run(
 
     setup_logging(verbose)
     # SQLite: one instance per database file, refused with the holder's PID (instance_lock).
-    with user_errors(), single_instance(settings_from(config).database_url):
+    with user_errors():
+        settings = settings_from(config)
+        check_templates(settings)  # before the lock file or a database is created
+    with user_errors(), single_instance(settings.database_url):
         listener = open_listener(config, scoring=True)
         try:
             _announce(listener)

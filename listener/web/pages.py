@@ -21,7 +21,7 @@ from starlette.templating import Jinja2Templates
 
 from listener.outreach.templates import search_path
 from listener.outreach.tone import promotional_phrases
-from listener.web.wording import channel_text, duration_text
+from listener.web.wording import channel_text, duration_text, reach_text, trigger_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,8 @@ def make_templates(dirs: Sequence[str]) -> Jinja2Templates:
     env.filters["capped"] = capped
     env.filters["duration"] = duration_text
     env.filters["channel"] = channel_text
+    env.filters["trigger"] = trigger_text
+    env.filters["reach"] = reach_text
     env.filters["promotional"] = promotional_phrases
     env.globals["query"] = query_string
     return Jinja2Templates(env=env)

@@ -6,6 +6,7 @@ The scores and signals behind a verdict stay on the page, behind a "details" dis
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -78,6 +79,33 @@ def verdict(mention: Mention, score: Score, *, news_article: bool = False) -> Ve
     else:
         text, kind = "Not unhappy", "neutral"
     return Verdict(text, kind, tuple(dict.fromkeys(reasons))[:3])
+
+
+_VOLUME = re.compile(r"volume: (\d+) in the bucket against ([\d.]+) expected")
+
+
+def trigger_text(trigger: str) -> str:
+    """Why an incident opened, in words: "a widely followed author or news site" rather than
+    "reach"; "12 mentions in 5 minutes where about 2 were expected" rather than the test."""
+    if trigger == "reach":
+        return "a widely followed author or a news site wrote about it"
+    found = _VOLUME.match(trigger)
+    if found:
+        count, expected = int(found.group(1)), float(found.group(2))
+        return f"a burst of {count} mentions where about {max(expected, 0.1):.1f} were expected"
+    return trigger
+
+
+def reach_text(followers: int | None) -> str:
+    """Followers as people read them; none known (or zero, which feeds report for an
+    unknown audience) is "reach unknown", not "0 followers"."""
+    if not followers:
+        return "reach unknown"
+    if followers >= 1_000_000:
+        return f"{followers / 1_000_000:.1f}M followers"
+    if followers >= 10_000:
+        return f"{followers / 1000:.0f}k followers"
+    return f"{followers:,} followers"
 
 
 def channel_text(channel: Channel | str, recipient: str) -> str:
