@@ -72,3 +72,16 @@ def test_an_incident_is_placed_over_its_mentions_not_its_opening() -> None:
     assert band.x == pytest.approx(LEFT + per_day)
     assert band.width == pytest.approx(per_day)
     assert band.span == "17 Nov 00:00 to 18 Nov 00:00"
+
+
+def test_quiet_buckets_count_as_zero_instead_of_a_sloping_line() -> None:
+    from listener.web.charts import zero_filled
+
+    start = START + timedelta(minutes=30)  # buckets start on the whole hour after it
+    points = [(START + timedelta(hours=2), 5.0)]
+    filled = zero_filled(points, start, START + timedelta(hours=4), 3600)
+    assert filled == [
+        (START + timedelta(hours=1), 0.0),
+        (START + timedelta(hours=2), 5.0),
+        (START + timedelta(hours=3), 0.0),
+    ]

@@ -113,6 +113,21 @@ def y_scale(highest: float, *, whole: bool = True) -> tuple[float, list[float]]:
     return float(top), [step * i for i in range(count + 1)]
 
 
+def zero_filled(
+    points: Sequence[tuple[datetime, float]], start: datetime, end: datetime, bucket_seconds: int
+) -> list[tuple[datetime, float]]:
+    """Counts for every bucket in [start, end), 0 where nothing was counted: a line drawn
+    only through the buckets that had mentions would slope across the quiet hours between."""
+    counted = {moment: value for moment, value in points}
+    first = -(-int(start.timestamp()) // bucket_seconds) * bucket_seconds
+    filled = []
+    moment = datetime.fromtimestamp(first, tz=start.tzinfo)
+    while moment < end:
+        filled.append((moment, counted.get(moment, 0.0)))
+        moment += timedelta(seconds=bucket_seconds)
+    return filled
+
+
 LABEL_CHAR = 6.6  # px per character of an 11px label: enough to keep labels apart
 LANE = 15  # px between stacked marker labels (an 11px label box is about 14px tall)
 MAX_LANES = 4
@@ -156,9 +171,11 @@ def line_chart(
         if not points:
             continue
         xy = [(round(x_of(t), 1), round(y_of(v), 1)) for t, v in points]
-        # One point has no line to draw: every point also gets a dot.
+        # One point has no line to draw: it is shown as a dot.
         path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(xy))
-        drawn.append(DrawnSeries(s.name, f"c{index % 6}", path, points[-1][1], xy))
+        # Dots mark what was counted (a quiet bucket is just the line at 0).
+        dots = [p for p, (_, v) in zip(xy, points, strict=True) if v or len(points) == 1]
+        drawn.append(DrawnSeries(s.name, f"c{index % 6}", path, points[-1][1], dots))
     x_ticks = []
     step = next((t for t in _TICK_STEPS if span / t.total_seconds() <= 8), _TICK_STEPS[-1])
     moment = _ceil(start, step)
