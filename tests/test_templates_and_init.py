@@ -92,7 +92,8 @@ def test_init_writes_a_starter_that_polls_and_lists_an_empty_queue(tmp_path: Pat
     assert "[[brands]]" in text and '# url = "https://' in text
     settings = load_settings(tmp_path / "settings.toml", environ={})
     assert settings.templates_override() is None and settings.sources == []
-    assert listener("poll", cwd=tmp_path).returncode == 0
+    polled = listener("poll", cwd=tmp_path)
+    assert polled.returncode == 0 and "no sources configured" in polled.stderr
     queue = listener("queue", "--json", cwd=tmp_path)
     assert queue.returncode == 0, queue.stderr
     assert json.loads(queue.stdout) == []

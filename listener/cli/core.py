@@ -153,6 +153,11 @@ def poll(
         for report in reports:
             style = "red" if report.error else "yellow" if report.skipped else "green"
             console.print(f"[{style}]{report.summary()}[/]", soft_wrap=True)
+        if not reports:
+            console.print(
+                "no sources configured: add a [[sources]] block to the settings "
+                "(settings.toml has a commented feed example after `listener init`)"
+            )
         total_new = sum(r.new for r in reports)
         total_drafts = sum(r.drafts for r in reports)
         console.print(f"{total_new} new mention(s), {total_drafts} draft(s) queued.")
