@@ -47,8 +47,8 @@ cap_period = "24h"
 {templates_line}
 
 [web]
-# The review desk. Set LISTENER_WEB_SECRET_KEY in the environment for sessions that
-# survive a restart.
+# The review desk (`listener users add NAME --role admin` creates an account). Set
+# LISTENER_WEB_SECRET_KEY in the environment to manage the session key yourself.
 host = "127.0.0.1"
 port = 8000
 """
@@ -106,8 +106,9 @@ def init(
                 shutil.copyfile(source, target)
             console.print(f"copied the built-in templates to {copies}")
         console.print(
-            "next: edit the brands and sources, then `listener poll` to fetch once "
-            "or `listener run` to start the service and the review desk"
+            "next: edit the brands and sources, add yourself to the review desk with "
+            "`listener users add NAME --role admin`, then `listener run` (or `listener poll` "
+            "to fetch once)"
         )
 
 
