@@ -53,6 +53,16 @@ def parse_duration(value: object) -> timedelta:
     raise ValueError("expected a duration such as '30s', '5m', '2h' or '1d'")
 
 
+def format_duration(value: timedelta) -> str:
+    """A duration in the settings' own syntax, the inverse of `parse_duration`: "1d", "2h",
+    "5m" when it is a whole number of those, else seconds ("90s")."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def _readable_http_url(value: str) -> str:
     """An http(s) URL whose host and port urllib can read: every request parses it again, and
     one it cannot read ("http://[::1/feed") failed every poll with a traceback."""

@@ -1,11 +1,8 @@
 """A person reads one line that says what went wrong and where: an unreachable database, a
 bad environment override, and `--help` without type noise on flags."""
 
-import os
 import re
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,7 @@ import pytest
 from listener.errors import SettingsError, StoreError
 from listener.settings import load_settings
 from listener.store import Store
+from tests.cli_support import run_listener
 
 
 def closed_port() -> int:
@@ -27,18 +25,6 @@ def settings_file(folder: Path) -> Path:
         '[database]\nurl = "sqlite:///listener.db"\n\n[[brands]]\nname = "O2"\nterms = ["O2"]\n'
     )
     return path
-
-
-def listener(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("LISTENER_")}
-    return subprocess.run(
-        [sys.executable, "-m", "listener", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**base, "COLUMNS": "200", **env},
-        timeout=120,
-    )
 
 
 def test_an_unreachable_database_is_one_line_naming_host_port_and_step() -> None:
@@ -62,7 +48,7 @@ def test_an_unreachable_database_is_one_line_naming_host_port_and_step() -> None
 def test_a_read_only_command_with_the_database_down_prints_one_line(tmp_path: Path) -> None:
     settings_file(tmp_path)
     url = f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/listener"
-    result = listener("queue", "--json", cwd=tmp_path, LISTENER_DATABASE_URL=url)
+    result = run_listener("queue", "--json", cwd=tmp_path, LISTENER_DATABASE_URL=url)
     assert result.returncode == 1 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -84,7 +70,7 @@ def test_a_bad_environment_override_names_the_variable_not_the_file(tmp_path: Pa
 
 def test_help_shows_no_type_on_flags(tmp_path: Path) -> None:
     for command in ([], ["poll"], ["queue"], ["init"]):
-        shown = listener(*command, "--help", cwd=tmp_path)
+        shown = run_listener(*command, "--help", cwd=tmp_path)
         assert shown.returncode == 0
         assert "<bool>" not in shown.stdout and "--help" in shown.stdout
-    assert "<path>" in listener("poll", "--help", cwd=tmp_path).stdout  # values keep theirs
+    assert "<path>" in run_listener("poll", "--help", cwd=tmp_path).stdout  # values keep theirs

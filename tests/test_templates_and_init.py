@@ -2,9 +2,6 @@
 refuses bad templates before anything is written, and `listener init` starts a new folder."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from listener.drafting import Drafter
 from listener.errors import SettingsError
 from listener.outreach.templates import builtin_templates, search_path
 from listener.settings import BrandSettings, OutreachSettings, load_settings
+from tests.cli_support import run_listener
 
 BRAND = BrandSettings(name="O2", terms=["O2"], support_url="https://o2.example/help")
 PRAISE = Score(0.1, False, 0.0, Category.PRAISE, None)
@@ -73,55 +71,43 @@ def test_bad_templates_stop_start_up_before_a_database_is_created(
     assert not (tmp_path / "listener.db").exists()
 
 
-def listener(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTENER_")}
-    return subprocess.run(
-        [sys.executable, "-m", "listener", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**env, "COLUMNS": "200"},
-        timeout=120,
-    )
-
-
 def test_init_writes_a_starter_that_polls_and_lists_an_empty_queue(tmp_path: Path) -> None:
-    created = listener("init", cwd=tmp_path)
+    created = run_listener("init", cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     text = (tmp_path / "settings.toml").read_text()
     assert "[[brands]]" in text and '# url = "https://' in text
     settings = load_settings(tmp_path / "settings.toml", environ={})
     assert settings.templates_override() is None and settings.sources == []
-    polled = listener("poll", cwd=tmp_path)
+    polled = run_listener("poll", cwd=tmp_path)
     assert polled.returncode == 0 and "no sources configured" in polled.stderr
-    queue = listener("queue", "--json", cwd=tmp_path)
+    queue = run_listener("queue", "--json", cwd=tmp_path)
     assert queue.returncode == 0, queue.stderr
     assert json.loads(queue.stdout) == []
 
 
 def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     (tmp_path / "settings.toml").write_text("mine")
-    refused = listener("init", str(tmp_path), cwd=tmp_path)
+    refused = run_listener("init", str(tmp_path), cwd=tmp_path)
     assert refused.returncode == 2 and "--force" in refused.stderr
     assert (tmp_path / "settings.toml").read_text() == "mine"
-    assert listener("init", str(tmp_path), "--force", cwd=tmp_path).returncode == 0
+    assert run_listener("init", str(tmp_path), "--force", cwd=tmp_path).returncode == 0
     assert (tmp_path / "settings.toml").read_text() != "mine"
 
 
 def test_init_with_templates_copies_them_and_points_the_settings_at_them(tmp_path: Path) -> None:
     target = tmp_path / "new"
-    assert listener("init", str(target), "--templates", cwd=tmp_path).returncode == 0
+    assert run_listener("init", str(target), "--templates", cwd=tmp_path).returncode == 0
     copied = target / "templates" / "outreach" / "complaint.txt.j2"
     assert copied.read_text() == (builtin_templates() / "outreach/complaint.txt.j2").read_text()
     assert (target / "templates" / "web" / "base.html").is_file()
     settings = load_settings(target / "settings.toml", environ={})
     assert settings.templates_override() == target / "templates"
-    again = listener("init", str(target), "--templates", cwd=tmp_path)
+    again = run_listener("init", str(target), "--templates", cwd=tmp_path)
     assert again.returncode == 2 and "already exist" in again.stderr
 
 
 def test_run_refuses_bad_templates_before_writing_anything(tmp_path: Path) -> None:
     write_settings(tmp_path, 'templates_dir = "missing"')
-    refused = listener("run", cwd=tmp_path)
+    refused = run_listener("run", cwd=tmp_path)
     assert refused.returncode == 2 and "is not a folder" in refused.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.toml"]

@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Annotated, Any
 
@@ -38,7 +38,7 @@ from listener.instance_lock import single_instance
 from listener.pipeline import IngestReport
 from listener.review import ReviewAction
 from listener.runtime import settle_heap
-from listener.settings import parse_duration
+from listener.settings import format_duration, parse_duration
 from listener.store import DraftFilter, MentionFilter
 from listener.store.mentions import stored_as_dict
 
@@ -117,19 +117,11 @@ def _announce(listener: Listener) -> None:
         state = (
             "disabled: " + listener.disabled[config.name]
             if config.name in listener.disabled
-            else f"every {_human(config.every)}"
+            else f"every {format_duration(config.every)}"
         )
         console.print(f"  source {config.name} ({config.kind}) {state}")
     if not listener.sources:
         console.print("[yellow]no enabled sources: nothing will be polled[/]")
-
-
-def _human(every: timedelta) -> str:
-    seconds = int(every.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def poll(

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from listener.errors import NotAllowed, NotFound
+from listener.settings import format_duration
 from listener.store import users
 from listener.web.auth import hash_password
 from listener.web.deps import Admin, Viewer, flash, get_desk
@@ -124,7 +125,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, timedelta):
-        return json.dumps(_duration(value))
+        return json.dumps(format_duration(value))
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, time):
@@ -134,15 +135,6 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, Path):
         return json.dumps(str(value), ensure_ascii=False)
     return json.dumps(str(value), ensure_ascii=False)
-
-
-def _duration(value: timedelta) -> str:
-    """The settings' own duration syntax ("30s", "2m", "4h", "3d")."""
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0 and (unit != "d" or seconds >= 2 * size):
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 @router.get("/admin")
