@@ -103,6 +103,12 @@ class Listener:
         self.store.close()
 
 
+def check_templates(settings: Settings) -> None:
+    """Raise SettingsError if the reply templates (built-in or overrides) cannot be used."""
+    if settings.outreach.enabled:
+        Drafter(settings.templates_override(), settings.outreach)
+
+
 def make_listener(
     settings: Settings,
     *,
@@ -127,6 +133,17 @@ def make_listener(
     """
     env = dict(os.environ if environ is None else environ)
     clock = clock or SystemClock()
+    # Templates are checked before the store is opened: a mistake there must not leave a
+    # new database file behind.
+    drafter = (
+        Drafter(
+            settings.templates_override(),
+            settings.outreach,
+            news_domains=settings.incidents.news_domains,
+        )
+        if settings.outreach.enabled
+        else None
+    )
     store = store or Store.open(
         settings.database_url,
         echo=settings.database.echo,
@@ -145,11 +162,6 @@ def make_listener(
                 DeferredScorer(settings.scoring) if defer_scorer else make_scorer(settings.scoring)
             )
         matcher = BrandMatcher([BrandTerms(b.name, b.terms, b.exclude) for b in settings.brands])
-        drafter = (
-            Drafter(settings.resolve_path(settings.outreach.templates_dir), settings.outreach)
-            if settings.outreach.enabled
-            else None
-        )
         built, disabled, feed_clients = (
             _build_sources(settings, env, clock)
             if sources is None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -49,6 +51,16 @@ def parse_duration(value: object) -> timedelta:
         if match:
             return timedelta(seconds=float(match[1]) * _UNITS[match[2]])
     raise ValueError("expected a duration such as '30s', '5m', '2h' or '1d'")
+
+
+def format_duration(value: timedelta) -> str:
+    """A duration in the settings' own syntax, the inverse of `parse_duration`: "1d", "2h",
+    "5m" when it is a whole number of those, else seconds ("90s")."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _readable_http_url(value: str) -> str:
@@ -202,6 +214,9 @@ class FeedSourceSettings(_SourceBase):
 
     kind: Literal["feed"] = "feed"
     url: str = Field(min_length=1)
+    # For demo and test feeds with fixed dates: the moment in the file that stands for "now".
+    # Every entry moves by the same offset when read, so the feed always reads as recent.
+    dates_anchor: AwareDatetime | None = None
 
     @field_validator("url")
     @classmethod
@@ -281,12 +296,15 @@ class ScoringSettings(_Section):
 
 class OutreachSettings(_Section):
     enabled: bool = True
-    templates_dir: str = "templates"
+    # A folder of templates that replace the built-in ones of the same name; "" for none.
+    templates_dir: str = ""
     min_dissatisfaction: float = Field(default=0.5, ge=0.0, le=1.0)
     thank_praise: bool = False
     max_per_author: int = Field(default=1, ge=0)
     cap_period: Duration = timedelta(hours=24)
     four_eyes: bool = False
+    # A story on a news site belongs to incidents: no reply draft and no case unless this is on.
+    news_as_customers: bool = False
     warn_promotional: bool = True
     send_rate_per_minute: int = Field(default=30, ge=1)
     dispatch_every: Duration = timedelta(seconds=30)
@@ -505,6 +523,11 @@ class Settings(_Section):
         message must say who is writing, and an edited one is checked for it."""
         return {b.name: b.reply_names for b in self.brands}
 
+    def templates_override(self) -> Path | None:
+        """The folder of template overrides (`outreach.templates_dir`), or None."""
+        value = self.outreach.templates_dir.strip()
+        return self.resolve_path(value) if value else None
+
     def resolve_path(self, value: str) -> Path:
         path = Path(value).expanduser()
         return path if path.is_absolute() else (self.base_dir / path).resolve()
@@ -551,21 +574,31 @@ def load_settings(
         raise SettingsError(f"{file}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{file}: cannot be read: {exc}") from None
-    _apply_environment(raw, env)
+    from_env = _apply_environment(raw, env)
     raw["base_dir"] = file.resolve().parent
-    return validate_settings(raw, origin=str(file))
+    return validate_settings(raw, origin=str(file), from_env=from_env)
 
 
-def validate_settings(raw: dict[str, Any], *, origin: str = "settings") -> Settings:
+def validate_settings(
+    raw: dict[str, Any],
+    *,
+    origin: str = "settings",
+    from_env: Mapping[tuple[str, str], str] | None = None,
+) -> Settings:
+    """`from_env`: (section, key) → the environment variable that set it, so a bad value is
+    blamed on the variable, not on the settings file."""
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
-        raise SettingsError(_describe(exc, raw, origin)) from None
+        raise SettingsError(_describe(exc, raw, origin, from_env or {})) from None
 
 
-def _apply_environment(raw: dict[str, Any], env: dict[str, str]) -> None:
+def _apply_environment(raw: dict[str, Any], env: dict[str, str]) -> dict[tuple[str, str], str]:
+    """Apply `LISTENER_<SECTION>__<KEY>` overrides; return which variable set which key."""
+    applied: dict[tuple[str, str], str] = {}
     if url := env.get("LISTENER_DATABASE_URL"):
         raw.setdefault("database", {})["url"] = url
+        applied["database", "url"] = "LISTENER_DATABASE_URL"
     for key, value in env.items():
         if not key.startswith("LISTENER_") or "__" not in key:
             continue
@@ -573,13 +606,27 @@ def _apply_environment(raw: dict[str, Any], env: dict[str, str]) -> None:
         target = raw.setdefault(section, {})
         if isinstance(target, dict) and field:
             target[field] = value
+            applied[section, field] = key
+    return applied
 
 
-def _describe(exc: ValidationError, raw: dict[str, Any], origin: str) -> str:
-    lines = [f"{origin}: {exc.error_count()} problem(s) in the settings:"]
-    for error in exc.errors():
+def _describe(
+    exc: ValidationError,
+    raw: dict[str, Any],
+    origin: str,
+    from_env: Mapping[tuple[str, str], str],
+) -> str:
+    blamed = [
+        from_env.get((str(e["loc"][0]), str(e["loc"][1]))) if len(e["loc"]) >= 2 else None
+        for e in exc.errors()
+    ]
+    # Problems that all come from the environment are named by their variables alone.
+    lines = [] if all(blamed) else [f"{origin}: {exc.error_count()} problem(s) in the settings:"]
+    for error, variable in zip(exc.errors(), blamed, strict=True):
         loc = [p for p in error["loc"] if not _is_union_tag(p)]
         key = _format_loc(loc) or "(top level)"
+        if variable:
+            key = f"environment variable {variable} ({key})"
         message = error["msg"].removeprefix("Value error, ")
         if not loc and error["type"] == "value_error":
             lines.append(f"  {message}")  # a rule across keys; the message names them
@@ -596,6 +643,8 @@ def _describe(exc: ValidationError, raw: dict[str, Any], origin: str) -> str:
             value = error.get("input", _lookup(raw, loc))
             shown = repr(value) if not isinstance(value, dict) else "this table"
             lines.append(f"  {key}: {shown} is not valid: {message}")
+    if all(blamed):
+        return "\n".join(line.strip() for line in lines)
     return "\n".join(lines)
 
 

@@ -118,7 +118,7 @@ def test_a_bad_value_from_the_environment_names_the_key(tmp_path: Path) -> None:
     (tmp_path / "settings.toml").write_text(BRANDS, encoding="utf-8")
     assert_refused(
         run_poll(tmp_path, "-c", "settings.toml", env={"LISTENER_WEB__PORT": "abc"}),
-        ["web.port: 'abc'"],
+        ["environment variable LISTENER_WEB__PORT (web.port): 'abc' is not valid"],
     )
 
 

@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Annotated, Any
 
@@ -22,7 +22,7 @@ from rich.progress import (
 )
 
 from listener._process import settle_heap
-from listener.app import Listener, make_listener
+from listener.app import Listener, check_templates, make_listener
 from listener.cli.common import (
     ConfigOption,
     actor_name,
@@ -36,7 +36,7 @@ from listener.cli.common import (
 from listener.domain import Mention
 from listener.outreach.review import ReviewAction
 from listener.pipeline import IngestReport
-from listener.settings import parse_duration
+from listener.settings import format_duration, parse_duration
 from listener.sources.importing import BadLine, detect_format, open_text, read_mentions
 from listener.store import DraftFilter, MentionFilter
 from listener.store.instance_lock import single_instance
@@ -96,6 +96,8 @@ def run(
     setup_logging(verbose, fmt=fmt, level=logs.level, file=log_file)
     say = _sayer(fmt == "json" or bool(logs.file))
     # SQLite: one instance per database file, refused with the holder's PID (instance_lock).
+    with user_errors():
+        check_templates(settings)  # before the lock file or a database is created
     with user_errors(), single_instance(settings.database_url):
         listener = open_listener(config, scoring=True)
         try:
@@ -176,19 +178,11 @@ def _announce(listener: Listener, say: Callable[[str], None]) -> None:
         state = (
             "disabled: " + listener.disabled[config.name]
             if config.name in listener.disabled
-            else f"every {_human(config.every)}"
+            else f"every {format_duration(config.every)}"
         )
         say(f"  source {config.name} ({config.kind}) {state}")
     if not listener.sources:
         say("[yellow]no enabled sources: nothing will be polled[/]")
-
-
-def _human(every: timedelta) -> str:
-    seconds = int(every.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def poll(
@@ -212,6 +206,11 @@ def poll(
         for report in reports:
             style = "red" if report.error else "yellow" if report.skipped else "green"
             console.print(f"[{style}]{report.summary()}[/]", soft_wrap=True)
+        if not reports:
+            console.print(
+                "no sources configured: add a [[sources]] block to the settings "
+                "(settings.toml has a commented feed example after `listener init`)"
+            )
         total_new = sum(r.new for r in reports)
         total_drafts = sum(r.drafts for r in reports)
         console.print(f"{total_new} new mention(s), {total_drafts} draft(s) queued.")

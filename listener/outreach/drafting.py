@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import MutableMapping
+from collections.abc import Collection, MutableMapping
 from dataclasses import dataclass, fields
 from itertools import product
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from listener.domain import CHANNEL_LIMITS, Category, Channel, Mention, PlannedDraft, Score
 from listener.errors import SettingsError
+from listener.outreach.news import is_news_article
 from listener.outreach.review import names_brand
+from listener.outreach.templates import template_loader
 from listener.settings import BrandSettings, OutreachSettings
 
 log = logging.getLogger("listener.outreach.drafting")
@@ -110,15 +112,20 @@ class DraftSandbox(SandboxedEnvironment):
 class Drafter:
     """Renders replies; one instance per service, templates loaded and checked once."""
 
-    def __init__(self, templates_dir: Path, settings: OutreachSettings) -> None:
-        if not (templates_dir / "outreach").is_dir():
-            raise SettingsError(
-                f"outreach.templates_dir: {str(templates_dir)!r} has no 'outreach' folder with "
-                "reply templates; point it at the repository's templates/ folder"
-            )
+    def __init__(
+        self,
+        overrides: Path | None,
+        settings: OutreachSettings,
+        *,
+        news_domains: Collection[str] = (),
+    ) -> None:
+        """`overrides`: the folder whose templates replace the built-in ones of the same name
+        (`outreach.templates_dir`), or None for the built-in templates alone; `news_domains`:
+        sites besides the well-known ones whose stories get no reply (`is_news_article`)."""
         self.settings = settings
+        self.news_domains = frozenset(news_domains)
         self._env = DraftSandbox(
-            loader=FileSystemLoader(str(templates_dir)),
+            loader=template_loader(overrides),
             # Templates are read and checked once at start-up; an edit takes a restart (not a
             # file-system check on every draft and every include).
             auto_reload=False,
@@ -193,6 +200,10 @@ class Drafter:
         if score.dissatisfaction < self.settings.min_dissatisfaction and not wants_thanks:
             return None
         if score.category is Category.NEWS and not mention.author:
+            return None
+        if not self.settings.news_as_customers and is_news_article(
+            mention, score, self.news_domains
+        ):
             return None
         name = TEMPLATE_FOR.get(score.category, FALLBACK_TEMPLATE)
         channel = channel_for(mention)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,6 +21,7 @@ from listener.clock import Clock
 from listener.domain import Channel, Mention, StoredMention
 from listener.ops.metrics import Metrics
 from listener.outreach.dispatch import Dispatcher, DispatchReport
+from listener.outreach.news import is_news_article
 from listener.outreach.optouts import opt_out_phrase
 from listener.outreach.publishers.base import Publisher
 from listener.pipeline import AfterStore
@@ -74,16 +75,31 @@ class OptOutStep:
 
 
 class CaseStep:
+    """Cases for dissatisfied customers; a news article opens none unless `news_as_customers`
+    (it belongs to incidents, see `listener.outreach.news`)."""
+
     name = "cases"
 
-    def __init__(self, store: Store) -> None:
+    def __init__(
+        self, store: Store, *, news_domains: Collection[str] = (), news_as_customers: bool = False
+    ) -> None:
         self.store = store
+        self.news_domains = frozenset(news_domains)
+        self.news_as_customers = news_as_customers
 
     def __call__(self, stored: Sequence[StoredMention], now: datetime) -> None:
-        if not any(s.score.dissatisfied for s in stored):
+        customers = [
+            s
+            for s in stored
+            if s.score.dissatisfied
+            and (
+                self.news_as_customers or not is_news_article(s.mention, s.score, self.news_domains)
+            )
+        ]
+        if not customers:
             return
         with self.store.write() as conn:
-            q.open_cases_for(conn, stored, at=now)
+            q.open_cases_for(conn, customers, at=now)
 
 
 class DoNotContactCache:
@@ -176,6 +192,13 @@ def build_outreach(
     cache = DoNotContactCache(store)
     return Outreach(
         dispatcher=dispatcher,
-        after_store=[OptOutStep(store, cache), CaseStep(store)],
+        after_store=[
+            OptOutStep(store, cache),
+            CaseStep(
+                store,
+                news_domains=settings.incidents.news_domains,
+                news_as_customers=settings.outreach.news_as_customers,
+            ),
+        ],
         draft_filter=make_draft_filter(cache),
     )

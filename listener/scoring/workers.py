@@ -83,7 +83,11 @@ def _start_worker(settings: Settings) -> None:
 
     outreach = settings.outreach
     drafter = (
-        Drafter(settings.resolve_path(outreach.templates_dir), outreach)
+        Drafter(
+            settings.templates_override(),
+            outreach,
+            news_domains=settings.incidents.news_domains,
+        )
         if outreach.enabled
         else None
     )

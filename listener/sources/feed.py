@@ -17,7 +17,7 @@ import threading
 import time
 from calendar import timegm
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -296,6 +296,19 @@ def parse_feed(
     return mentions, notes
 
 
+def dated_from(mentions: list[Mention], anchor: datetime, now: datetime) -> list[Mention]:
+    """The mentions moved in time together so that `anchor` (a moment in the file) is `now`:
+    a demo or test feed with fixed dates reads as happening today. Entries dated after the
+    anchor would land in the future and are left out."""
+    offset = now - anchor
+    moved = [
+        replace(m, published_at=m.published_at + offset)
+        for m in mentions
+        if m.published_at is not None
+    ]
+    return [m for m in moved if m.published_at is not None and m.published_at <= now]
+
+
 def _looks_like_html(fetched: FetchedBytes) -> bool:
     head = fetched.body[:512].lstrip().lower()
     return "text/html" in fetched.content_type.lower() or head.startswith(
@@ -387,6 +400,7 @@ class FeedSource:
         clients: HostClients | None = None,
         base_dir: Path | None = None,
         clock: Clock | None = None,
+        dates_anchor: datetime | None = None,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -398,6 +412,7 @@ class FeedSource:
         self._clients = clients or HostClients(per_host=1)
         self._base_dir = base_dir or Path(".")
         self._clock = clock or SystemClock()
+        self.dates_anchor = dates_anchor
 
     @property
     def local_path(self) -> Path | None:
@@ -428,6 +443,8 @@ class FeedSource:
                 yield FetchBatch((), state, not_modified=True)
                 return
         mentions, notes = parse_feed(fetched, name=self.name, kind=self.kind, fetched_at=now)
+        if self.dates_anchor is not None:
+            mentions = dated_from(mentions, self.dates_anchor, now)
         new_state = PollState(
             cursor=state.cursor, etag=fetched.etag, last_modified=fetched.last_modified
         )
@@ -455,4 +472,5 @@ def build_source(
         clients=clients,
         base_dir=settings.base_dir,
         clock=clock,
+        dates_anchor=config.dates_anchor,
     )

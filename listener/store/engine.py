@@ -7,13 +7,14 @@ fresh file and an old one both end at the current schema.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import URL, Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from listener.errors import StoreError
 from listener.store.bulk import as_json
@@ -106,8 +107,36 @@ def migrate(engine: Engine, revision: str = "head") -> None:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATE_LOCK})
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
+    except OperationalError as exc:
+        raise StoreError(unreachable(engine.url, "checking and migrating its schema", exc)) from exc
+    except DBAPIError as exc:
+        raise StoreError(
+            f"cannot migrate database {redact(str(engine.url))!r}: {first_line(exc.orig)}"
+        ) from exc
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot migrate database {redact(str(engine.url))!r}: {exc}") from exc
+
+
+def first_line(error: object) -> str:
+    """The first line of a driver's message (they go on with hints and SQL)."""
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+_SERVER_PREFIX = re.compile(
+    r"^(connection failed: )?connection to server at [^,]+, port \d+ failed: "
+)
+
+
+def unreachable(url: URL, doing: str, exc: DBAPIError) -> str:
+    """One line for a database that did not answer: where it was and what we were doing."""
+    reason = _SERVER_PREFIX.sub("", first_line(exc.orig))
+    if url.get_backend_name() == "sqlite":
+        return f"cannot use the SQLite database {url.database!r} while {doing}: {reason}"
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    return (
+        f"cannot reach the database at {where} ({url.database or 'default database'}) while "
+        f"{doing}: {reason}; is the server running and the URL in database.url right?"
+    )
 
 
 def redact(url: str) -> str:

@@ -28,7 +28,14 @@ from listener.store.audit import AuditHead, ChainCheck
 from listener.store.bulk import upsert_ignore
 from listener.store.checkpoint import WalCheckpointer
 from listener.store.drafts import DraftFilter
-from listener.store.engine import is_sqlite, make_engine, migrate, redact, sqlite_in_memory
+from listener.store.engine import (
+    is_sqlite,
+    make_engine,
+    migrate,
+    redact,
+    sqlite_in_memory,
+    unreachable,
+)
 from listener.store.mentions import MentionFilter
 from listener.store.tables import BrandRow, LabelRow
 
@@ -189,7 +196,7 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self._translated(), self.engine.connect() as conn, conn.begin():
+        with self._translated("reading"), self.engine.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
@@ -198,7 +205,7 @@ class Store:
         if self.checkpointer is not None:
             self.checkpointer.start()
         with (
-            self._translated(),
+            self._translated("writing"),
             self._sqlite_writer,
             self.engine.connect().execution_options(write=True) as conn,
             conn.begin(),
@@ -206,10 +213,12 @@ class Store:
             yield conn
 
     @contextmanager
-    def _translated(self) -> Iterator[None]:
+    def _translated(self, doing: str) -> Iterator[None]:
         try:
             yield
         except OperationalError as exc:
+            if not _reached(exc):
+                raise StoreError(unreachable(self.engine.url, doing, exc)) from exc
             raise StoreError(
                 f"database {self.url} is unavailable: {_first_line(exc.orig)}; "
                 "nothing from this step was saved, it will be retried"
@@ -581,6 +590,12 @@ def _check_label(kind: str, value: str) -> tuple[str, str]:
     else:
         value = "true"
     return kind, value
+
+
+def _reached(exc: OperationalError) -> bool:
+    """Whether the server answered (a lock, a timeout mid-query) rather than refusing to
+    connect at all: only the latter is "cannot reach"."""
+    return "connection to server" not in str(exc.orig)
 
 
 def _first_line(error: object) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from listener.app import Listener
+from listener.domain import StoredMention
 from listener.errors import InvalidTransition, NotAllowed, NotFound
+from listener.outreach.news import is_news_article
 from listener.web.auth import LoginLimiter, session_secret
 from listener.web.deps import Desk, Forbidden, SignInRequired, Unauthorized
 from listener.web.limits import BodyLimit
 from listener.web.pages import NavLink, make_templates, render, template_dirs
+from listener.web.wording import Verdict, verdict
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_COOKIE = "listener_session"
@@ -96,6 +100,12 @@ def _routers(names: Sequence[str]) -> list[tuple[APIRouter, list[NavLink]]]:
     return found
 
 
+def mention_verdict(news_domains: Sequence[str], stored: StoredMention) -> Verdict:
+    """The card's plain verdict on a stored mention (news articles named as such)."""
+    news = is_news_article(stored.mention, stored.score, news_domains)
+    return verdict(stored.mention, stored.score, news_article=news)
+
+
 def create_app(
     listener: Listener,
     *,
@@ -112,14 +122,14 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
-    overrides = [settings.resolve_path(settings.outreach.templates_dir) / "web"]
     desk = Desk(
         listener=listener,
-        templates=make_templates(template_dirs(overrides)),
+        templates=make_templates(template_dirs(settings.templates_override())),
         limiter=limiter or LoginLimiter(),
     )
     app.state.desk = desk
     desk.jinja.globals["warn_promotional"] = settings.outreach.warn_promotional
+    desk.jinja.globals["verdict"] = partial(mention_verdict, settings.incidents.news_domains)
     for router, nav in [*_routers(ROUTER_MODULES), *routers]:
         app.include_router(router)
         desk.nav.extend(nav)

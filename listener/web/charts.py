@@ -6,6 +6,7 @@ autoescaping. Charts need no script at all, which keeps the page's CSP strict.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,9 +24,13 @@ class Series:
 
 @dataclass(frozen=True, slots=True)
 class Marker:
+    """An incident on the time axis: `at` its first mention, `until` its last (if later)."""
+
     at: datetime
     label: str
     href: str = ""
+    until: datetime | None = None
+    short: str = ""  # what is printed on the chart ("#12"); the full label is listed below
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +46,22 @@ class DrawnSeries:
     css: str
     path: str
     last_value: float
+    dots: list[tuple[float, float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class DrawnMarker:
+    """A shaded band over the incident's mentions, its short label on lane `lane` above."""
+
     x: float
+    width: float
     label: str
+    short: str
     href: str
+    label_x: float
+    label_y: float
     anchor: str = "start"
+    span: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +98,39 @@ def _ceil(moment: datetime, step: timedelta) -> datetime:
     return midnight + steps * step
 
 
-def _nice_max(value: float) -> float:
-    if value <= 0:
-        return 1.0
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return float(step * magnitude)
-    return float(10 * magnitude)
+def y_scale(highest: float, *, whole: bool = True) -> tuple[float, list[float]]:
+    """The top of the y axis and its ticks: distinct round numbers (steps of 1, 2 or 5 times a
+    power of ten), whole numbers for counts, at most about five of them."""
+    if highest <= 0:
+        return 1.0, [0.0, 1.0]
+    rough = highest / 4
+    power = 10 ** math.floor(math.log10(rough))
+    step = next((m * power for m in (1, 2, 5, 10) if m * power >= rough), 10 * power)
+    if whole:
+        step = max(1.0, float(math.ceil(step)))
+    top = math.ceil(highest / step - 1e-9) * step
+    count = round(top / step)
+    return float(top), [step * i for i in range(count + 1)]
+
+
+def zero_filled(
+    points: Sequence[tuple[datetime, float]], start: datetime, end: datetime, bucket_seconds: int
+) -> list[tuple[datetime, float]]:
+    """Counts for every bucket in [start, end), 0 where nothing was counted: a line drawn
+    only through the buckets that had mentions would slope across the quiet hours between."""
+    counted = {moment: value for moment, value in points}
+    first = -(-int(start.timestamp()) // bucket_seconds) * bucket_seconds
+    filled = []
+    moment = datetime.fromtimestamp(first, tz=start.tzinfo)
+    while moment < end:
+        filled.append((moment, counted.get(moment, 0.0)))
+        moment += timedelta(seconds=bucket_seconds)
+    return filled
+
+
+LABEL_CHAR = 6.6  # px per character of an 11px label: enough to keep labels apart
+LANE = 15  # px between stacked marker labels (an 11px label box is about 14px tall)
+MAX_LANES = 4
 
 
 def line_chart(
@@ -105,12 +143,21 @@ def line_chart(
     y_max: float | None = None,
     y_format: Callable[[float], str] = lambda v: f"{v:,.0f}",
 ) -> LineChart:
-    """Lay out `series` over [start, end]; incidents become dashed vertical markers."""
+    """Lay out `series` over [start, end]; incidents become shaded bands over their mentions'
+    time span, their short labels stacked in lanes above the plot so none overprints another."""
     span = max((end - start).total_seconds(), 1.0)
+    shown = sorted(
+        (m for m in markers if start <= (m.until or m.at) and m.at <= end), key=lambda m: m.at
+    )
+    lanes = _lanes(shown, start, span)
+    top_pad = TOP + LANE * (max((n for n in lanes if n is not None), default=-1) + 1)
     left, right = float(LEFT), float(WIDTH - RIGHT)
-    top, bottom = float(TOP), float(HEIGHT - BOTTOM)
+    top, bottom = float(top_pad), float(HEIGHT - BOTTOM)
     highest = max((v for s in series for _, v in s.points), default=0.0)
-    top_value = y_max if y_max is not None else _nice_max(highest)
+    if y_max is not None:
+        top_value, y_values = y_max, [y_max * i / 4 for i in range(5)]
+    else:
+        top_value, y_values = y_scale(highest)
 
     def x_of(moment: datetime) -> float:
         return left + (right - left) * (moment - start).total_seconds() / span
@@ -123,11 +170,12 @@ def line_chart(
         points = sorted(p for p in s.points if start <= p[0] <= end)
         if not points:
             continue
-        commands = [
-            f"{'M' if i == 0 else 'L'}{x_of(t):.1f},{y_of(v):.1f}"
-            for i, (t, v) in enumerate(points)
-        ]
-        drawn.append(DrawnSeries(s.name, f"c{index % 6}", " ".join(commands), points[-1][1]))
+        xy = [(round(x_of(t), 1), round(y_of(v), 1)) for t, v in points]
+        # One point has no line to draw: it is shown as a dot.
+        path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(xy))
+        # Dots mark what was counted (a quiet bucket is just the line at 0).
+        dots = [p for p, (_, v) in zip(xy, points, strict=True) if v or len(points) == 1]
+        drawn.append(DrawnSeries(s.name, f"c{index % 6}", path, points[-1][1], dots))
     x_ticks = []
     step = next((t for t in _TICK_STEPS if span / t.total_seconds() <= 8), _TICK_STEPS[-1])
     moment = _ceil(start, step)
@@ -135,22 +183,30 @@ def line_chart(
         label = moment.strftime("%H:%M") if step < timedelta(days=1) else moment.strftime("%d %b")
         if step < timedelta(days=1) and moment.hour == 0:
             label = moment.strftime("%d %b")
-        x_ticks.append(Tick(x_of(moment), label))
+        x = x_of(moment)
+        # A label at either edge runs inwards so it is not cut off.
+        anchor = "end" if x > right - 24 else "start" if x < left + 24 else "middle"
+        x_ticks.append(Tick(x, label, anchor))
         moment += step
-    # Counts get whole-number ticks (50 -> 0, 10, ... 50 rather than 12.5 steps).
-    divisions = 4
-    if y_max is None:
-        divisions = next((n for n in (4, 5, 2) if (top_value / n).is_integer()), 4)
-    y_ticks = [
-        Tick(y_of(top_value * i / divisions), y_format(top_value * i / divisions))
-        for i in range(divisions + 1)
-    ]
-    # A label near the right edge runs leftwards so it stays inside the chart.
-    drawn_markers = [
-        DrawnMarker(x_of(m.at), m.label, m.href, "end" if x_of(m.at) > right - 200 else "start")
-        for m in markers
-        if start <= m.at <= end
-    ]
+    y_ticks = [Tick(y_of(v), y_format(v)) for v in y_values]
+    drawn_markers = []
+    for marker, lane in zip(shown, lanes, strict=True):
+        x1 = x_of(max(marker.at, start))
+        x2 = x_of(min(marker.until or marker.at, end))
+        anchor = "end" if x1 > right - 60 else "start"
+        drawn_markers.append(
+            DrawnMarker(
+                x=x1,
+                width=max(x2 - x1, 2.0),
+                label=marker.label,
+                short="" if lane is None else marker.short or marker.label,
+                href=marker.href,
+                label_x=x1 - 3 if anchor == "end" else x1 + 3,
+                label_y=top_pad - 4 if lane is None else TOP + LANE * lane + 8,
+                anchor=anchor,
+                span=_span_text(marker),
+            )
+        )
     return LineChart(
         title=title,
         width=WIDTH,
@@ -165,3 +221,34 @@ def line_chart(
         markers=drawn_markers,
         empty=not drawn,
     )
+
+
+def _lanes(markers: Sequence[Marker], start: datetime, span: float) -> list[int | None]:
+    """A lane for each marker's label so that labels in one lane never overlap; a marker
+    that finds no free lane among `MAX_LANES` gets no label on the chart (None): its band is
+    still drawn, and every marker is listed in full under the chart."""
+    plot = WIDTH - RIGHT - LEFT
+    ends: list[float] = []  # per lane, where its last label ends
+    chosen: list[int | None] = []
+    for marker in markers:
+        x = LEFT + plot * max((marker.at - start).total_seconds(), 0.0) / span
+        width = LABEL_CHAR * len(marker.short or marker.label) + 8
+        left_edge = x - width if x > WIDTH - RIGHT - 60 else x
+        lane = next((i for i, e in enumerate(ends) if left_edge > e), len(ends))
+        if lane >= MAX_LANES:
+            chosen.append(None)
+            continue
+        if lane == len(ends):
+            ends.append(left_edge + width)
+        else:
+            ends[lane] = left_edge + width
+        chosen.append(lane)
+    return chosen
+
+
+def _span_text(marker: Marker) -> str:
+    first = marker.at.strftime("%d %b %H:%M")
+    if marker.until is None or marker.until - marker.at < timedelta(minutes=1):
+        return first
+    same_day = marker.until.date() == marker.at.date()
+    return f"{first} to {marker.until.strftime('%H:%M' if same_day else '%d %b %H:%M')}"

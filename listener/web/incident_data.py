@@ -17,9 +17,11 @@ from listener.app import Listener
 
 @dataclass(frozen=True, slots=True)
 class IncidentMarker:
-    at: datetime
+    at: datetime  # the first mention
     label: str
     href: str
+    until: datetime  # the last mention
+    short: str
 
 
 def _module() -> ModuleType | None:
@@ -82,7 +84,7 @@ def choices(listener: Listener) -> list[tuple[int, str]]:
 
 
 def markers(listener: Listener, *, since: datetime, until: datetime) -> list[IncidentMarker]:
-    """Incidents opened in [since, until), for the overview's time axis."""
+    """Incidents opened in [since, until), placed over their mentions' time span."""
     module = _module()
     if module is None:
         return []
@@ -91,7 +93,15 @@ def markers(listener: Listener, *, since: datetime, until: datetime) -> list[Inc
             conn, module.IncidentFilter(since=since, until=until), limit=50
         )
     return [
-        IncidentMarker(i.opened_at, f"#{i.id} {i.brand}: {i.title}", f"/incidents/{i.id}")
+        IncidentMarker(
+            i.first_mention_at,
+            f"#{i.id} {i.title}"
+            if i.title.startswith(i.brand)
+            else f"#{i.id} {i.brand}: {i.title}",
+            f"/incidents/{i.id}",
+            max(i.last_mention_at, i.first_mention_at),
+            f"#{i.id}",
+        )
         for i in found
     ]
 

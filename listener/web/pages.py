@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from listener.outreach.templates import search_path
 from listener.outreach.tone import promotional_phrases
-
-PACKAGE_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "web"
+from listener.web.wording import channel_text, duration_text, reach_text, trigger_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +33,9 @@ class NavLink:
     role: str = "viewer"
 
 
-def template_dirs(extra: Sequence[Path] = ()) -> list[str]:
-    """Deployment overrides first (`<templates_dir>/web`), then the templates shipped here."""
-    dirs = [p for p in extra if p.is_dir()]
-    dirs.append(PACKAGE_TEMPLATES)
-    return [str(p) for p in dirs]
+def template_dirs(override: Path | None = None) -> list[str]:
+    """The desk's page templates: `<outreach.templates_dir>/web` first, then the built-in."""
+    return [str(p) for p in search_path(override, "web")]
 
 
 def make_templates(dirs: Sequence[str]) -> Jinja2Templates:
@@ -53,6 +51,10 @@ def make_templates(dirs: Sequence[str]) -> Jinja2Templates:
     env.filters["number"] = number
     env.filters["pct"] = pct
     env.filters["capped"] = capped
+    env.filters["duration"] = duration_text
+    env.filters["channel"] = channel_text
+    env.filters["trigger"] = trigger_text
+    env.filters["reach"] = reach_text
     env.filters["promotional"] = promotional_phrases
     env.globals["query"] = query_string
     return Jinja2Templates(env=env)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from listener.errors import NotAllowed, NotFound
+from listener.settings import format_duration
 from listener.store import users
 from listener.web.auth import hash_password
 from listener.web.deps import Admin, Viewer, flash, get_desk
@@ -36,12 +39,26 @@ def audit_page(request: Request, user: Viewer, entity: str = "", entity_id: str 
 
 
 def redacted_settings(desk_settings: Any, store_url: str) -> dict[str, Any]:
-    """Settings as a person may see them: the database URL without password, no secrets.
+    """Settings as a person may see them: what the file and environment set (defaults left
+    out), the database URL without password, no secrets.
 
     Settings only name the environment variables holding secrets (`*_env`), but a value under
     a secret-sounding key is masked anyway in case one was put in the file by mistake.
     """
-    raw = desk_settings.model_dump(mode="json")
+    raw = desk_settings.model_dump(mode="python", exclude_unset=True, exclude={"base_dir"})
+    # Which environment variables hold the secrets is worth seeing even when it is the default.
+    full = desk_settings.model_dump(mode="python", exclude={"base_dir"})
+    for section, values in full.items():
+        if isinstance(values, dict):
+            names = {k: v for k, v in values.items() if k.endswith("_env") and v}
+            if names:
+                raw[section] = {**names, **raw.get(section, {})}
+        elif isinstance(values, list) and isinstance(raw.get(section), list):
+            for item, shown in zip(values, raw[section], strict=False):
+                if isinstance(item, dict) and isinstance(shown, dict):
+                    for k, v in item.items():
+                        if k.endswith("_env") and v:
+                            shown.setdefault(k, v)
 
     def clean(value: Any, key: str = "") -> Any:
         if isinstance(value, dict):
@@ -59,9 +76,65 @@ def redacted_settings(desk_settings: Any, store_url: str) -> dict[str, Any]:
         return value
 
     cleaned: dict[str, Any] = clean(raw)
-    if isinstance(cleaned.get("database"), dict):
-        cleaned["database"]["url"] = store_url
+    cleaned.setdefault("database", {})["url"] = store_url
     return cleaned
+
+
+def as_toml(settings: dict[str, Any]) -> str:
+    """Settings written back as the TOML a person would have typed: sections, arrays of
+    tables, durations as "2m" / "4h" (not ISO 8601), secrets already masked."""
+    lines: list[str] = []
+    scalars = {k: v for k, v in settings.items() if not _is_table(v) and not _is_tables(v)}
+    lines.extend(f"{k} = {_toml_value(v)}" for k, v in scalars.items() if v is not None)
+    for key, value in settings.items():
+        if _is_table(value):
+            _table(lines, key, value, array=False)
+        elif _is_tables(value):
+            for item in value:
+                _table(lines, key, item, array=True)
+    return "\n".join(lines).strip() + "\n"
+
+
+def _is_table(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _is_tables(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def _table(lines: list[str], name: str, table: dict[str, Any], *, array: bool) -> None:
+    lines.append("")
+    lines.append(f"[[{name}]]" if array else f"[{name}]")
+    nested = []
+    for key, value in table.items():
+        if value is None:
+            continue
+        if _is_table(value) or _is_tables(value):
+            nested.append((key, value))
+        else:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for key, value in nested:
+        for item in value if isinstance(value, list) else [value]:
+            _table(lines, f"{name}.{key}", item, array=isinstance(value, list))
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, timedelta):
+        return json.dumps(format_duration(value))
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, time):
+        return json.dumps(value.strftime("%H:%M"))
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Path):
+        return json.dumps(str(value), ensure_ascii=False)
+    return json.dumps(str(value), ensure_ascii=False)
 
 
 @router.get("/admin")
@@ -69,16 +142,11 @@ def admin_page(request: Request, user: Admin) -> Response:
     desk = get_desk(request)
     with desk.listener.store.read() as conn:
         accounts = users.list_users(conn)
-    settings_view = json.dumps(
-        redacted_settings(desk.listener.settings, desk.listener.store.url),
-        indent=2,
-        ensure_ascii=False,
-        default=str,
-    )
+    settings_view = as_toml(redacted_settings(desk.listener.settings, desk.listener.store.url))
     return render(
         request,
         "admin.html",
-        {"accounts": accounts, "settings_json": settings_view, "roles": users.ROLES},
+        {"accounts": accounts, "settings_toml": settings_view, "roles": users.ROLES},
     )
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from listener.store import DraftFilter
 from listener.store import desk as desk_store
 from listener.web import incident_data
-from listener.web.charts import Marker, Series, line_chart
+from listener.web.charts import Marker, Series, line_chart, zero_filled
 from listener.web.deps import Viewer, get_desk
 from listener.web.pages import NavLink, render
 
@@ -44,13 +44,16 @@ def overview_page(request: Request, user: Viewer, period: str = "7d") -> Respons
         totals[p.brand][0] += p.total
         totals[p.brand][1] += p.dissatisfied
     markers = [
-        Marker(m.at, m.label, m.href)
+        Marker(m.at, m.label, m.href, until=m.until, short=m.short)
         for m in incident_data.markers(desk.listener, since=start, until=end)
     ]
     charts = [
         line_chart(
             f"Mentions per {'hour' if bucket == 3600 else 'day' if bucket == 86400 else '6 hours'}",
-            [Series(b, volume[b]) for b in sorted(volume)],  # type: ignore[arg-type]
+            [
+                Series(b, zero_filled(volume[b], start, end, bucket))  # type: ignore[arg-type]
+                for b in sorted(volume)
+            ],
             start=start,
             end=end,
             markers=markers,
