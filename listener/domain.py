@@ -99,6 +99,9 @@ class Mention:
     engagement: Engagement = field(default_factory=Engagement)
     source_kind: str = "feed"
     in_reply_to: str = ""
+    # The account a reply answers (X's in_reply_to_user_id): a reply to a brand's own account
+    # is about that brand even when it does not name it ("STOP"). Not stored.
+    in_reply_to_user: str = ""
 
     @property
     def full_text(self) -> str:

@@ -9,8 +9,9 @@ is stored twice.
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,7 +27,7 @@ from listener.scoring.base import Scorer
 from listener.scoring_workers import PendingScores, ScoringWorkers
 from listener.settings import BrandSettings
 from listener.sources.base import Source
-from listener.store import BatchWrite, IngestItem, PlannedDraft, Store
+from listener.store import BatchWrite, IngestItem, OptOutSeen, PlannedDraft, Store
 
 log = logging.getLogger("listener.pipeline")
 
@@ -67,6 +68,18 @@ class IngestReport:
         self.problems.extend(other.problems)
 
 
+# How long `ingest_many` waits before each new try at a batch the database failed to store.
+INGEST_RETRY_WAITS = (0.5, 2.0, 5.0)
+
+
+@dataclass
+class _Stopped:
+    """How far a sequence of batches got, and the error that stopped it, if one did."""
+
+    batches: int = 0
+    error: StoreError | None = None
+
+
 @dataclass
 class _Started:
     """A batch matched and deduplicated, its scores computed or on their way."""
@@ -74,6 +87,7 @@ class _Started:
     report: IngestReport
     fresh: list[tuple[Mention, str, str]]
     scores: list[Score] | PendingScores
+    opt_outs: list[OptOutSeen] = field(default_factory=list)
 
 
 @dataclass
@@ -138,6 +152,8 @@ class Pipeline:
         after_store: Sequence[AfterStore] = (),
         draft_filter: Callable[[Mention, str], bool] | None = None,
         workers: ScoringWorkers | None = None,
+        opt_out_of: Callable[[Mention], str | None] | None = None,
+        reply_brands: Mapping[str, str] | None = None,
     ) -> None:
         self.brands = {b.name: b for b in brands}
         self.store = store
@@ -149,6 +165,13 @@ class Pipeline:
         self.after_store = list(after_store)
         self.draft_filter = draft_filter
         self.workers = workers
+        # Which opt-out a mention is, if any: every matched one is asked, new, repeated or a
+        # copy, and the answer is stored with the batch (see `Store.ingest_group`).
+        self.opt_out_of = opt_out_of
+        # X account id or "@handle" (lower case) → the brand it belongs to: a reply to a
+        # brand's account is about that brand even when it does not name it.
+        self.reply_brands = {k.lower(): v for k, v in (reply_brands or {}).items()}
+        self.retry_waits: Sequence[float] = INGEST_RETRY_WAITS
         self._group = GroupCommit(self._write_group)
 
     def ingest(
@@ -191,9 +214,10 @@ class Pipeline:
         """
         ahead = max(1, self.workers.workers) if self.workers is not None else 1
         started = self._started_ahead(batches, ahead)
+        stopped = _Stopped()
         if self.store.is_sqlite:
             for batch in started:
-                yield self._write(batch, None, None, actor, None)[0]
+                yield self._write_retrying(batch, actor, stopped)[0]
             return
         # The store thread is shut down (waited for) before the settle thread, so a batch stored
         # while the caller stops early is still settled.
@@ -203,18 +227,49 @@ class Pipeline:
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store") as store,
         ):
             for batch in started:
-                reports.append(store.submit(self._store_then_settle, batch, actor, settler))
+                reports.append(
+                    store.submit(self._store_then_settle, batch, actor, settler, stopped)
+                )
                 while len(reports) > 1:
                     yield reports.popleft().result().result()
             while reports:
                 yield reports.popleft().result().result()
 
+    def _write_retrying(
+        self, started: _Started, actor: str, stopped: _Stopped, *, settle_later: bool = False
+    ) -> tuple[IngestReport, PendingWrite | None]:
+        """Store one batch of a sequence, trying again when the database fails (a dropped
+        connection, a server restart); storing a batch again is safe, since what is already
+        stored is skipped. If it still fails, no later batch of the sequence is stored (the
+        store never holds a later batch past a missing one) and the error says how far it
+        got and what to do."""
+        if stopped.error is not None:
+            raise stopped.error
+        for wait in (*self.retry_waits, None):
+            try:
+                written = self._write(started, None, None, actor, None, settle_later=settle_later)
+            except StoreError as exc:
+                if wait is None:
+                    stopped.error = StoreError(
+                        f"{exc}. Stopped after {stopped.batches:,} batch(es) were stored, "
+                        f"having tried this batch {len(self.retry_waits) + 1} times; nothing "
+                        "after it was stored. Run the same command again once the database is "
+                        "back: what is already stored is skipped"
+                    )
+                    raise stopped.error from exc
+                log.warning("storing a batch failed (%s); trying again in %.1f s", exc, wait)
+                time.sleep(wait)
+                continue
+            stopped.batches += 1
+            return written
+        raise AssertionError("unreachable")  # the last wait is None
+
     def _store_then_settle(
-        self, started: _Started, actor: str, settler: ThreadPoolExecutor
+        self, started: _Started, actor: str, settler: ThreadPoolExecutor, stopped: _Stopped
     ) -> Future[IngestReport]:
         """Store a batch, and hand its after-store steps to `settler`: they run while the
         next batch is being stored."""
-        report, written = self._write(started, None, None, actor, None, settle_later=True)
+        report, written = self._write_retrying(started, actor, stopped, settle_later=True)
         if written is None or written.unsettled_batch is None:
             done: Future[IngestReport] = Future()
             done.set_result(report)
@@ -249,12 +304,26 @@ class Pipeline:
         report = IngestReport(received=len(mentions))
         matched = self._match(mentions)
         report.matched = len(matched)
+        opt_outs = self._opt_outs(matched)
         fresh = self._drop_known(matched)
         report.duplicates = len(matched) - len(fresh)
         texts = [m for m, _, _ in fresh]
         if self.workers is not None and texts:
-            return _Started(report, fresh, self.workers.start(texts, [b for _, b, _ in fresh]))
-        return _Started(report, fresh, self.scorer.score_batch(texts) if texts else [])
+            pending = self.workers.start(texts, [b for _, b, _ in fresh])
+            return _Started(report, fresh, pending, opt_outs)
+        return _Started(report, fresh, self.scorer.score_batch(texts) if texts else [], opt_outs)
+
+    def _opt_outs(self, matched: Sequence[tuple[Mention, str, str]]) -> list[OptOutSeen]:
+        """Every opt-out among the matched texts, before known ones are dropped: a STOP
+        imported again, or polled again after a crash, is recorded all the same."""
+        if self.opt_out_of is None:
+            return []
+        found = []
+        for mention, brand, _ in matched:
+            phrase = self.opt_out_of(mention)
+            if phrase:
+                found.append(OptOutSeen(mention, brand, phrase))
+        return found
 
     def _write(
         self,
@@ -288,13 +357,13 @@ class Pipeline:
                     else self.drafter.plan(mention, self.brands[brand], score)
                 )
             items.append(IngestItem(mention, brand, term, score, draft))
-        if not items and (source is None or (state is None and not finishes_poll)):
+        progress = source is not None and (state is not None or finishes_poll)
+        if not items and not started.opt_outs and not progress:
             return report, None
         at = now or self.clock.now()
         succeeded_at = at if finishes_poll and source is not None else None
-        written = self._commit(
-            BatchWrite(items, source, state, actor, succeeded_at), at, settle_later=settle_later
-        )
+        write = BatchWrite(items, source, state, actor, succeeded_at, started.opt_outs)
+        written = self._commit(write, at, settle_later=settle_later)
         report.new = len(written.stored)
         report.duplicates += len(items) - len(written.stored)
         report.drafts = self._count_drafts(items, written.stored)
@@ -350,7 +419,30 @@ class Pipeline:
                 # One mention, one brand: the first configured brand it is about.
                 out.append((mention, match.brand, match.term))
                 break
+            else:
+                replied = self._reply_to_brand(mention)
+                if replied is not None and (not allowed or replied[0] in allowed):
+                    out.append((mention, *replied))
         return out
+
+    def _reply_to_brand(self, mention: Mention) -> tuple[str, str] | None:
+        """(brand, why) when an X post replies to a brand's own account without naming it.
+
+        X puts the handles a reply answers at the start of its text ("@acme STOP") and the
+        account it answers in `in_reply_to_user_id`; either one says who it is about.
+        """
+        if mention.source_kind != "x" or not self.reply_brands:
+            return None
+        user = mention.in_reply_to_user.strip().lower()
+        if user and user in self.reply_brands:
+            return self.reply_brands[user], f"reply to account {user}"
+        for word in mention.text.split():
+            if not word.startswith("@"):
+                break
+            handle = "@" + word[1:].rstrip(".,:;!?").lower()
+            if handle in self.reply_brands:
+                return self.reply_brands[handle], f"reply to {handle}"
+        return None
 
     def _drop_known(
         self, matched: list[tuple[Mention, str, str]]

@@ -109,7 +109,7 @@ def test_ingest_scores_every_new_mention_and_skips_unmatched(listener: Listener)
     assert stored.score.dissatisfied and stored.score.signals
 
 
-def test_the_same_story_from_another_feed_is_a_sighting_not_a_new_mention(
+def test_the_same_article_from_another_feed_is_a_sighting_not_a_new_mention(
     listener: Listener,
 ) -> None:
     first = Mention(
@@ -118,20 +118,24 @@ def test_the_same_story_from_another_feed_is_a_sighting_not_a_new_mention(
         "O2 leaks phone numbers to every website",
         title="O2 leaks customers phone numbers to every website",
         url="https://news.example/o2-leak",
+        author="Newsroom",
     )
+    # The same entry through an aggregator: tracking query, other spacing and case.
     again_by_link = Mention(
         "news-b",
         "b1",
-        "Report: O2 leak",
+        "O2 leaks  phone numbers to every WEBSITE",
         title="Different headline here about it",
         url="https://www.news.example/o2-leak/?utm_source=x",
+        author="newsroom",
     )
     again_by_title = Mention(
         "news-c",
         "c1",
-        "syndicated copy of the O2 story",
+        "O2 leaks phone numbers to every website",
         title="O2 leaks customers phone numbers to every website",
         url="https://other.example/1",
+        author="Newsroom",
     )
     listener.pipeline.ingest([first])
     report = listener.pipeline.ingest([again_by_link, again_by_title])
@@ -139,6 +143,37 @@ def test_the_same_story_from_another_feed_is_a_sighting_not_a_new_mention(
     assert listener.store.count_mentions() == 1
     # And sightings are remembered, so a re-poll of those feeds is not rescored either.
     assert listener.store.known_external_ids("news-b", ["b1"]) == {"b1"}
+
+
+def test_a_link_or_headline_published_first_does_not_swallow_other_peoples_posts(
+    listener: Listener,
+) -> None:
+    """A hostile feed that publishes a link and a headline first must not turn later genuine
+    posts by other people (or other posts by the same person) into unscored sightings."""
+    bait = Mention(
+        "hostile",
+        "h1",
+        "O2 is great, nothing to see here",
+        title="O2 customers complain about the billing outage today",
+        url="https://forum.example/t/outage?from=bait",
+        author="bait-account",
+    )
+    listener.pipeline.ingest([bait])
+    genuine = [
+        Mention(
+            "forum",
+            f"p{n}",
+            f"O2 charged me twice this month, post {n}",
+            title="O2 customers complain about the billing outage today",
+            url=f"https://forum.example/t/outage?post={n}",
+            author=author,
+        )
+        for n, author in enumerate(["ann", "bob", "cat", "ann"])
+    ]
+    report = listener.pipeline.ingest(genuine)
+    assert (report.matched, report.new) == (4, 4)
+    stored = listener.store.mentions(MentionFilter(source="forum"), limit=10)
+    assert len(stored) == 4 and all(m.score.dissatisfied for m in stored)
 
 
 @contextmanager
