@@ -254,3 +254,39 @@ def test_a_page_that_cannot_be_stored_stops_the_poll_before_any_later_page(
             conn.exec_driver_sql("DROP TRIGGER refuse")
         [again] = listener.poll("x-o2")
         assert again.ok and listener.store.count_mentions() == 26
+
+
+def test_a_repeated_id_with_different_text_never_replaces_what_was_stored_and_drafted(
+    listener: Listener,
+) -> None:
+    first = Mention("import", "same", "O2 charged me twice, please refund", author="@ann")
+    edited = Mention("import", "same", "O2 is lovely, ignore my last post", author="@ann")
+    # In one batch, in later batches, and in batches scored ahead of their storing.
+    listener.pipeline.ingest([first, edited])
+    listener.pipeline.ingest([edited])
+    list(listener.pipeline.ingest_many([[edited], [edited, first], [edited]], actor="import"))
+    [stored] = listener.store.mentions(MentionFilter(source="import"))
+    assert stored.mention.text == first.text and stored.score.dissatisfied
+    drafts = listener.store.drafts(DraftFilter(status="all"))
+    assert [d.mention_id for d in drafts] == [stored.id]
+
+
+def test_batches_scored_ahead_keep_the_first_text_of_an_id(
+    make_settings: Callable[..., Settings], db_url: str
+) -> None:
+    """Several batches are matched and scored before the first is stored: an id in two of
+    them is stored with the text of the first, not of whichever finished scoring first."""
+    built = make_listener(make_settings(database={"url": db_url}), environ={})
+    try:
+        batches = [
+            [Mention("import", f"{b}-{n}", f"O2 complaint {b} {n}, awful") for n in range(300)]
+            for b in range(4)
+        ]
+        batches[0].append(Mention("import", "dup", "O2 broke my phone, awful service"))
+        batches[2].append(Mention("import", "dup", "O2 is great, never mind"))
+        list(built.pipeline.ingest_many(batches, actor="import"))
+        [dup] = built.store.mentions(MentionFilter(source="import", search="phone"))
+        assert dup.mention.external_id == "dup"
+        assert built.store.mentions(MentionFilter(source="import", search="never mind")) == []
+    finally:
+        built.close()
