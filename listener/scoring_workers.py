@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
-from listener.child_process import exit_with_parent, usable_cores
+from listener.child_process import exit_with_parent, quiet_resource_tracker, usable_cores
 from listener.domain import Category, ComplaintReason, Mention, Score, Signal
 from listener.runtime import settle_heap, tune_garbage_collector
 from listener.scoring.base import Scorer
@@ -242,6 +242,7 @@ class ScoringWorkers:
                 return self._pool
             # "spawn": a forked child would inherit this process's threads, locks and open
             # database connections mid-use.
+            quiet_resource_tracker()
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.exc import OperationalError
 
 from listener.app import Listener, make_listener
 from listener.domain import DraftStatus, Mention
@@ -154,6 +155,8 @@ def _stored(database_url: str, source: str, external_id: str) -> bool:
                     MENTION.c.source == source, MENTION.c.external_id == external_id
                 )
             ).first()
+    except OperationalError:  # not created yet: the command is still starting
+        return False
     finally:
         engine.dispose()
     return found is not None
@@ -279,3 +282,62 @@ def test_an_import_the_database_keeps_failing_says_how_far_it_got_and_stores_not
     assert "Run the same command again" in message
     assert [r.new for r in reports] == [50]
     assert _count(postgres_url) == 50  # no later batch past the one that failed
+
+
+def _quiet(stderr: str) -> None:
+    for noise in ("Traceback", "resource_tracker", "leaked semaphore"):
+        assert noise not in stderr, stderr
+
+
+def test_a_killed_import_with_worker_processes_leaves_no_tracebacks_behind(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    config = _settings_file(tmp_path / "settings.toml", sqlite_url)
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("workers = 0", "workers = 1"), encoding="utf-8"
+    )
+    file = _import_lines(tmp_path / "big.jsonl", _complaints(40000))
+    errors = tmp_path / "stderr.txt"
+    env = {**os.environ, "LISTENER_CONFIG": str(config)}
+    with errors.open("wb") as sink:
+        # stderr to a file: the resource tracker outlives the killed import and writes there.
+        importer = subprocess.Popen(
+            [sys.executable, "-m", "listener", "import", str(file)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while not _stored(sqlite_url, "import", "c0"):
+                assert importer.poll() is None, errors.read_text(encoding="utf-8")
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            importer.send_signal(signal.SIGKILL)
+            importer.wait(timeout=30)
+        finally:
+            if importer.poll() is None:
+                importer.kill()
+                importer.wait()
+    time.sleep(3)  # the tracker notices its parent is gone and cleans up
+    _quiet(errors.read_text(encoding="utf-8"))
+
+
+def test_poll_of_one_source_with_worker_processes_ends_quietly(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    rss = tmp_path / "feed.xml"
+    items = "".join(
+        f"<item><guid>g{n}</guid><title>O2 charged me twice, case {n}</title></item>"
+        for n in range(200)
+    )
+    rss.write_text(f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>")
+    config = _settings_file(tmp_path / "settings.toml", sqlite_url)
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("workers = 0", "workers = 1")
+        + f'[[sources]]\nname = "news"\nurl = {json.dumps(rss.as_uri())}\n',
+        encoding="utf-8",
+    )
+    done = _cli(config, "poll", "--source", "news")
+    assert done.returncode == 0, done.stderr
+    _quiet(done.stderr)

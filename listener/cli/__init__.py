@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import typer
 
+from listener.child_process import quiet_resource_tracker
 from listener.cli import core, incidents, outreach, sources, web
 from listener.runtime import tune_garbage_collector
 
@@ -27,4 +28,5 @@ incidents.register(app)
 
 def main() -> None:
     tune_garbage_collector()
+    quiet_resource_tracker()
     app()
