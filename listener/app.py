@@ -170,6 +170,7 @@ def make_listener(
             workers=workers,
             opt_out_of=outreach.opt_out_of,
             reply_brands=_reply_brands(settings),
+            max_drafts_per_poll=settings.outreach.max_drafts_per_poll,
         )
     except StoreError:
         if feed_clients is not None:

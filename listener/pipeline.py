@@ -56,6 +56,8 @@ class IngestReport:
     new: int = 0
     duplicates: int = 0
     drafts: int = 0
+    # Drafts not queued because the poll reached `outreach.max_drafts_per_poll`.
+    not_drafted: int = 0
     stored: list[StoredMention] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -65,7 +67,26 @@ class IngestReport:
         self.new += other.new
         self.duplicates += other.duplicates
         self.drafts += other.drafts
+        self.not_drafted += other.not_drafted
         self.problems.extend(other.problems)
+
+
+def _keep_most_urgent_drafts(items: list[IngestItem], limit: int) -> int:
+    """Drop all but the `limit` most urgent drafts of `items` (in place); how many went."""
+    drafted = [i for i, item in enumerate(items) if item.draft is not None]
+    if len(drafted) <= limit:
+        return 0
+    urgent = sorted(drafted, key=lambda i: (-_priority(items[i]), i))[:limit]
+    keep = set(urgent)
+    for i in drafted:
+        if i not in keep:
+            item = items[i]
+            items[i] = IngestItem(item.mention, item.brand, item.matched_term, item.score)
+    return len(drafted) - limit
+
+
+def _priority(item: IngestItem) -> float:
+    return item.draft.priority if item.draft is not None else 0.0
 
 
 # How long `ingest_many` waits before each new try at a batch the database failed to store.
@@ -97,6 +118,7 @@ class PollReport:
     matched: int = 0
     new: int = 0
     drafts: int = 0
+    not_drafted: int = 0
     not_modified: bool = False
     skipped: str = ""
     error: str = ""
@@ -115,6 +137,7 @@ class PollReport:
             "matched": self.matched,
             "new": self.new,
             "drafts": self.drafts,
+            "not_drafted": self.not_drafted,
             "not_modified": self.not_modified,
             "skipped": self.skipped or None,
             "error": self.error or None,
@@ -154,6 +177,7 @@ class Pipeline:
         workers: ScoringWorkers | None = None,
         opt_out_of: Callable[[Mention], str | None] | None = None,
         reply_brands: Mapping[str, str] | None = None,
+        max_drafts_per_poll: int | None = None,
     ) -> None:
         self.brands = {b.name: b for b in brands}
         self.store = store
@@ -171,6 +195,7 @@ class Pipeline:
         # X account id or "@handle" (lower case) → the brand it belongs to: a reply to a
         # brand's account is about that brand even when it does not name it.
         self.reply_brands = {k.lower(): v for k, v in (reply_brands or {}).items()}
+        self.max_drafts_per_poll = max_drafts_per_poll
         self.retry_waits: Sequence[float] = INGEST_RETRY_WAITS
         self._group = GroupCommit(self._write_group)
 
@@ -183,14 +208,20 @@ class Pipeline:
         actor: str = "listener",
         now: datetime | None = None,
         finishes_poll: bool = False,
+        max_drafts: int | None = None,
     ) -> IngestReport:
         """Match, score, draft and store one batch; returns what happened to it.
 
         The batch is written together with whatever other threads are writing at the same
         moment (see `listener.group_commit`); this returns once it is committed. With
-        `finishes_poll`, the same transaction marks `source`'s poll a success.
+        `finishes_poll`, the same transaction marks `source`'s poll a success. With
+        `max_drafts`, only that many of its drafts (the most urgent) are queued; the report's
+        `not_drafted` counts the others.
         """
-        return self._write(self._start(mentions), source, state, actor, now, finishes_poll)[0]
+        started = self._start(mentions)
+        return self._write(
+            started, source, state, actor, now, finishes_poll, max_drafts=max_drafts
+        )[0]
 
     def ingest_many(
         self, batches: Iterable[Sequence[Mention]], *, actor: str = "listener"
@@ -335,6 +366,7 @@ class Pipeline:
         finishes_poll: bool = False,
         *,
         settle_later: bool = False,
+        max_drafts: int | None = None,
     ) -> tuple[IngestReport, PendingWrite | None]:
         """Plan drafts for the scored mentions and store them (with the source's progress).
 
@@ -357,6 +389,8 @@ class Pipeline:
                     else self.drafter.plan(mention, self.brands[brand], score)
                 )
             items.append(IngestItem(mention, brand, term, score, draft))
+        if max_drafts is not None:
+            report.not_drafted = _keep_most_urgent_drafts(items, max_drafts)
         progress = source is not None and (state is not None or finishes_poll)
         if not items and not started.opt_outs and not progress:
             return report, None
@@ -574,14 +608,28 @@ class Pipeline:
     def _ingest_polled(
         self, report: PollReport, source: str, batch: FetchBatch, *, finishes_poll: bool
     ) -> None:
+        cap = self.max_drafts_per_poll
         result = self.ingest(
-            batch.mentions, source=source, state=batch.state, finishes_poll=finishes_poll
+            batch.mentions,
+            source=source,
+            state=batch.state,
+            finishes_poll=finishes_poll,
+            max_drafts=None if cap is None else max(cap - report.drafts, 0),
         )
         report.fetched += result.received
         report.matched += result.matched
         report.new += result.new
         report.drafts += result.drafts
+        report.not_drafted += result.not_drafted
         report.notes.extend(result.problems)
+        if finishes_poll and report.not_drafted:
+            note = (
+                f"{report.not_drafted:,} mention(s) got no reply draft: this poll reached the "
+                f"limit of {cap:,} drafts per source (outreach.max_drafts_per_poll); they are "
+                "stored and scored, and the most urgent were drafted"
+            )
+            report.notes.append(note)
+            log.warning("%s: %s", source, note)
 
     def _record_failure(self, name: str, error: str, retry_at: datetime | None = None) -> None:
         try:

@@ -10,6 +10,7 @@ import pytest
 
 from listener.app import Listener, make_listener
 from listener.domain import DraftStatus, Mention
+from listener.drafting import priority
 from listener.settings import Settings
 from listener.store import DraftFilter, MentionFilter
 from tests.fakes.x_api import BEARER_TOKEN, Failure, XApiServer
@@ -288,5 +289,44 @@ def test_batches_scored_ahead_keep_the_first_text_of_an_id(
         [dup] = built.store.mentions(MentionFilter(source="import", search="phone"))
         assert dup.mention.external_id == "dup"
         assert built.store.mentions(MentionFilter(source="import", search="never mind")) == []
+    finally:
+        built.close()
+
+
+def test_a_huge_feed_queues_at_most_the_drafts_per_poll_limit_and_says_so(
+    make_settings: Callable[..., Settings], http_server: LocalServer, db_url: str
+) -> None:
+    items = "".join(
+        f"<item><guid>g{n}</guid><title>O2 charged me twice, case {n}</title>"
+        f"<description>Support hung up on me {'again ' * (n % 7)}</description></item>"
+        for n in range(300)
+    )
+    http_server.serve_feed(
+        "/big.xml", f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>"
+    )
+    settings = make_settings(
+        database={"url": db_url},
+        sources=[{"name": "big", "kind": "feed", "url": http_server.url("/big.xml")}],
+        outreach={"templates_dir": str(Path(__file__).parents[1] / "templates")}
+        | {"max_drafts_per_poll": 50},
+    )
+    built = make_listener(settings, environ={})
+    try:
+        [report] = built.poll("big")
+        assert report.ok, report.error
+        assert (report.new, report.drafts, report.not_drafted) == (300, 50, 250)
+        assert any("250 mention(s) got no reply draft" in note for note in report.notes)
+        assert report.as_dict()["not_drafted"] == 250
+        assert built.store.count_mentions() == 300  # every mention stored and scored
+        drafts = built.store.drafts(DraftFilter(status="all"), limit=1000)
+        assert len(drafts) == 50
+        # The ones drafted are the most urgent of the poll.
+        drafted = {d.mention_id for d in drafts}
+        left = [
+            priority(m.score, m.mention)
+            for m in built.store.mentions(limit=1000)
+            if m.id not in drafted and m.score.dissatisfied
+        ]
+        assert left and min(d.priority for d in drafts) >= max(left)
     finally:
         built.close()
