@@ -109,6 +109,7 @@ class _Started:
     fresh: list[tuple[Mention, str, str]]
     scores: list[Score] | PendingScores
     opt_outs: list[OptOutSeen] = field(default_factory=list)
+    plans: list[PlannedDraft | None] | None = None
 
 
 @dataclass
@@ -373,10 +374,12 @@ class Pipeline:
         Returns the report and what was written (None when nothing was).
         """
         report, fresh, scores = started.report, started.fresh, started.scores
-        plans: list[PlannedDraft | None] | None = None  # planned by a worker, when one scored
+        plans = started.plans  # planned by a worker, when one scored
         if isinstance(scores, PendingScores):
             assert self.workers is not None
             scores, plans = self.workers.result(scores)
+            # Kept: a batch the database failed to store is written again from here.
+            started.scores, started.plans = scores, plans
         items: list[IngestItem] = []
         for i, ((mention, brand, term), score) in enumerate(zip(fresh, scores, strict=True)):
             draft = None

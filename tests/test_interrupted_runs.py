@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from listener.app import Listener, make_listener
@@ -208,10 +208,16 @@ def _mention_id_take(statement: str, parameters: Any) -> bool:
     return "pg_get_serial_sequence" in statement and tuple(parameters or ())[:1] == ("mention",)
 
 
-def _drop_sessions(listener: Listener, postgres_url: str, times: int) -> list[int]:
+@pytest.fixture
+def admin(postgres_url: str) -> Iterator[Engine]:
+    engine = create_engine(postgres_url)
+    yield engine
+    engine.dispose()
+
+
+def _drop_sessions(listener: Listener, admin: Engine, times: int) -> list[int]:
     """Have the server drop the session storing mentions, the first `times` times a batch
     after the first one takes its mention ids."""
-    admin = create_engine(postgres_url)
     killed: list[int] = []
     seen: list[int] = []
 
@@ -248,13 +254,15 @@ def _count(postgres_url: str) -> int:
         engine.dispose()
 
 
+@pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "worker-process"])
 def test_an_import_tries_a_batch_again_when_the_database_drops_the_session(
-    make_settings: Callable[..., Settings], postgres_url: str
+    make_settings: Callable[..., Settings], postgres_url: str, admin: Engine, workers: int
 ) -> None:
-    listener = make_listener(make_settings(database={"url": postgres_url}))
+    settings = make_settings(database={"url": postgres_url}, scoring={"workers": workers})
+    listener = make_listener(settings)
     listener.pipeline.retry_waits = (0.1, 0.1, 0.1)
     try:
-        killed = _drop_sessions(listener, postgres_url, times=2)
+        killed = _drop_sessions(listener, admin, times=2)
         reports = list(listener.pipeline.ingest_many(_batches(4, 50), actor="import"))
     finally:
         listener.close()
@@ -264,13 +272,13 @@ def test_an_import_tries_a_batch_again_when_the_database_drops_the_session(
 
 
 def test_an_import_the_database_keeps_failing_says_how_far_it_got_and_stores_nothing_after(
-    make_settings: Callable[..., Settings], postgres_url: str
+    make_settings: Callable[..., Settings], postgres_url: str, admin: Engine
 ) -> None:
     listener = make_listener(make_settings(database={"url": postgres_url}))
     listener.pipeline.retry_waits = (0.1, 0.1, 0.1)
     reports = []
     try:
-        _drop_sessions(listener, postgres_url, times=100)
+        _drop_sessions(listener, admin, times=100)
         with pytest.raises(StoreError) as caught:
             for report in listener.pipeline.ingest_many(_batches(4, 50), actor="import"):
                 reports.append(report)
