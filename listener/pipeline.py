@@ -463,22 +463,25 @@ class Pipeline:
         return out
 
     def _reply_to_brand(self, mention: Mention) -> tuple[str, str] | None:
-        """(brand, why) when an X post replies to a brand's own account without naming it.
+        """(brand, why) when an X post answers or addresses a brand's own account without
+        naming the brand in its terms.
 
-        X puts the handles a reply answers at the start of its text ("@acme STOP") and the
-        account it answers in `in_reply_to_user_id`; either one says who it is about.
+        X gives the account a reply answers in `in_reply_to_user_id`, and puts the handles it
+        answers at the start of its text ("@acme STOP"); a post that tags the brand's account
+        anywhere is addressed to it too.
         """
         if mention.source_kind != "x" or not self.reply_brands:
             return None
         user = mention.in_reply_to_user.strip().lower()
         if user and user in self.reply_brands:
             return self.reply_brands[user], f"reply to account {user}"
+        if "@" not in mention.text:
+            return None
         for word in mention.text.split():
-            if not word.startswith("@"):
-                break
-            handle = "@" + word[1:].rstrip(".,:;!?").lower()
-            if handle in self.reply_brands:
-                return self.reply_brands[handle], f"reply to {handle}"
+            if word.startswith("@"):
+                handle = "@" + word[1:].rstrip(".,:;!?'\"").lower()
+                if handle in self.reply_brands:
+                    return self.reply_brands[handle], f"addressed to {handle}"
         return None
 
     def _drop_known(

@@ -264,3 +264,17 @@ def test_a_bare_stop_replying_to_the_brands_post_on_x_opts_out(
     assert x_api.requests_to("post") == []
     assert x_world.draft(draft.id).status is DraftStatus.CANCELLED
     assert [c.author for c in OutreachStore(x_world.store).contacts("O2")] == ["dana"]
+
+
+def test_a_post_tagging_the_brands_account_is_about_the_brand_even_without_its_terms(
+    x_world: World,
+    x_api: XApiServer,  # noqa: F811
+) -> None:
+    eve = x_api.add_user("eve")
+    (draft,) = x_world.ingest(x_mention(x_api, eve, "O2 UK lost my number port, awful"))
+    x_world.approve(draft)
+    # Neither "O2 UK" nor "#O2" (the brand's terms): only its account, tagged mid-sentence.
+    x_world.ingest(x_mention(x_api, eve, "hey @O2: please stop messaging me"))
+    x_world.dispatcher().run_once()
+    assert x_api.requests_to("post") == []
+    assert [c.author for c in OutreachStore(x_world.store).contacts("O2")] == ["eve"]
