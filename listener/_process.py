@@ -16,6 +16,7 @@ import gc
 import multiprocessing
 import multiprocessing.connection
 import os
+import sys
 import threading
 
 # A young collection once the container objects allocated and not yet freed exceed this
@@ -52,6 +53,26 @@ def settle_heap() -> None:
     """
     if _tuned:
         gc.freeze()
+
+
+# What multiprocessing's resource tracker prints when a process that used worker processes was
+# killed (SIGKILL, the OOM killer) or stopped without closing them: "resource_tracker: There
+# appear to be N leaked semaphore objects to clean up at shutdown", or a traceback-like line per
+# semaphore it could not find. The tracker then cleans them up, which is its job; the message
+# only frightens whoever reads the terminal.
+_TRACKER_WARNINGS = "ignore:resource_tracker:UserWarning"
+
+
+def quiet_resource_tracker() -> None:
+    """Keep the resource tracker's clean-up warnings off the terminal.
+
+    The tracker is a process of its own, started the first time a worker process needs a
+    semaphore, with this interpreter's `-W` options (`sys.warnoptions`): the filter must be
+    in place before then. It changes nothing else: the tracker still removes what a killed
+    process left behind.
+    """
+    if _TRACKER_WARNINGS not in sys.warnoptions:
+        sys.warnoptions.append(_TRACKER_WARNINGS)
 
 
 def exit_with_parent() -> None:

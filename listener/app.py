@@ -198,6 +198,9 @@ def make_listener(
             draft_filter=outreach.draft_filter,
             workers=workers,
             metrics=ops.metrics,
+            opt_out_of=outreach.opt_out_of,
+            reply_brands=_reply_brands(settings),
+            max_drafts_per_poll=settings.outreach.max_drafts_per_poll,
         )
     except StoreError:
         if feed_clients is not None:
@@ -215,7 +218,11 @@ def make_listener(
         ops=ops,
         disabled=disabled,
         jobs=[
-            PeriodicJob("dispatch", outreach.run_dispatch, settings.outreach.dispatch_every),
+            PeriodicJob(
+                "dispatch",
+                partial(_settle_then_dispatch, pipeline, outreach.run_dispatch),
+                settings.outreach.dispatch_every,
+            ),
             PeriodicJob("alerts", incidents.dispatcher.run_once, settings.incidents.dispatch_every),
             PeriodicJob(
                 "incidents.resolve", incidents.resolver.run_once, settings.incidents.resolve_every
@@ -239,6 +246,41 @@ def make_listener(
         replies=outreach.dispatcher,
         alerts=incidents.dispatcher,
     )
+
+
+# A batch stored this long ago whose steps have not finished was left by a run that stopped;
+# a younger one may still be having its steps run by the process that stored it.
+SETTLE_BEFORE_DISPATCH_GRACE = timedelta(seconds=30)
+
+
+def _settle_then_dispatch(pipeline: Pipeline, dispatch: Callable[[], object]) -> None:
+    """Settle what an interrupted run left (its opt-outs, cases) before any reply is sent.
+
+    The dispatcher also reads every unsettled mention of a reply's author for an opt-out
+    under its send lock, so a batch too young to settle here still cannot be missed.
+    """
+    pipeline.settle_pending(grace=SETTLE_BEFORE_DISPATCH_GRACE)
+    dispatch()
+
+
+def _reply_brands(settings: Settings) -> dict[str, str]:
+    """X account id or "@handle" → the brand whose account it is.
+
+    From each brand's `x_user_id` and `x_handle`, and from an X source's `user_id` (the account
+    whose mentions it reads) when that source serves a single brand.
+    """
+    found: dict[str, str] = {}
+    for brand in settings.brands:
+        if brand.x_user_id.strip():
+            found[brand.x_user_id.strip()] = brand.name
+        if handle := brand.x_handle.strip().lstrip("@"):
+            found[f"@{handle}".lower()] = brand.name
+    for source in settings.sources:
+        user_id = getattr(source, "user_id", "").strip()
+        served = source.brands or [b.name for b in settings.brands]
+        if source.kind == "x" and user_id and len(served) == 1:
+            found.setdefault(user_id, served[0])
+    return found
 
 
 def _names(settings: Settings) -> set[str]:

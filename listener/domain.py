@@ -99,6 +99,9 @@ class Mention:
     engagement: Engagement = field(default_factory=Engagement)
     source_kind: str = "feed"
     in_reply_to: str = ""
+    # The account a reply answers (X's in_reply_to_user_id): a reply to a brand's own account
+    # is about that brand even when it does not name it ("STOP"). Not stored.
+    in_reply_to_user: str = ""
 
     @property
     def full_text(self) -> str:
@@ -302,6 +305,20 @@ class IngestItem:
 
 
 @dataclass(frozen=True, slots=True)
+class OptOutSeen:
+    """A received message that opts its author out of `brand`'s replies (`phrase` says how).
+
+    Recorded in the transaction that stores the batch, whether the message is new, a repeat
+    of one already stored, or a copy of another mention: an opt-out is never left to a later
+    step that a crash could skip.
+    """
+
+    mention: Mention
+    brand: str
+    phrase: str
+
+
+@dataclass(frozen=True, slots=True)
 class BatchWrite:
     """One batch for `Store.ingest_group`: its items and the source progress it carries.
 
@@ -313,3 +330,4 @@ class BatchWrite:
     state: PollState | None = None
     actor: str = "listener"
     succeeded_at: datetime | None = None
+    opt_outs: Sequence[OptOutSeen] = ()

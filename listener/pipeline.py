@@ -9,8 +9,9 @@ is stored twice.
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from listener.domain import (
     FetchBatch,
     IngestItem,
     Mention,
+    OptOutSeen,
     PlannedDraft,
     PollState,
     Score,
@@ -65,6 +67,8 @@ class IngestReport:
     new: int = 0
     duplicates: int = 0
     drafts: int = 0
+    # Drafts not queued because the poll reached `outreach.max_drafts_per_poll`.
+    not_drafted: int = 0
     stored: list[StoredMention] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -74,7 +78,38 @@ class IngestReport:
         self.new += other.new
         self.duplicates += other.duplicates
         self.drafts += other.drafts
+        self.not_drafted += other.not_drafted
         self.problems.extend(other.problems)
+
+
+def _keep_most_urgent_drafts(items: list[IngestItem], limit: int) -> int:
+    """Drop all but the `limit` most urgent drafts of `items` (in place); how many went."""
+    drafted = [i for i, item in enumerate(items) if item.draft is not None]
+    if len(drafted) <= limit:
+        return 0
+    urgent = sorted(drafted, key=lambda i: (-_priority(items[i]), i))[:limit]
+    keep = set(urgent)
+    for i in drafted:
+        if i not in keep:
+            item = items[i]
+            items[i] = IngestItem(item.mention, item.brand, item.matched_term, item.score)
+    return len(drafted) - limit
+
+
+def _priority(item: IngestItem) -> float:
+    return item.draft.priority if item.draft is not None else 0.0
+
+
+# How long `ingest_many` waits before each new try at a batch the database failed to store.
+INGEST_RETRY_WAITS = (0.5, 2.0, 5.0)
+
+
+@dataclass
+class _Stopped:
+    """How far a sequence of batches got, and the error that stopped it, if one did."""
+
+    batches: int = 0
+    error: StoreError | None = None
 
 
 @dataclass
@@ -86,6 +121,8 @@ class _Started:
     scores: list[Score] | PendingScores
     elapsed: Callable[[], float]  # seconds since the batch entered the pipeline
     scoring_time: Callable[[], float] | None = None  # since it was handed to the workers
+    opt_outs: list[OptOutSeen] = field(default_factory=list)
+    plans: list[PlannedDraft | None] | None = None
 
 
 @dataclass
@@ -96,6 +133,7 @@ class PollReport:
     new: int = 0
     duplicates: int = 0
     drafts: int = 0
+    not_drafted: int = 0
     not_modified: bool = False
     skipped: str = ""
     error: str = ""
@@ -114,6 +152,7 @@ class PollReport:
             "matched": self.matched,
             "new": self.new,
             "drafts": self.drafts,
+            "not_drafted": self.not_drafted,
             "not_modified": self.not_modified,
             "skipped": self.skipped or None,
             "error": self.error or None,
@@ -152,6 +191,9 @@ class Pipeline:
         draft_filter: Callable[[Mention, str], bool] | None = None,
         workers: ScoringWorkers | None = None,
         metrics: Metrics | None = None,
+        opt_out_of: Callable[[Mention], str | None] | None = None,
+        reply_brands: Mapping[str, str] | None = None,
+        max_drafts_per_poll: int | None = None,
     ) -> None:
         self.brands = {b.name: b for b in brands}
         self.store = store
@@ -164,6 +206,14 @@ class Pipeline:
         self.draft_filter = draft_filter
         self.workers = workers
         self.metrics = metrics if metrics is not None else Metrics()
+        # Which opt-out a mention is, if any: every matched one is asked, new, repeated or a
+        # copy, and the answer is stored with the batch (see `Store.ingest_group`).
+        self.opt_out_of = opt_out_of
+        # X account id or "@handle" (lower case) → the brand it belongs to: a reply to a
+        # brand's account is about that brand even when it does not name it.
+        self.reply_brands = {k.lower(): v for k, v in (reply_brands or {}).items()}
+        self.max_drafts_per_poll = max_drafts_per_poll
+        self.retry_waits: Sequence[float] = INGEST_RETRY_WAITS
         self._group = GroupCommit(self._write_group)
 
     def ingest(
@@ -175,14 +225,20 @@ class Pipeline:
         actor: str = "listener",
         now: datetime | None = None,
         finishes_poll: bool = False,
+        max_drafts: int | None = None,
     ) -> IngestReport:
         """Match, score, draft and store one batch; returns what happened to it.
 
         The batch is written together with whatever other threads are writing at the same
         moment (see `listener.store.group_commit`); this returns once it is committed. With
-        `finishes_poll`, the same transaction marks `source`'s poll a success.
+        `finishes_poll`, the same transaction marks `source`'s poll a success. With
+        `max_drafts`, only that many of its drafts (the most urgent) are queued; the report's
+        `not_drafted` counts the others.
         """
-        return self._write(self._start(mentions), source, state, actor, now, finishes_poll)[0]
+        started = self._start(mentions)
+        return self._write(
+            started, source, state, actor, now, finishes_poll, max_drafts=max_drafts
+        )[0]
 
     def ingest_many(
         self, batches: Iterable[Sequence[Mention]], *, actor: str = "listener"
@@ -204,9 +260,10 @@ class Pipeline:
         """
         ahead = max(1, self.workers.workers) if self.workers is not None else 1
         started = self._started_ahead(batches, ahead)
+        stopped = _Stopped()
         if self.store.is_sqlite:
             for batch in started:
-                yield self._write(batch, None, None, actor, None)[0]
+                yield self._write_retrying(batch, actor, stopped)[0]
             return
         # The store thread is shut down (waited for) before the settle thread, so a batch stored
         # while the caller stops early is still settled.
@@ -216,18 +273,49 @@ class Pipeline:
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store") as store,
         ):
             for batch in started:
-                reports.append(store.submit(self._store_then_settle, batch, actor, settler))
+                reports.append(
+                    store.submit(self._store_then_settle, batch, actor, settler, stopped)
+                )
                 while len(reports) > 1:
                     yield reports.popleft().result().result()
             while reports:
                 yield reports.popleft().result().result()
 
+    def _write_retrying(
+        self, started: _Started, actor: str, stopped: _Stopped, *, settle_later: bool = False
+    ) -> tuple[IngestReport, PendingWrite | None]:
+        """Store one batch of a sequence, trying again when the database fails (a dropped
+        connection, a server restart); storing a batch again is safe, since what is already
+        stored is skipped. If it still fails, no later batch of the sequence is stored (the
+        store never holds a later batch past a missing one) and the error says how far it
+        got and what to do."""
+        if stopped.error is not None:
+            raise stopped.error
+        for wait in (*self.retry_waits, None):
+            try:
+                written = self._write(started, None, None, actor, None, settle_later=settle_later)
+            except StoreError as exc:
+                if wait is None:
+                    stopped.error = StoreError(
+                        f"{exc}. Stopped after {stopped.batches:,} batch(es) were stored, "
+                        f"having tried this batch {len(self.retry_waits) + 1} times; nothing "
+                        "after it was stored. Run the same command again once the database is "
+                        "back: what is already stored is skipped"
+                    )
+                    raise stopped.error from exc
+                log.warning("storing a batch failed (%s); trying again in %.1f s", exc, wait)
+                time.sleep(wait)
+                continue
+            stopped.batches += 1
+            return written
+        raise AssertionError("unreachable")  # the last wait is None
+
     def _store_then_settle(
-        self, started: _Started, actor: str, settler: ThreadPoolExecutor
+        self, started: _Started, actor: str, settler: ThreadPoolExecutor, stopped: _Stopped
     ) -> Future[IngestReport]:
         """Store a batch, and hand its after-store steps to `settler`: they run while the
         next batch is being stored."""
-        report, written = self._write(started, None, None, actor, None, settle_later=True)
+        report, written = self._write_retrying(started, actor, stopped, settle_later=True)
         if written is None or written.unsettled_batch is None:
             done: Future[IngestReport] = Future()
             done.set_result(report)
@@ -263,19 +351,32 @@ class Pipeline:
         report = IngestReport(received=len(mentions))
         matched = self._match(mentions)
         report.matched = len(matched)
+        opt_outs = self._opt_outs(matched)
         fresh = self._drop_known(matched)
         report.duplicates = len(matched) - len(fresh)
         texts = [m for m, _, _ in fresh]
         if self.workers is not None and texts:
             scoring_time = timed()
             pending = self.workers.start(texts, [b for _, b, _ in fresh])
-            return _Started(report, fresh, pending, elapsed, scoring_time)
+            return _Started(report, fresh, pending, elapsed, scoring_time, opt_outs)
         scores: list[Score] = []
         if texts:
             scoring_time = timed()
             scores = self.scorer.score_batch(texts)
             self.metrics.scored_batch(scoring_time(), len(texts))
-        return _Started(report, fresh, scores, elapsed)
+        return _Started(report, fresh, scores, elapsed, opt_outs=opt_outs)
+
+    def _opt_outs(self, matched: Sequence[tuple[Mention, str, str]]) -> list[OptOutSeen]:
+        """Every opt-out among the matched texts, before known ones are dropped: a STOP
+        imported again, or polled again after a crash, is recorded all the same."""
+        if self.opt_out_of is None:
+            return []
+        found = []
+        for mention, brand, _ in matched:
+            phrase = self.opt_out_of(mention)
+            if phrase:
+                found.append(OptOutSeen(mention, brand, phrase))
+        return found
 
     def _write(
         self,
@@ -287,18 +388,21 @@ class Pipeline:
         finishes_poll: bool = False,
         *,
         settle_later: bool = False,
+        max_drafts: int | None = None,
     ) -> tuple[IngestReport, PendingWrite | None]:
         """Plan drafts for the scored mentions and store them (with the source's progress).
 
         Returns the report and what was written (None when nothing was).
         """
         report, fresh, scores = started.report, started.fresh, started.scores
-        plans: list[PlannedDraft | None] | None = None  # planned by a worker, when one scored
+        plans = started.plans  # planned by a worker, when one scored
         if isinstance(scores, PendingScores):
             assert self.workers is not None
             scores, plans = self.workers.result(scores)
             if started.scoring_time is not None:
                 self.metrics.scored_batch(started.scoring_time(), len(scores))
+            # Kept: a batch the database failed to store is written again from here.
+            started.scores, started.plans = scores, plans
         items: list[IngestItem] = []
         for i, ((mention, brand, term), score) in enumerate(zip(fresh, scores, strict=True)):
             draft = None
@@ -311,13 +415,15 @@ class Pipeline:
                     else self.drafter.plan(mention, self.brands[brand], score)
                 )
             items.append(IngestItem(mention, brand, term, score, draft))
-        if not items and (source is None or (state is None and not finishes_poll)):
+        if max_drafts is not None:
+            report.not_drafted = _keep_most_urgent_drafts(items, max_drafts)
+        progress = source is not None and (state is not None or finishes_poll)
+        if not items and not started.opt_outs and not progress:
             return report, None
         at = now or self.clock.now()
         succeeded_at = at if finishes_poll and source is not None else None
-        written = self._commit(
-            BatchWrite(items, source, state, actor, succeeded_at), at, settle_later=settle_later
-        )
+        write = BatchWrite(items, source, state, actor, succeeded_at, started.opt_outs)
+        written = self._commit(write, at, settle_later=settle_later)
         self.metrics.stored_batch(started.elapsed())
         report.new = len(written.stored)
         report.duplicates += len(items) - len(written.stored)
@@ -374,7 +480,33 @@ class Pipeline:
                 # One mention, one brand: the first configured brand it is about.
                 out.append((mention, match.brand, match.term))
                 break
+            else:
+                replied = self._reply_to_brand(mention)
+                if replied is not None and (not allowed or replied[0] in allowed):
+                    out.append((mention, *replied))
         return out
+
+    def _reply_to_brand(self, mention: Mention) -> tuple[str, str] | None:
+        """(brand, why) when an X post answers or addresses a brand's own account without
+        naming the brand in its terms.
+
+        X gives the account a reply answers in `in_reply_to_user_id`, and puts the handles it
+        answers at the start of its text ("@acme STOP"); a post that tags the brand's account
+        anywhere is addressed to it too.
+        """
+        if mention.source_kind != "x" or not self.reply_brands:
+            return None
+        user = mention.in_reply_to_user.strip().lower()
+        if user and user in self.reply_brands:
+            return self.reply_brands[user], f"reply to account {user}"
+        if "@" not in mention.text:
+            return None
+        for word in mention.text.split():
+            if word.startswith("@"):
+                handle = "@" + word[1:].rstrip(".,:;!?'\"").lower()
+                if handle in self.reply_brands:
+                    return self.reply_brands[handle], f"addressed to {handle}"
+        return None
 
     def _drop_known(
         self, matched: list[tuple[Mention, str, str]]
@@ -517,15 +649,29 @@ class Pipeline:
     def _ingest_polled(
         self, report: PollReport, source: str, batch: FetchBatch, *, finishes_poll: bool
     ) -> None:
+        cap = self.max_drafts_per_poll
         result = self.ingest(
-            batch.mentions, source=source, state=batch.state, finishes_poll=finishes_poll
+            batch.mentions,
+            source=source,
+            state=batch.state,
+            finishes_poll=finishes_poll,
+            max_drafts=None if cap is None else max(cap - report.drafts, 0),
         )
         report.fetched += result.received
         report.matched += result.matched
         report.new += result.new
         report.duplicates += result.duplicates
         report.drafts += result.drafts
+        report.not_drafted += result.not_drafted
         report.notes.extend(result.problems)
+        if finishes_poll and report.not_drafted:
+            note = (
+                f"{report.not_drafted:,} mention(s) got no reply draft: this poll reached the "
+                f"limit of {cap:,} drafts per source (outreach.max_drafts_per_poll); they are "
+                "stored and scored, and the most urgent were drafted"
+            )
+            report.notes.append(note)
+            log.warning("%s: %s", source, note)
 
     def _record_failure(self, name: str, error: str, retry_at: datetime | None = None) -> None:
         try:

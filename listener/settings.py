@@ -302,6 +302,9 @@ class OutreachSettings(_Section):
     thank_praise: bool = False
     max_per_author: int = Field(default=1, ge=0)
     cap_period: Duration = timedelta(hours=24)
+    # At most this many reply drafts from one poll of one source (the most urgent first): a
+    # huge or hostile feed cannot flood the review queue. The rest are stored and scored.
+    max_drafts_per_poll: int = Field(default=200, ge=0)
     four_eyes: bool = False
     # A story on a news site belongs to incidents: no reply draft and no case unless this is on.
     news_as_customers: bool = False

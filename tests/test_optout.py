@@ -2,7 +2,7 @@
 
 import pytest
 
-from listener.outreach.optouts import is_opt_out, opt_out_phrase
+from listener.outreach.optouts import is_opt_out, mention_opt_out, opt_out_phrase
 
 
 @pytest.mark.parametrize(
@@ -70,3 +70,30 @@ def test_a_clear_request_to_stop_contact_is_an_opt_out(text: str, kind: str) -> 
 )
 def test_everyday_uses_of_stop_are_not_opt_outs(text: str) -> None:
     assert not is_opt_out(text), opt_out_phrase(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("\uff33\uff34\uff2f\uff30", "stop"),  # fullwidth
+        ("\uff33\uff34\uff2f\uff30, I never signed up for this", "stop"),
+        ("\U0001d412\U0001d413\U0001d40e\U0001d40f I never asked for this", "stop"),  # bold
+        (
+            "@O2 \uff53\uff54\uff4f\uff50 \uff4d\uff45\uff53\uff53\uff41\uff47\uff49\uff4e\uff47 me",
+            "stop messaging me",
+        ),
+        ("ST\u200bOP", "stop"),  # a zero-width space inside the word
+        ("un\u00adsubscribe", "unsubscribe"),  # a soft hyphen
+        ("STOP\ufe0f", "stop"),
+    ],
+)
+def test_compatibility_forms_and_invisible_characters_are_read_as_plain_letters(
+    text: str, kind: str
+) -> None:
+    assert opt_out_phrase(text) == kind
+
+
+def test_a_reply_opening_with_stop_under_a_thread_title_is_an_opt_out() -> None:
+    assert mention_opt_out("O2 billing thread", "STOP, I never signed up") == "stop"
+    assert mention_opt_out("O2 billing thread", "STOP O2") is None  # shouting about the brand
+    assert mention_opt_out("", "stop at the bus stop") is None

@@ -10,6 +10,7 @@ import pytest
 
 from listener.app import Listener, make_listener
 from listener.domain import DraftStatus, Mention
+from listener.outreach.drafting import priority
 from listener.settings import Settings
 from listener.store import DraftFilter, MentionFilter
 from tests.fakes.x_api import BEARER_TOKEN, Failure, XApiServer
@@ -109,7 +110,7 @@ def test_ingest_scores_every_new_mention_and_skips_unmatched(listener: Listener)
     assert stored.score.dissatisfied and stored.score.signals
 
 
-def test_the_same_story_from_another_feed_is_a_sighting_not_a_new_mention(
+def test_the_same_article_from_another_feed_is_a_sighting_not_a_new_mention(
     listener: Listener,
 ) -> None:
     first = Mention(
@@ -118,20 +119,24 @@ def test_the_same_story_from_another_feed_is_a_sighting_not_a_new_mention(
         "O2 leaks phone numbers to every website",
         title="O2 leaks customers phone numbers to every website",
         url="https://news.example/o2-leak",
+        author="Newsroom",
     )
+    # The same entry through an aggregator: tracking query, other spacing and case.
     again_by_link = Mention(
         "news-b",
         "b1",
-        "Report: O2 leak",
+        "O2 leaks  phone numbers to every WEBSITE",
         title="Different headline here about it",
         url="https://www.news.example/o2-leak/?utm_source=x",
+        author="newsroom",
     )
     again_by_title = Mention(
         "news-c",
         "c1",
-        "syndicated copy of the O2 story",
+        "O2 leaks phone numbers to every website",
         title="O2 leaks customers phone numbers to every website",
         url="https://other.example/1",
+        author="Newsroom",
     )
     listener.pipeline.ingest([first])
     report = listener.pipeline.ingest([again_by_link, again_by_title])
@@ -139,6 +144,37 @@ def test_the_same_story_from_another_feed_is_a_sighting_not_a_new_mention(
     assert listener.store.count_mentions() == 1
     # And sightings are remembered, so a re-poll of those feeds is not rescored either.
     assert listener.store.known_external_ids("news-b", ["b1"]) == {"b1"}
+
+
+def test_a_link_or_headline_published_first_does_not_swallow_other_peoples_posts(
+    listener: Listener,
+) -> None:
+    """A hostile feed that publishes a link and a headline first must not turn later genuine
+    posts by other people (or other posts by the same person) into unscored sightings."""
+    bait = Mention(
+        "hostile",
+        "h1",
+        "O2 is great, nothing to see here",
+        title="O2 customers complain about the billing outage today",
+        url="https://forum.example/t/outage?from=bait",
+        author="bait-account",
+    )
+    listener.pipeline.ingest([bait])
+    genuine = [
+        Mention(
+            "forum",
+            f"p{n}",
+            f"O2 charged me twice this month, post {n}",
+            title="O2 customers complain about the billing outage today",
+            url=f"https://forum.example/t/outage?post={n}",
+            author=author,
+        )
+        for n, author in enumerate(["ann", "bob", "cat", "ann"])
+    ]
+    report = listener.pipeline.ingest(genuine)
+    assert (report.matched, report.new) == (4, 4)
+    stored = listener.store.mentions(MentionFilter(source="forum"), limit=10)
+    assert len(stored) == 4 and all(m.score.dissatisfied for m in stored)
 
 
 @contextmanager
@@ -219,3 +255,78 @@ def test_a_page_that_cannot_be_stored_stops_the_poll_before_any_later_page(
             conn.exec_driver_sql("DROP TRIGGER refuse")
         [again] = listener.poll("x-o2")
         assert again.ok and listener.store.count_mentions() == 26
+
+
+def test_a_repeated_id_with_different_text_never_replaces_what_was_stored_and_drafted(
+    listener: Listener,
+) -> None:
+    first = Mention("import", "same", "O2 charged me twice, please refund", author="@ann")
+    edited = Mention("import", "same", "O2 is lovely, ignore my last post", author="@ann")
+    # In one batch, in later batches, and in batches scored ahead of their storing.
+    listener.pipeline.ingest([first, edited])
+    listener.pipeline.ingest([edited])
+    list(listener.pipeline.ingest_many([[edited], [edited, first], [edited]], actor="import"))
+    [stored] = listener.store.mentions(MentionFilter(source="import"))
+    assert stored.mention.text == first.text and stored.score.dissatisfied
+    drafts = listener.store.drafts(DraftFilter(status="all"))
+    assert [d.mention_id for d in drafts] == [stored.id]
+
+
+def test_batches_scored_ahead_keep_the_first_text_of_an_id(
+    make_settings: Callable[..., Settings], db_url: str
+) -> None:
+    """Several batches are matched and scored before the first is stored: an id in two of
+    them is stored with the text of the first, not of whichever finished scoring first."""
+    built = make_listener(make_settings(database={"url": db_url}), environ={})
+    try:
+        batches = [
+            [Mention("import", f"{b}-{n}", f"O2 complaint {b} {n}, awful") for n in range(300)]
+            for b in range(4)
+        ]
+        batches[0].append(Mention("import", "dup", "O2 broke my phone, awful service"))
+        batches[2].append(Mention("import", "dup", "O2 is great, never mind"))
+        list(built.pipeline.ingest_many(batches, actor="import"))
+        [dup] = built.store.mentions(MentionFilter(source="import", search="phone"))
+        assert dup.mention.external_id == "dup"
+        assert built.store.mentions(MentionFilter(source="import", search="never mind")) == []
+    finally:
+        built.close()
+
+
+def test_a_huge_feed_queues_at_most_the_drafts_per_poll_limit_and_says_so(
+    make_settings: Callable[..., Settings], http_server: LocalServer, db_url: str
+) -> None:
+    items = "".join(
+        f"<item><guid>g{n}</guid><title>O2 charged me twice, case {n}</title>"
+        f"<description>Support hung up on me {'again ' * (n % 7)}</description></item>"
+        for n in range(300)
+    )
+    http_server.serve_feed(
+        "/big.xml", f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>"
+    )
+    settings = make_settings(
+        database={"url": db_url},
+        sources=[{"name": "big", "kind": "feed", "url": http_server.url("/big.xml")}],
+        outreach={"templates_dir": str(Path(__file__).parents[1] / "templates")}
+        | {"max_drafts_per_poll": 50},
+    )
+    built = make_listener(settings, environ={})
+    try:
+        [report] = built.poll("big")
+        assert report.ok, report.error
+        assert (report.new, report.drafts, report.not_drafted) == (300, 50, 250)
+        assert any("250 mention(s) got no reply draft" in note for note in report.notes)
+        assert report.as_dict()["not_drafted"] == 250
+        assert built.store.count_mentions() == 300  # every mention stored and scored
+        drafts = built.store.drafts(DraftFilter(status="all"), limit=1000)
+        assert len(drafts) == 50
+        # The ones drafted are the most urgent of the poll.
+        drafted = {d.mention_id for d in drafts}
+        left = [
+            priority(m.score, m.mention)
+            for m in built.store.mentions(limit=1000)
+            if m.id not in drafted and m.score.dissatisfied
+        ]
+        assert left and min(d.priority for d in drafts) >= max(left)
+    finally:
+        built.close()

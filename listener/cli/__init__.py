@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from listener._process import tune_garbage_collector
+from listener._process import quiet_resource_tracker, tune_garbage_collector
 from listener.cli import core, incidents, init, outreach, sources, web
 
 
@@ -60,4 +60,5 @@ incidents.register(app)
 
 def main() -> None:
     tune_garbage_collector()
+    quiet_resource_tracker()
     app()

@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Annotated, Any
 
@@ -46,13 +46,41 @@ log = logging.getLogger("listener")
 IMPORT_BATCH = 2000
 
 
-def open_listener(config: Path | None, *, scoring: bool = False, **kwargs: Any) -> Listener:
+def open_listener(
+    config: Path | None, *, scoring: bool = False, writes: bool = False, **kwargs: Any
+) -> Listener:
     """The listener for one command; its scorer is built at once only for commands that
-    score (`scoring`), so reading and reviewing the queue starts quickly."""
+    score (`scoring`), so reading and reviewing the queue starts quickly.
+
+    A command that `writes` first settles what an interrupted run left unsettled (opt-outs,
+    cases, incidents of mentions stored just before a crash), so it never acts on a store
+    whose after-store steps are behind.
+    """
     settings = settings_from(config)
     listener = make_listener(settings, defer_scorer=not scoring, **kwargs)
+    if writes:
+        try:
+            settle_left_over(listener)
+        except BaseException:
+            listener.close()
+            raise
     settle_heap()
     return listener
+
+
+def settle_left_over(listener: Listener) -> int:
+    """Run the after-store steps of every batch still unsettled; says so when it did any.
+
+    The steps are keyed by mention id, so a batch another process is settling at this moment
+    is only settled twice, never counted twice.
+    """
+    settled = listener.pipeline.settle_pending(grace=timedelta(0))
+    if settled:
+        console.print(
+            f"settled {settled:,} mention(s) an interrupted run had stored without finishing "
+            "(opt-outs, cases, incidents)"
+        )
+    return settled
 
 
 def register(app: typer.Typer) -> None:
@@ -99,7 +127,7 @@ def run(
     with user_errors():
         check_templates(settings)  # before the lock file or a database is created
     with user_errors(), single_instance(settings.database_url):
-        listener = open_listener(config, scoring=True)
+        listener = open_listener(config, scoring=True, writes=True)
         try:
             _announce(listener, say)
             service = Service(listener)
@@ -195,7 +223,7 @@ def poll(
     """Poll every source (or one) once, print a summary and exit (1 if any source failed)."""
     setup_logging()
     with user_errors():
-        listener = open_listener(config, scoring=True)
+        listener = open_listener(config, scoring=True, writes=True)
         try:
             reports = listener.poll(source)
         finally:
@@ -254,7 +282,7 @@ def import_file(
 
             replay_file(file, config=config, fmt=fmt)
             return
-        listener = open_listener(config, scoring=True)
+        listener = open_listener(config, scoring=True, writes=True)
         try:
             report, bad = _import(listener, file, fmt)
         finally:
@@ -499,7 +527,7 @@ def _review(
     **kwargs: Any,
 ) -> None:
     with user_errors():
-        listener = open_listener(config or ctx.obj)
+        listener = open_listener(config or ctx.obj, writes=True)
         try:
             draft = listener.store.review(
                 draft_id,
@@ -621,7 +649,7 @@ def label(
         fail("give exactly one of --category, --dissatisfied/--not-unhappy, --not-about-us", 2)
     kind, value = given[0]
     with user_errors():
-        listener = open_listener(config)
+        listener = open_listener(config, writes=True)
         try:
             listener.store.add_label(
                 mention_id, kind, value, actor=actor_name(actor), at=listener.clock.now()

@@ -38,9 +38,9 @@ def register(app: typer.Typer) -> None:
 
 
 @contextmanager
-def _opened(config: Path | None) -> Iterator[Listener]:
+def _opened(config: Path | None, *, writes: bool = False) -> Iterator[Listener]:
     with user_errors():
-        listener = open_listener(config)
+        listener = open_listener(config, writes=writes)
         try:
             yield listener
         finally:
@@ -56,7 +56,7 @@ def _check_brand(listener: Listener, brand: str) -> None:
 def dispatch(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Send approved replies once (X, email), then exit; exit 1 if any needs a person."""
     setup_logging()
-    with _opened(config) as listener:
+    with _opened(config, writes=True) as listener:
         dispatcher = Dispatcher(listener.settings, listener.store, listener.clock)
         try:
             report = dispatcher.run_once()
@@ -92,7 +92,7 @@ def mark_sent(
     actor: ActorOption = None,
 ) -> None:
     """Record that a reply is up: posted by hand (manual) or checked after a doubtful send."""
-    with _opened(config) as listener:
+    with _opened(config, writes=True) as listener:
         dispatcher = Dispatcher(listener.settings, listener.store, listener.clock, publishers={})
         draft = dispatcher.mark_sent(
             draft_id, actor=actor_name(actor), platform_id=platform_id, note=note
@@ -131,7 +131,7 @@ def contacts_add(
     as_json: JsonOption = False,
 ) -> None:
     """Add someone to a brand's do-not-contact list; their waiting replies are cancelled."""
-    with _opened(config) as listener:
+    with _opened(config, writes=True) as listener:
         _check_brand(listener, brand)
         added, cancelled = OutreachStore(listener.store).add_contact(
             brand=brand,
@@ -158,7 +158,7 @@ def contacts_remove(
     actor: ActorOption = None,
 ) -> None:
     """Take someone off the list (e.g. they asked to hear from the brand again)."""
-    with _opened(config) as listener:
+    with _opened(config, writes=True) as listener:
         _check_brand(listener, brand)
         OutreachStore(listener.store).remove_contact(
             brand=brand, author=author, actor=actor_name(actor), at=listener.clock.now()
@@ -224,7 +224,7 @@ def cases_update(
     """Change a case's status, owner or root cause, or add a note (each is audited)."""
     if status is None and owner is None and root_cause is None and note is None:
         fail("give at least one of --status, --owner, --root-cause, --note", 2)
-    with _opened(config or ctx.obj) as listener:
+    with _opened(config or ctx.obj, writes=True) as listener:
         case = OutreachStore(listener.store).update_case(
             case_id,
             actor=actor_name(actor),

@@ -36,6 +36,7 @@ from listener.errors import DispatchError, ListenerError, NotAllowed, SourceDisa
 from listener.ops.metrics import Metrics
 from listener.outreach.caps import Hold, author_cap_hold, channel_rate_hold, quiet_hours_hold
 from listener.outreach.cases import Case, CaseStatus
+from listener.outreach.optouts import mention_opt_out
 from listener.outreach.publishers.base import (
     ChannelUnusable,
     OutcomeUnknown,
@@ -259,6 +260,30 @@ class Dispatcher:
                     report.recovered[row.id] = error
                     self.metrics.delivery("reply", row.channel, "unknown")
 
+    def _unsettled_opt_out(
+        self, conn: Any, brand: str, keys: list[str], now: datetime
+    ) -> q.Contact | None:
+        """An opt-out by this author in a stored mention whose after-store steps have not run
+        (a process killed right after its commit): recorded now, under the send lock, so the
+        send it would have missed is refused."""
+        for mention_id, title, text in q.unsettled_texts_by(conn, brand, keys):
+            phrase = mention_opt_out(title, text)
+            if phrase is None:
+                continue
+            reason = f'opted out ("{phrase}") in mention {mention_id}'
+            for key in keys:
+                q.add_contact(
+                    conn,
+                    brand=brand,
+                    author=key,
+                    reason=reason,
+                    actor=self.instance,
+                    at=now,
+                    mention_id=mention_id,
+                )
+            return q.blocked(conn, brand, keys)
+        return None
+
     def _is_stuck(self, claimed_by: str, claimed_at: datetime | None, now: datetime) -> bool:
         if claimed_at is None:
             return True
@@ -281,12 +306,21 @@ class Dispatcher:
                 return
             stored = q.mention_of(conn, draft)
             keys = q.identities(stored.mention, draft)
-            contact = q.blocked(conn, draft.brand, keys)
+            contact = q.blocked(conn, draft.brand, keys) or self._unsettled_opt_out(
+                conn, draft.brand, keys, now
+            )
             if contact is not None:
                 reason = f"do not contact: {contact.reason}"
-                apply_action(
-                    conn, draft.id, ReviewAction.CANCEL, actor=self.instance, at=now, reason=reason
-                )
+                # Putting someone on the list cancels their drafts already; this one may be.
+                if get_draft(conn, draft.id).status is DraftStatus.APPROVED:
+                    apply_action(
+                        conn,
+                        draft.id,
+                        ReviewAction.CANCEL,
+                        actor=self.instance,
+                        at=now,
+                        reason=reason,
+                    )
                 report.cancelled[draft.id] = reason
                 return
             stop = self._hold(conn, draft, q.primary_key_of(stored.mention, draft), now)
@@ -431,7 +465,10 @@ class Dispatcher:
             stored = q.mention_of(conn, draft)
             author = q.primary_key_of(stored.mention, draft)
             if draft.status is DraftStatus.APPROVED and draft.channel is Channel.MANUAL:
-                contact = q.blocked(conn, draft.brand, q.identities(stored.mention, draft))
+                keys = q.identities(stored.mention, draft)
+                contact = q.blocked(conn, draft.brand, keys) or self._unsettled_opt_out(
+                    conn, draft.brand, keys, now
+                )
                 if contact is not None:
                     raise NotAllowed(
                         f"{contact.author} is on the do-not-contact list of {draft.brand} "

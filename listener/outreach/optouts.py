@@ -13,7 +13,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["is_opt_out", "opt_out_phrase"]
+__all__ = ["is_opt_out", "mention_opt_out", "opt_out_phrase"]
 
 _HANDLE = re.compile(r"(?<!\w)@\w+")
 _URL = re.compile(r"https?://\S+")
@@ -103,26 +103,26 @@ _PHRASES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
-# Every way `opt_out_phrase` can answer needs one of these in the NFKC, lower-cased text, so a
+# Every way `opt_out_phrase` can answer needs one of these in the folded, case-folded text, so a
 # text without any (most mentions) is settled by one search instead of normalising and ten
 # patterns. Why each is needed: the bare keywords all contain "stop",
 # "unsubscribe", "opt" or "remove"; the patterns start with "unsubscribe", "stop",
 # "don't"/"dont"/"do not", "never", "leave me alone", "remove"/"delete"/"take", "opt" or end in
-# "opt out"/"optout". `_normalise` only lower-cases and turns spans into spaces (it never joins
+# "opt out"/"optout". `_normalise` only case-folds and turns spans into spaces (it never joins
 # two characters), so a run of letters in its result is a run of letters here too; "don't"
-# may still carry a curly apostrophe at this point. The shouted STOP is checked on the text
-# as written (`_shouted_stop` reads it without NFKC), so `opt_out_phrase` tests "STOP" there.
+# may still carry a curly apostrophe at this point. The shouted STOP is checked on the folded
+# text with its case kept (`_shouted_stop`), so `opt_out_phrase` tests "STOP" there.
 _MAY_OPT_OUT = re.compile(
     r"stop|unsubscribe|opt|remove|delete|take|don['\u2018\u2019]?t|not|never|alone"
 )
 
 
 def _normalise(folded: str) -> str:
-    """`folded` is the NFKC form of the text."""
+    """`folded` is the text as `_fold` returns it."""
     text = folded.replace("\u2019", "'").replace("\u2018", "'")
     text = _URL.sub(" ", text)
     text = _HANDLE.sub(" ", text)
-    text = _NON_WORD.sub(" ", text.lower())
+    text = _NON_WORD.sub(" ", text.casefold())
     return _SPACES.sub(" ", text).strip()
 
 
@@ -142,14 +142,31 @@ def _shouted(word: str) -> bool:
     return len(word) > 1 and word.isupper()
 
 
+# Invisible format characters (zero-width space and joiner, soft hyphen, bidi marks): they
+# split a word on screen no more than in the reader's mind ("ST\u200bOP" is read "STOP").
+_INVISIBLE = "Cf"
+
+
+def _fold(text: str) -> str:
+    """`text` in its compatibility form (NFKC: fullwidth, mathematical bold and other
+    compatibility letters become STOP and stop), without invisible format characters.
+    Accented letters stay what they are: "stöp" is another word."""
+    if text.isascii():
+        return text
+    visible = "".join(c for c in text if unicodedata.category(c) != _INVISIBLE)
+    return unicodedata.normalize("NFKC", visible)
+
+
 @lru_cache(maxsize=4096)
 def opt_out_phrase(text: str) -> str | None:
     """The kind of opt-out `text` contains ("stop", "unsubscribe", ...), or None.
 
-    Cached: the draft filter and the opt-out step both ask about each new mention.
+    Read in compatibility form and case-folded, so fullwidth, mathematical and decorated
+    letters count as the plain ones. Cached: the draft filter and the pipeline both ask
+    about each new mention.
     """
-    folded = unicodedata.normalize("NFKC", text)
-    if "STOP" not in text and not _MAY_OPT_OUT.search(folded.lower()):
+    folded = _fold(text)
+    if "STOP" not in folded and "STOP" not in text and not _MAY_OPT_OUT.search(folded.casefold()):
         return None
     normal = _normalise(folded)
     if not normal:
@@ -159,10 +176,20 @@ def opt_out_phrase(text: str) -> str | None:
     for pattern, phrase in _PHRASES:
         if pattern.search(normal):
             return phrase
-    if _shouted_stop(text):
+    # As written too: NFKC composes a mark into its letter (STOP + U+0301 → STOṔ), while a
+    # reader sees STOP with a stray accent, as the text spells it.
+    if _shouted_stop(folded) or _shouted_stop(text):
         return "stop"
     return None
 
 
 def is_opt_out(text: str) -> bool:
     return opt_out_phrase(text) is not None
+
+
+def mention_opt_out(title: str, text: str) -> str | None:
+    """The opt-out in a post with this title and body: read whole (as matching reads it), and
+    the body on its own, since a reply under a thread's title is still a message that opens
+    with STOP."""
+    full = f"{title}\n{text}" if title and title not in text else text
+    return opt_out_phrase(full) or (opt_out_phrase(text) if full != text else None)

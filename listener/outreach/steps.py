@@ -22,7 +22,7 @@ from listener.domain import Channel, Mention, StoredMention
 from listener.ops.metrics import Metrics
 from listener.outreach.dispatch import Dispatcher, DispatchReport
 from listener.outreach.news import is_news_article
-from listener.outreach.optouts import opt_out_phrase
+from listener.outreach.optouts import mention_opt_out
 from listener.outreach.publishers.base import Publisher
 from listener.pipeline import AfterStore
 from listener.settings import Settings
@@ -41,6 +41,11 @@ __all__ = [
 ]
 
 
+def opt_out_of(mention: Mention) -> str | None:
+    """The opt-out a mention is, if any (`mention_opt_out` on its title and text)."""
+    return mention_opt_out(mention.title, mention.text)
+
+
 class OptOutStep:
     name = "opt-outs"
     # The next batch's draft filter must already see who opted out in this one.
@@ -53,7 +58,7 @@ class OptOutStep:
     def __call__(self, stored: Sequence[StoredMention], now: datetime) -> None:
         found = []
         for item in stored:
-            phrase = opt_out_phrase(item.mention.full_text)
+            phrase = opt_out_of(item.mention)
             if phrase and q.identities(item.mention):
                 found.append((item, phrase))
         if not found:
@@ -149,7 +154,7 @@ def make_draft_filter(cache: DoNotContactCache) -> Callable[[Mention, str], bool
     """False (no draft) for an opt-out message, or an author on the brand's list."""
 
     def wants_draft(mention: Mention, brand: str) -> bool:
-        if opt_out_phrase(mention.full_text):
+        if opt_out_of(mention):
             return False
         if not cache.listed(brand):  # the usual case: no one to look for
             return True
@@ -164,6 +169,11 @@ class Outreach:
     dispatcher: Dispatcher
     after_store: list[AfterStore] = field(default_factory=list)
     draft_filter: Callable[[Mention, str], bool] | None = None
+
+    @property
+    def opt_out_of(self) -> Callable[[Mention], str | None]:
+        """The pipeline records every opt-out this finds in the transaction that stores it."""
+        return opt_out_of
 
     def run_dispatch(self) -> DispatchReport:
         """The service's periodic job: one dispatch pass, logged when it did anything."""

@@ -25,7 +25,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
-from listener._process import exit_with_parent, settle_heap, tune_garbage_collector, usable_cores
+from listener._process import (
+    exit_with_parent,
+    quiet_resource_tracker,
+    settle_heap,
+    tune_garbage_collector,
+    usable_cores,
+)
 from listener.domain import Category, ComplaintReason, Mention, PlannedDraft, Score, Signal
 from listener.scoring.base import Scorer
 from listener.settings import BrandSettings, Settings
@@ -244,6 +250,7 @@ class ScoringWorkers:
                 return self._pool
             # "spawn": a forked child would inherit this process's threads, locks and open
             # database connections mid-use.
+            quiet_resource_tracker()
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),

@@ -378,6 +378,7 @@ def _mention(tweet: Any, user: Any, source: str, fetched_at: datetime) -> Mentio
             quotes=int(metrics.get("quote_count", 0)),
         ),
         in_reply_to=replied_to,
+        in_reply_to_user=str(getattr(tweet, "in_reply_to_user_id", None) or ""),
     )
 
 

@@ -8,6 +8,7 @@ one statement to be safe when two pollers race.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -152,17 +153,28 @@ def score_values(mention_id: int, score: Score, at: datetime) -> dict[str, Any]:
 
 
 def insert_items(
-    conn: Connection, items: Sequence[IngestItem], at: datetime
+    conn: Connection,
+    items: Sequence[IngestItem],
+    at: datetime,
+    *,
+    never_copies: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[StoredMention]:
-    """Store new mentions with scores and drafts; return only those that were new."""
+    """Store new mentions with scores and drafts; return only those that were new.
+
+    The (source, external_id) keys in `never_copies` (opt-outs) are always stored as
+    mentions of their own, never as sightings of another mention.
+    """
     stored: list[StoredMention] = []
     for start in range(0, len(items), _CHUNK):
-        stored.extend(_insert_chunk(conn, items[start : start + _CHUNK], at))
+        stored.extend(_insert_chunk(conn, items[start : start + _CHUNK], at, never_copies))
     return stored
 
 
 def _insert_chunk(
-    conn: Connection, items: Sequence[IngestItem], at: datetime
+    conn: Connection,
+    items: Sequence[IngestItem],
+    at: datetime,
+    never_copies: frozenset[tuple[str, str]],
 ) -> list[StoredMention]:
     by_key: dict[tuple[str, str], IngestItem] = {}
     for item in items:
@@ -170,7 +182,7 @@ def _insert_chunk(
     if not by_key:
         return []
     everything = by_key
-    by_key, existing, repeats = _split_sightings(conn, everything)
+    by_key, existing, repeats = _split_sightings(conn, everything, never_copies)
     _insert_sightings(conn, everything, existing, at)
     if not by_key:
         return []
@@ -248,8 +260,24 @@ def _story_keys(item: IngestItem) -> list[tuple[str, str]]:
     return keys
 
 
+def _same_words(text: str) -> str:
+    """A text as copies of one article share it: compatibility forms, case and spacing aside."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _same_author(author: str) -> str:
+    return unicodedata.normalize("NFKC", author).strip().casefold().removeprefix("@")
+
+
+def _article(mention: Mention) -> tuple[str, str]:
+    """What two copies of one article share besides the link or headline: author and text."""
+    return _same_author(mention.author), _same_words(mention.text)
+
+
 def _split_sightings(
-    conn: Connection, by_key: dict[tuple[str, str], IngestItem]
+    conn: Connection,
+    by_key: dict[tuple[str, str], IngestItem],
+    never_copies: frozenset[tuple[str, str]] = frozenset(),
 ) -> tuple[
     dict[tuple[str, str], IngestItem],
     dict[tuple[str, str], int],
@@ -257,42 +285,55 @@ def _split_sightings(
 ]:
     """Split a batch into new stories, sightings of stored stories, and in-batch repeats.
 
-    A story is the same when its link (without query and fragment) or its headline matches a
-    mention from another place; the first sighting is the mention, later ones only record
-    where else it was seen, so the queue and incident counts see one story once.
+    A mention is a sighting of another only when it is a copy of the same article seen through
+    another place (the same feed entry syndicated by two feeds): the same link (without query
+    and fragment) or headline, AND the same author AND the same text. A different person's post
+    that shares a link or a headline is a mention of its own, so a feed that publishes a link
+    or headline first cannot turn later posts by other people into unscored sightings. An
+    opt-out (`never_copies`) is always a mention of its own.
     """
-    stories_of = {key: _story_keys(item) for key, item in by_key.items()}
+    stories_of = {key: _story_keys(item) for key, item in by_key.items() if key not in never_copies}
     wanted: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for key, stories in stories_of.items():
         for story in stories:
             wanted.setdefault(story, []).append(key)
     if not wanted:
         return by_key, {}, {}
-    stored: dict[tuple[str, str], int] = {}
+    # Only rows by the batch's own authors can be copies: reading every row that shares a
+    # link would let a feed that repeats one link make each later poll read all of them.
+    authors = list({by_key[key].mention.author[:400] for key in stories_of})
+    stored: dict[tuple[str, str, str, str], int] = {}
     for kind, column in (("story", MENTION.c.story_key), ("title", MENTION.c.title_key)):
         values = [v for k, v in wanted if k == kind]
         for start in range(0, len(values), _CHUNK):
-            rows = conn.execute(
-                select(MENTION.c.id, column).where(
-                    one_of(conn, column, values[start : start + _CHUNK])
+            for first in range(0, len(authors), _CHUNK):
+                rows = conn.execute(
+                    select(MENTION.c.id, column, MENTION.c.author, MENTION.c.text)
+                    .where(
+                        one_of(conn, column, values[start : start + _CHUNK]),
+                        one_of(conn, MENTION.c.author, authors[first : first + _CHUNK]),
+                    )
+                    .order_by(MENTION.c.id)
                 )
-            )
-            for row in rows:
-                stored.setdefault((kind, row[1]), row.id)
+                for row in rows:
+                    copy = (kind, row[1], _same_author(row.author), _same_words(row.text))
+                    stored.setdefault(copy, row.id)
     existing: dict[tuple[str, str], int] = {}
     repeats: dict[tuple[str, str], tuple[str, str]] = {}
-    first_of: dict[tuple[str, str], tuple[str, str]] = {}
+    first_of: dict[tuple[str, str, str, str], tuple[str, str]] = {}
     for key, stories in stories_of.items():
-        hit = next((stored[s] for s in stories if s in stored), None)
+        author, words = _article(by_key[key].mention)
+        copies = [(kind, value, author, words) for kind, value in stories]
+        hit = next((stored[c] for c in copies if c in stored), None)
         if hit is not None:
             existing[key] = hit
             continue
-        earlier = next((first_of[s] for s in stories if s in first_of), None)
+        earlier = next((first_of[c] for c in copies if c in first_of), None)
         if earlier is not None:
             repeats[key] = earlier
             continue
-        for story in stories:
-            first_of.setdefault(story, key)
+        for copy in copies:
+            first_of.setdefault(copy, key)
     remaining = {k: v for k, v in by_key.items() if k not in existing and k not in repeats}
     return remaining, existing, repeats
 
@@ -324,6 +365,24 @@ def _insert_sightings(
     )
 
 
+def ids_of(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The stored mention ids of these (source, external_id) keys, where stored as mentions."""
+    found: dict[tuple[str, str], int] = {}
+    by_source: dict[str, list[str]] = {}
+    for source, external_id in keys:
+        by_source.setdefault(source, []).append(external_id)
+    for source, ids in by_source.items():
+        for start in range(0, len(ids), _CHUNK):
+            rows = conn.execute(
+                select(MENTION.c.id, MENTION.c.external_id).where(
+                    MENTION.c.source == source,
+                    one_of(conn, MENTION.c.external_id, ids[start : start + _CHUNK]),
+                )
+            )
+            found.update(((source, r.external_id), int(r.id)) for r in rows)
+    return found
+
+
 def open_batch(conn: Connection, ids: Sequence[int], at: datetime) -> int:
     """Record a stored batch as unsettled, in the transaction that stores it."""
     [(batch_id,)] = insert_rows(
@@ -337,14 +396,12 @@ def settle_batch(conn: Connection, batch_id: int) -> None:
 
 
 def unsettled_batches(
-    conn: Connection, *, stored_before: datetime, limit: int
+    conn: Connection, *, stored_before: datetime | None = None, limit: int | None = None
 ) -> list[tuple[int, list[int]]]:
-    rows = conn.execute(
-        select(UNSETTLED.c.id, UNSETTLED.c.mention_ids)
-        .where(UNSETTLED.c.stored_at < stored_before)
-        .order_by(UNSETTLED.c.id)
-        .limit(limit)
-    )
+    query = select(UNSETTLED.c.id, UNSETTLED.c.mention_ids).order_by(UNSETTLED.c.id)
+    if stored_before is not None:
+        query = query.where(UNSETTLED.c.stored_at < stored_before)
+    rows = conn.execute(query.limit(limit))
     return [(int(r.id), [int(i) for i in r.mention_ids]) for r in rows]
 
 

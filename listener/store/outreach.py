@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Table, and_, delete, func, insert, or_, select, text, update
 
-from listener.domain import Draft, DraftStatus, Mention, StoredMention
+from listener.domain import Draft, DraftStatus, Mention, OptOutSeen, StoredMention
 from listener.errors import InvalidTransition, NotAllowed, NotFound
 from listener.outreach.cases import (
     Case,
@@ -30,7 +30,14 @@ from listener.outreach.review import ReviewAction
 from listener.store import audit
 from listener.store.bulk import insert_rows, one_of, upsert_ignore
 from listener.store.drafts import apply_action, get_draft
-from listener.store.mentions import DRAFT, DRAFT_EVENT, MENTION, mentions_by_ids
+from listener.store.mentions import (
+    DRAFT,
+    DRAFT_EVENT,
+    MENTION,
+    mentions_by_ids,
+    unsettled_batches,
+)
+from listener.store.mentions import ids_of as mention_ids_of
 from listener.store.outreach_tables import CaseMentionRow, CaseRow, DoNotContactRow, SendLogRow
 from listener.store.store import Store
 
@@ -103,6 +110,40 @@ def blocked(conn: Connection, brand: str, keys: Iterable[str]) -> Contact | None
     return _contact(row) if row is not None else None
 
 
+def unsettled_texts_by(
+    conn: Connection, brand: str, keys: Iterable[str]
+) -> list[tuple[int, str, str]]:
+    """(mention id, title, text) of this author's mentions about `brand` whose after-store
+    steps have not run yet (a crash, or rows stored before opt-outs were recorded with the
+    batch): the dispatcher reads them for an opt-out before it claims a send.
+
+    Settled mentions need no reading: their opt-outs are on the list, and a person who took
+    someone off the list meant it.
+    """
+    wanted = [k for k in keys if k]
+    ids = sorted({i for _, batch in unsettled_batches(conn) for i in batch})
+    if not wanted or not ids:
+        return []
+    handle = func.lower(MENTION.c.author)
+    found: list[tuple[int, str, str]] = []
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(MENTION.c.id, MENTION.c.title, MENTION.c.text)
+            .where(
+                one_of(conn, MENTION.c.id, ids[start : start + 500]),
+                MENTION.c.brand == brand,
+                or_(
+                    handle.in_(wanted),
+                    handle.in_([f"@{k}" for k in wanted]),
+                    func.lower(MENTION.c.author_email).in_(wanted),
+                ),
+            )
+            .order_by(MENTION.c.id)
+        )
+        found.extend((int(r.id), r.title, r.text) for r in rows)
+    return found
+
+
 def list_contacts(conn: Connection, brand: str = "") -> list[Contact]:
     query = select(DNC).order_by(DNC.c.brand, DNC.c.created_at, DNC.c.id)
     if brand:
@@ -170,6 +211,71 @@ def add_contact(
         )
         cancelled.append(draft_id)
     return added, cancelled
+
+
+def record_opt_outs(
+    conn: Connection,
+    opt_outs: Sequence[OptOutSeen],
+    stored: Sequence[StoredMention],
+    *,
+    at: datetime,
+) -> None:
+    """Put the authors of these opt-out messages on their brands' lists, in the caller's
+    transaction (the one that stores the batch), and cancel what waits for them.
+
+    A message already stored (a re-import, a re-poll) or stored only as a sighting counts as
+    well: the list is keyed by author, so recording it again changes nothing. The one
+    exception: an old message seen again does not put back someone a person took off the
+    list (a feed serves the same entries poll after poll); a new opt-out always does.
+    """
+    new = {(s.mention.source, s.mention.external_id): s.id for s in stored}
+    ids = dict(new)
+    missing = [
+        (o.mention.source, o.mention.external_id)
+        for o in opt_outs
+        if (o.mention.source, o.mention.external_id) not in ids
+    ]
+    if missing:
+        ids.update(mention_ids_of(conn, missing))
+    for seen in opt_outs:
+        key = (seen.mention.source, seen.mention.external_id)
+        keys = identities(seen.mention)
+        if key not in new and (
+            blocked(conn, seen.brand, keys) is not None or _taken_off(conn, seen.brand, keys)
+        ):
+            continue
+        mention_id = ids.get(key)
+        where = (
+            f"mention {mention_id}"
+            if mention_id is not None
+            else f"{seen.mention.source} post {seen.mention.external_id}"
+        )
+        for author in keys:
+            add_contact(
+                conn,
+                brand=seen.brand,
+                author=author,
+                reason=f'opted out ("{seen.phrase}") in {where}',
+                actor="listener",
+                at=at,
+                mention_id=mention_id,
+            )
+
+
+def _taken_off(conn: Connection, brand: str, keys: Sequence[str]) -> bool:
+    """Whether a person ever took one of these authors off `brand`'s list."""
+    if not keys:
+        return False
+    audit_table = audit.AUDIT
+    row = conn.execute(
+        select(audit_table.c.id)
+        .where(
+            audit_table.c.action == "contact.remove",
+            audit_table.c.entity_id.in_([f"{brand}:{k}" for k in keys]),
+        )
+        .limit(1)
+    ).first()
+    return row is not None
 
 
 def remove_contact(conn: Connection, *, brand: str, author: str, actor: str, at: datetime) -> None:

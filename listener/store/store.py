@@ -221,7 +221,7 @@ class Store:
                 raise StoreError(unreachable(self.engine.url, doing, exc)) from exc
             raise StoreError(
                 f"database {self.url} is unavailable: {_first_line(exc.orig)}; "
-                "nothing from this step was saved, it will be retried"
+                "nothing from this step was saved"
             ) from exc
         except DBAPIError as exc:
             raise StoreError(f"database {self.url} refused: {_first_line(exc.orig)}") from exc
@@ -313,9 +313,21 @@ class Store:
         one of each per poll. Each batch's cursor and success mark are written in the same
         transaction as its mentions, so a crash loses or keeps a batch whole.
         """
+        opt_outs = [seen for w in writes for seen in w.opt_outs]
+        # The do-not-contact list lives with outreach's queries, which build on this module.
+        from listener.store import outreach as contacts
+
         with self.write() as conn:
+            if opt_outs:
+                # Taken first, as every do-not-contact change takes it (see `add_contact`).
+                contacts.lock_dispatch(conn)
             everything = [item for w in writes for item in w.items]
-            stored = mentions.insert_items(conn, everything, at) if everything else []
+            never_copies = frozenset((o.mention.source, o.mention.external_id) for o in opt_outs)
+            stored = (
+                mentions.insert_items(conn, everything, at, never_copies=never_copies)
+                if everything
+                else []
+            )
             owner: dict[tuple[str, str], int] = {}
             for index, w in enumerate(writes):
                 for item in w.items:
@@ -350,6 +362,8 @@ class Store:
                     )
             sources.save_many(conn, progress, successes)
             audit.append_many(conn, records)
+            if opt_outs:
+                contacts.record_opt_outs(conn, opt_outs, stored, at=at)
             batch_id = mentions.open_batch(conn, [s.id for s in stored], at) if stored else None
         self._stats.grew(len(stored))
         return StoredGroup(per_write, batch_id)
