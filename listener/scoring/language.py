@@ -48,6 +48,15 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 _DEVANAGARI = re.compile(r"[\u0900-\u097f]")
 _LATIN_LETTER = re.compile(r"[a-zA-Z\u00c0-\u024f]")
+# (script, language, how many Latin letters one of its characters counts as), kana before Han
+# since Japanese mixes both.
+_SCRIPTS = (
+    (_KANA, "ja", 3),
+    (_HANGUL, "ko", 3),
+    (_HAN, "zh", 3),
+    (_ARABIC, "ar", 1),
+    (_DEVANAGARI, "hi", 1),
+)
 # What says nothing about the language: handles, links, hashtag signs, numbers.
 _NOISE = re.compile(r"@\w+|https?://\S+|\bhttp\b|#|\d+")
 _WORD = re.compile(r"[a-z']+")
@@ -67,16 +76,20 @@ _ENGLISH_WORDS = _words(
     the and is you my this with was are have what just your it's i'm that for of not be they
     we can get been has don't can't from about when would should there their to it at if all
     out up how why like she his her or by but our us did got now who more today tomorrow going
-    see night dont its it's i've you're he's
+    see night dont its it's i've you're he's lmao bad good great thanks love please really
+    never because people
     """
 )
+# How much likelier (in py3langid's log-probability) another Latin-script language must be
+# than English for a text to count as written in it.
+_SURE_NOT_ENGLISH = 5.0
 # Short words shared with English ("to", "he"... are not listed; these few are): they count
 # only beside a distinctive one.
 _HINDI_WEAK = frozenset({"ko", "ka", "ki", "ke", "se", "sab", "koi"})
 
 
 class _Identifier(Protocol):
-    def classify(self, text: str) -> tuple[str, float]: ...
+    def rank(self, text: str) -> list[tuple[str, float]]: ...
 
 
 _LOCK = threading.Lock()
@@ -126,18 +139,15 @@ def normalise_language(code: str) -> str:
 
 def detect_language(text: str) -> str:
     """The language `text` is most likely written in, or "" when it has no words to go on."""
-    if not text.isascii():
-        if _KANA.search(text):
-            return "ja"
-        if _HANGUL.search(text):
-            return "ko"
-        if _HAN.search(text):
-            return "zh"
-        if _ARABIC.search(text):
-            return "ar"
-        if _DEVANAGARI.search(text):
-            return "hi"
     plain = _NOISE.sub(" ", text)
+    if not plain.isascii():
+        # The script most of the text is in decides (an English post may quote a Chinese
+        # name); a Han character says about as much as three or four Latin letters.
+        latin = len(_LATIN_LETTER.findall(plain))
+        for script, lang, weight in _SCRIPTS:
+            found = len(script.findall(plain))
+            if found and found * weight >= latin:
+                return lang
     if not _LATIN_LETTER.search(plain):
         return ""
     words = set(_WORD.findall(plain.lower()))
@@ -145,7 +155,13 @@ def detect_language(text: str) -> str:
         return "hi"
     if len(_ENGLISH_WORDS.intersection(words)) >= 2:
         return "en"
-    return _identifier().classify(plain)[0]
+    ranked = _identifier().rank(plain)
+    best, best_score = ranked[0]
+    if best != "en":
+        english = next(score for lang, score in ranked if lang == "en")
+        if best_score - english < _SURE_NOT_ENGLISH:
+            return "en"  # a close call: most mentions are English, and misread English costs more
+    return str(best)
 
 
 def language_of(text: str, given: str = "") -> str:
