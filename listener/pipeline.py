@@ -23,6 +23,7 @@ from listener.errors import ListenerError, RateLimited, SourceError, StoreError
 from listener.group_commit import GroupCommit, PendingWrite
 from listener.matching import BrandMatcher
 from listener.scoring.base import Scorer
+from listener.scoring.language import with_language
 from listener.scoring_workers import PendingScores, ScoringWorkers
 from listener.settings import BrandSettings
 from listener.sources.base import Source
@@ -347,8 +348,9 @@ class Pipeline:
             for match in self.matcher.match(mention.full_text):
                 if allowed and match.brand not in allowed:
                     continue
-                # One mention, one brand: the first configured brand it is about.
-                out.append((mention, match.brand, match.term))
+                # One mention, one brand: the first configured brand it is about. Its language
+                # is stored with it (the source's, else detected) and read by the scorer.
+                out.append((with_language(mention), match.brand, match.term))
                 break
         return out
 

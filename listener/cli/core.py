@@ -38,6 +38,7 @@ from listener.instance_lock import single_instance
 from listener.pipeline import IngestReport
 from listener.review import ReviewAction
 from listener.runtime import settle_heap
+from listener.scoring.language import language_filter
 from listener.settings import parse_duration
 from listener.store import DraftFilter, MentionFilter
 from listener.store.mentions import stored_as_dict
@@ -356,6 +357,10 @@ def mentions(
         ),
     ] = None,
     search: Annotated[str, typer.Option(help="Text contains this.")] = "",
+    lang: Annotated[
+        str,
+        typer.Option(help='Only this language (a code such as "zh" or "es"; "-" for unknown).'),
+    ] = "",
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
     offset: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
@@ -369,6 +374,7 @@ def mentions(
                 category=category,
                 dissatisfied=dissatisfied,
                 search=search,
+                lang=language_filter(lang),
             )
             found = listener.store.mentions(f, limit=limit, offset=offset)
         finally:
@@ -380,7 +386,8 @@ def mentions(
         flag = "[red]unhappy[/]" if s.score.dissatisfied else "ok"
         when = s.mention.published_at.strftime("%Y-%m-%d %H:%M") if s.mention.published_at else ""
         console.print(
-            f"#{s.id} {when} {s.brand} {s.mention.source} {flag} {s.score.category}: "
+            f"#{s.id} {when} {s.brand} {s.mention.source} {s.mention.lang or '-'} {flag} "
+            f"{s.score.category}: "
             f"{(s.mention.title or s.mention.text)[:100]!r}",
             soft_wrap=True,
         )

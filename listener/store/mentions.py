@@ -57,6 +57,9 @@ class PlannedDraft:
     text: str
     recipient: str
     priority: float
+    # Why a person must act before it can go out: set (with an empty text) when the mention's
+    # language has no template, so the reply is written by hand rather than sent in another.
+    hold_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +255,7 @@ def _insert_chunk(
                     "status": "pending",
                     "recipient": plan.recipient,
                     "priority": plan.priority,
+                    "hold_reason": plan.hold_reason,
                     "created_at": at,
                     "updated_at": at,
                 }
@@ -394,6 +398,7 @@ class MentionFilter:
     since: datetime | None = None
     until: datetime | None = None
     incident_id: int | None = None
+    lang: str = ""  # a language code ("zh"); "-" for mentions whose language is unknown
 
 
 def mention_query_conditions(f: MentionFilter) -> list[Any]:
@@ -404,6 +409,8 @@ def mention_query_conditions(f: MentionFilter) -> list[Any]:
         conditions.append(MENTION.c.source == f.source)
     if f.category:
         conditions.append(SCORE.c.category == f.category)
+    if f.lang:
+        conditions.append(MENTION.c.lang == ("" if f.lang == "-" else f.lang))
     if f.dissatisfied is not None:
         conditions.append(SCORE.c.dissatisfied == f.dissatisfied)
     if f.search:
