@@ -18,7 +18,8 @@ import pytest
 from listener.app import Listener, make_listener
 from listener.clock import ReplayClock
 from listener.domain import Category, Mention
-from listener.review import names_brand
+from listener.errors import NotAllowed
+from listener.review import ReviewAction, names_brand
 from listener.settings import Settings
 from listener.store import DraftFilter
 from listener.store.mentions import MentionFilter
@@ -209,3 +210,29 @@ def test_mentions_are_filtered_by_language_in_the_store_and_the_cli(
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert [(r["external_id"], r["lang"]) for r in rows] == [("post-1", "zh")]
+
+
+def test_a_draft_left_to_a_person_is_written_before_it_can_be_approved(
+    open_listener: Callable[..., Listener], tmp_path: Path
+) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    shutil.rmtree(templates / "outreach" / "zh")
+    listener = open_listener(outreach={"templates_dir": str(templates)})
+    listener.pipeline.ingest([forum_post(1, CHINESE_COMPLAINT)], now=NOW)
+    (draft,) = listener.store.drafts(limit=10)
+
+    with pytest.raises(NotAllowed, match="has no text yet: write the reply first"):
+        listener.store.review(draft.id, ReviewAction.APPROVE, actor="ann", at=NOW)
+    names = listener.settings.reply_names_by_brand()
+    written = listener.store.review(
+        draft.id,
+        ReviewAction.EDIT,
+        actor="ann",
+        at=NOW,
+        text="您好！这里是 Skyline Air 客服团队，航班延误非常抱歉，请私信告诉我们订单号。",
+        reply_names=names,
+    )
+    assert written.hold_reason == ""
+    approved = listener.store.review(draft.id, ReviewAction.APPROVE, actor="bob", at=NOW)
+    assert approved.status.value == "approved"
