@@ -3,6 +3,10 @@ the shipped model's verdict on clear cases in every language it is trained for."
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from listener.domain import Category, Mention
@@ -16,8 +20,11 @@ from listener.scoring.language import (
     to_simplified,
     with_language,
 )
+from listener.scoring.model import load_weights
 from listener.scoring.reading import read
+from listener.scoring.train import main as train_main
 from listener.settings import ScoringSettings
+from tests.test_scoring_model import write_dataset
 
 DETECTED = [
     ("我的云帆航空航班又延误了三个小时，太糟糕了！", "zh"),
@@ -159,3 +166,63 @@ def test_chinese_spam_and_leaks_are_categorised_and_raise_incident_risk() -> Non
     assert spam.category is Category.SPAM_COMPLAINT and spam.dissatisfied
     assert leak.category is Category.PRIVACY and leak.dissatisfied
     assert leak.incident_risk > spam.incident_risk
+
+
+def write_multilingual(root: Path) -> None:
+    """A tiny multilingual/ folder in the shared layout: Spanish tweets, Chinese reviews."""
+    folder = root / "multilingual"
+    unhappy_es = ["no funciona nada, pésimo", "sigo esperando, una vergüenza", "estafa total"]
+    happy_es = ["gracias, excelente servicio", "todo perfecto, genial", "muy rápido, gracias"]
+    unhappy_zh = ["太慢了，差评", "又延误了，太糟糕", "客服态度很差"]
+    happy_zh = ["很快，好吃，满意", "服务很好，谢谢", "非常满意，推荐"]
+    for split, name in (("train", "train"), ("val", "val")):
+        rows = [
+            {"text": f"{t} {split} {i}", "lang": "es", "dissatisfied": d, "label": 0}
+            for i in range(8)
+            for t, d in ((unhappy_es[i % 3], True), (happy_es[i % 3], False))
+        ]
+        (folder / "xlm_t_umsab").mkdir(parents=True, exist_ok=True)
+        (folder / "xlm_t_umsab" / f"{name}.jsonl").write_text(
+            "\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8"
+        )
+    for dataset in ("waimai_10k", "chnsenticorp_htl_all"):
+        rows = [
+            {"text": f"{t}{i}", "lang": "zh", "dissatisfied": d, "label": 0}
+            for i in range(20)
+            for t, d in ((unhappy_zh[i % 3], True), (happy_zh[i % 3], False))
+        ]
+        (folder / dataset).mkdir(parents=True)
+        (folder / dataset / "train.jsonl").write_text(
+            "\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8"
+        )
+
+
+def test_training_learns_other_languages_and_can_keep_the_english_models(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_dataset(tmp_path / "data")
+    english_only = tmp_path / "english"
+    assert train_main(["--data", str(data), "--out", str(english_only)]) == 0
+    assert load_weights(english_only.resolve()).multilingual is None
+
+    write_multilingual(data)
+    out = tmp_path / "weights"
+    code = train_main(["--data", str(data), "--keep-english", str(english_only), "--out", str(out)])
+    assert code == 0
+    assert "zh held out" in capsys.readouterr().out
+    before, after = load_weights(english_only.resolve()), load_weights(out.resolve())
+    assert after.multilingual is not None and set(after.multilingual.languages) == {"es", "zh"}
+    assert np.array_equal(after.coef[:, :4], before.coef)  # English models as they were
+    assert np.array_equal(after.stacker_coef, before.stacker_coef)
+    meta = json.loads((out / "weights.json").read_text(encoding="utf-8"))
+    assert meta["trained_on"]["umsab_es"] == 16 and any("XLM-T" in d for d in meta["datasets"])
+
+    scorer = make_scorer(ScoringSettings(model=str(out)))
+    unhappy, happy = scorer.score_batch(
+        [Mention("t", "1", "太慢了，差评"), Mention("t", "2", "非常满意，谢谢")]
+    )
+    assert unhappy.dissatisfaction > happy.dissatisfaction
+    assert any(s.name == "Chinese dissatisfaction model" for s in unhappy.signals)
+    english = make_scorer(ScoringSettings(model=str(english_only)))
+    (plain,) = english.score_batch([Mention("t", "1", "太慢了，差评")])
+    assert not any("Chinese" in s.name for s in plain.signals)  # older weights: English only

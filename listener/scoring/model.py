@@ -7,6 +7,11 @@ weighs their log-odds together with VADER and the cue lexicons; its weight on ea
 the input's distance from a typical value is that input's signal, so the signals add up to the
 score's log-odds minus a constant.
 
+Texts in other languages (zh, es, fr, de, pt, it, ar, hi) are scored by a fifth model on the
+same features, trained on tweets and reviews in those languages, and a smaller stacker of its
+own with an offset per language (`MultilingualStack`); a mention goes one way or the other by
+its language (the source's, else detected), so English scores are what the English stack says.
+
 Weights are plain arrays (`weights.npz`) plus `weights.json` (version, hyperparameters, stacker
 coefficients): no pickle, so they load with any scikit-learn and cannot run code. They are
 loaded once per path and cached.

@@ -1,8 +1,11 @@
 """Train the dissatisfaction model and write its weights.
 
     python -m listener.scoring.train --data ../shared/data [--labels feedback.jsonl] [--out DIR]
+                                     [--keep-english WEIGHTS_DIR]
 
-`--data` is laid out like ../shared/data (complaints/ and tweeteval/); `--labels` adds JSON
+`--data` is laid out like ../shared/data (complaints/, tweeteval/, and multilingual/ for the
+other languages); `--keep-english` keeps a weights directory's English models as they are and
+trains only the other languages on top; `--labels` adds JSON
 lines of {"text": ..., "dissatisfied": true|false} that people gave in the review queue. Only
 the train splits are used (see `training_data`); the held-out splits are scored at the end so
 every run says how well it did. Point `scoring.model` at `--out` to use the new weights.
@@ -16,6 +19,9 @@ How it fits together (all with a fixed seed, so a rerun gives the same weights):
    addressed to brands (complaints without the random-tweet rows), TweetEval and feedback, each
    class weighted equally within its dataset: so 0.5 is even odds when dissatisfied and not are
    equally likely a priori (the threshold setting moves the trade-off).
+4. With multilingual/ present: a fifth logistic regression on the same features (English IDF)
+   over the non-English training rows, each language weighted equally, and its own stacker on
+   its out-of-fold log-odds, the joint model's, the cue features and an offset per language.
 """
 
 from __future__ import annotations
