@@ -89,6 +89,8 @@ _HINDI_WEAK = frozenset({"ko", "ka", "ki", "ke", "se", "sab", "koi"})
 
 
 class _Identifier(Protocol):
+    def classify(self, text: str) -> tuple[str, float]: ...
+
     def rank(self, text: str) -> list[tuple[str, float]]: ...
 
 
@@ -155,10 +157,10 @@ def detect_language(text: str) -> str:
         return "hi"
     if len(_ENGLISH_WORDS.intersection(words)) >= 2:
         return "en"
-    ranked = _identifier().rank(plain)
-    best, best_score = ranked[0]
-    if best != "en":
-        english = next(score for lang, score in ranked if lang == "en")
+    identifier = _identifier()
+    best, best_score = identifier.classify(plain)
+    if best != "en":  # rare for English text, so ranking every language is worth it only here
+        english = next(score for lang, score in identifier.rank(plain) if lang == "en")
         if best_score - english < _SURE_NOT_ENGLISH:
             return "en"  # a close call: most mentions are English, and misread English costs more
     return str(best)
