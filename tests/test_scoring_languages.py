@@ -115,6 +115,8 @@ GOLDEN = [
     ("客服态度很差，打了三次电话都没人理", True),
     ("送餐很快，味道很好，非常满意", False),
     ("服務很好，房間乾淨，下次還會再來", False),
+    ("做工粗糙，不值这个价，已经退货了", True),  # a product review: a kind training never saw
+    ("质量很好，物流快，值得购买", False),
     ("la app no funciona desde hace tres días, pésimo servicio", True),
     ("gracias por la ayuda tan rápida, excelente atención", False),
     ("toujours pas de remboursement après un mois, c'est une honte", True),

@@ -1,10 +1,13 @@
 """Which language a mention is written in: the source's word when it gives one, else a guess.
 
-Scripts settle most languages outright (Han characters are Chinese, Arabic script is Arabic,
-Devanagari is Hindi); Latin-script text goes to py3langid (a naive Bayes model over byte
-n-grams that ships inside its package, so detection works offline), limited to the languages
-listener scores. Romanised Hindi, common on social media, looks like nothing py3langid knows,
-so a short list of Hindi function words ("hai", "nahi", "kya") decides it first.
+Scripts settle most languages outright, by the script most of the letters are in (Han
+characters are Chinese, kana Japanese, Arabic script Arabic, Devanagari Hindi). Romanised
+Hindi, common on social media, looks like nothing py3langid knows, so a short list of Hindi
+function words ("hai", "nahi", "kya") decides it; two common English words settle English
+(most mentions, cheaply). The rest goes to py3langid (a naive Bayes model over byte n-grams
+that ships inside its package, so detection works offline), limited to the Latin-script
+languages listener scores; a close call between English and another language is English,
+since misreading English sends it past the English models.
 
 Codes are ISO 639-1 ("en", "zh", ...); "" means the text gives too little to tell.
 """
@@ -168,9 +171,8 @@ def detect_language(text: str) -> str:
 
 def language_of(text: str, given: str = "") -> str:
     """The source's language when it gave one (normalised), else `detect_language(text)`."""
-    return (
-        normalise_language(given) if given and normalise_language(given) else detect_language(text)
-    )
+    known = normalise_language(given) if given else ""
+    return known or detect_language(text)
 
 
 def language_filter(value: str) -> str:
