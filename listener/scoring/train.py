@@ -402,7 +402,7 @@ def add_languages(
     meta.update(
         trained_on=trained_on,
         datasets=[*datasets, *MULTILINGUAL_CITATIONS],
-        english_from=english.version,
+        english_from=english.meta.get("english_from", english.version),
     )
     hyper = dict(meta.get("hyperparameters", {}))
     hyper["C"] = {
