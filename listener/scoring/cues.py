@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from listener.domain import ComplaintReason
+from listener.scoring.language import DEVANAGARI_RANGE, HAN_RANGE
 
 
 class Family(StrEnum):
@@ -351,7 +352,7 @@ _SUBSTRINGS = re.compile(
     "|".join(re.escape(p) for p in sorted(_BY_SUBSTRING, key=lambda p: (-len(p), p)))
 )
 # Scripts whose cues are found as substrings.
-_UNSPACED = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\u0900-\u097f]")
+_UNSPACED = re.compile(f"[{HAN_RANGE}{DEVANAGARI_RANGE}]")
 _EMOJI_HITS = tuple(CueHit(cue, -1, -1) for cue in _EMOJI_CUES)
 # Every unit `_DURATION` can match contains one of these, so without them it cannot match.
 _DURATION_UNITS = ("hour", "hr", "min", "day", "week", "month")

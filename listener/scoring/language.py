@@ -47,9 +47,13 @@ def _words(text: str) -> frozenset[str]:
 
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Han characters (CJK unified ideographs, extension A, compatibility ideographs), as a regex
+# character range for the modules that find Chinese in text.
+HAN_RANGE = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+DEVANAGARI_RANGE = "\u0900-\u097f"
+_HAN = re.compile(f"[{HAN_RANGE}]")
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
-_DEVANAGARI = re.compile(r"[\u0900-\u097f]")
+_DEVANAGARI = re.compile(f"[{DEVANAGARI_RANGE}]")
 _LATIN_LETTER = re.compile(r"[a-zA-Z\u00c0-\u024f]")
 # (script, language, how many Latin letters one of its characters counts as), kana before Han
 # since Japanese mixes both.

@@ -39,7 +39,7 @@ from sklearn.utils import murmurhash3_32
 
 from listener.domain import Mention, Score, Signal
 from listener.errors import SettingsError
-from listener.scoring.language import LANGUAGE_NAMES, language_of
+from listener.scoring.language import HAN_RANGE, LANGUAGE_NAMES, language_of
 from listener.scoring.lexicon import evidence_weights
 from listener.scoring.reading import Reading, SentimentAnalyzer, read, vader
 from listener.scoring.verdict import build_score, fallback_score, sigmoid
@@ -85,8 +85,7 @@ _NEUTRAL_SHOWN_FROM = 0.05
 _MENTION = re.compile(r"@\w+")
 # Words, and "!" and "?"; Chinese has no spaces, so each Han character is a word of its own
 # (the word n-grams are then its character unigrams and bigrams; char_wb adds 2-5-grams).
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TOKEN_PATTERN = rf"(?u)[{_HAN}]|[^\W{_HAN}]+(?:'+[^\W{_HAN}]+)*|[!?]"
+_TOKEN_PATTERN = rf"(?u)[{HAN_RANGE}]|[^\W{HAN_RANGE}]+(?:'+[^\W{HAN_RANGE}]+)*|[!?]"
 
 
 def preprocess(text: str) -> str:
