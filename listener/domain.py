@@ -291,6 +291,9 @@ class PlannedDraft:
     text: str
     recipient: str
     priority: float
+    # Why a person must act before it can go out: set (with an empty text) when the mention's
+    # language has no template, so the reply is written by hand rather than sent in another.
+    hold_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

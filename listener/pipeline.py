@@ -33,6 +33,7 @@ from listener.errors import ListenerError, RateLimited, SourceError, StoreError
 from listener.ops.metrics import Metrics, timed
 from listener.outreach.drafting import Drafter
 from listener.scoring.base import Scorer
+from listener.scoring.language import with_language
 from listener.scoring.workers import PendingScores, ScoringWorkers
 from listener.settings import BrandSettings
 from listener.sources.base import Source
@@ -477,13 +478,14 @@ class Pipeline:
             for match in self.matcher.match(mention.full_text):
                 if allowed and match.brand not in allowed:
                     continue
-                # One mention, one brand: the first configured brand it is about.
-                out.append((mention, match.brand, match.term))
+                # One mention, one brand: the first configured brand it is about. Its language
+                # is stored with it (the source's, else detected) and read by the scorer.
+                out.append((with_language(mention), match.brand, match.term))
                 break
             else:
                 replied = self._reply_to_brand(mention)
                 if replied is not None and (not allowed or replied[0] in allowed):
-                    out.append((mention, *replied))
+                    out.append((with_language(mention), *replied))
         return out
 
     def _reply_to_brand(self, mention: Mention) -> tuple[str, str] | None:

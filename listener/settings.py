@@ -166,6 +166,17 @@ class BrandSettings(_Section):
     support_email: str = ""
     signature: str = ""
     quiet_hours: QuietHours | None = None
+    # The language its replies are written in when a mention's language is unknown (or is
+    # this one): "en" uses templates/outreach/*.txt.j2, any other code templates/outreach/<code>/.
+    language: str = "en"
+
+    @field_validator("language")
+    @classmethod
+    def _language_code(cls, value: str) -> str:
+        code = value.strip().lower()
+        if not (code.isascii() and code.isalpha() and len(code) in (2, 3)):
+            raise ValueError('language must be a language code such as "en", "zh" or "es"')
+        return code
 
     @field_validator("terms", "exclude")
     @classmethod

@@ -1,5 +1,6 @@
 """Reply drafts: one template per category, within the channel limit, mention text inert."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,53 @@ def test_a_template_that_does_not_name_the_brand_stops_start_up(tmp_path: Path) 
     )
     with pytest.raises(SettingsError, match=r"praise.txt.j2 does not name the brand in its short"):
         Drafter(tmp_path, OutreachSettings())
+
+
+def test_a_reply_is_written_in_the_mentions_language() -> None:
+    brand = BrandSettings(name="Skyline Air", terms=["Skyline Air", "云帆航空"])
+    chinese = Mention("forum", "1", "…", author="lin", lang="zh-Hant")
+    plan = drafter.plan(chinese, brand, unhappy(Category.COMPLAINT, ComplaintReason.DELAY))
+    assert plan is not None and plan.template == "zh/complaint"
+    assert plan.text.startswith("lin，您好！这里是 Skyline Air 客服团队。让您久等了")
+    assert plan.hold_reason == ""
+
+
+def test_a_chinese_brand_name_is_not_spaced_in_a_chinese_reply() -> None:
+    brand = BrandSettings(name="Skyline Air", display_name="云帆航空", terms=["云帆航空"])
+    plan = drafter.plan(Mention("forum", "1", "…", lang="zh"), brand, unhappy(Category.OUTAGE))
+    assert plan is not None and "这里是云帆航空。" in plan.text
+
+
+def test_an_unknown_language_gets_the_brands_own() -> None:
+    brand = BrandSettings(name="O2", terms=["O2"], language="es")
+    plan = drafter.plan(
+        Mention("forum", "1", "O2 😡", author="ana"), brand, unhappy(Category.COMPLAINT)
+    )
+    assert plan is not None and plan.template == "es/complaint"
+    assert plan.text.startswith("Hola, ana. Le escribe el equipo de atención al cliente de O2.")
+
+
+def test_a_language_without_templates_is_left_to_a_person() -> None:
+    brand = BrandSettings(name="O2", terms=["O2"])
+    plan = drafter.plan(
+        Mention("forum", "1", "O2 c'est nul", lang="fr"), brand, unhappy(Category.COMPLAINT)
+    )
+    assert plan is not None and plan.text == "" and plan.template == "fr/complaint"
+    assert plan.hold_reason == (
+        "no French complaint template: write the reply by hand "
+        "(or add outreach/fr/complaint.txt.j2)"
+    )
+
+
+def test_a_brands_language_must_be_a_language_code() -> None:
+    with pytest.raises(ValueError, match="language must be a language code"):
+        BrandSettings(name="O2", terms=["O2"], language="English")
+    assert BrandSettings(name="O2", terms=["O2"], language=" ZH ").language == "zh"
+
+
+def test_a_broken_template_in_another_language_stops_start_up(tmp_path: Path) -> None:
+    folder = tmp_path / "t"
+    shutil.copytree(TEMPLATES / "outreach", folder / "outreach")
+    (folder / "outreach" / "es" / "praise.txt.j2").write_text("{{ c.nothing_here }}")
+    with pytest.raises(SettingsError, match=r"outreach/es/praise\.txt\.j2 cannot be rendered"):
+        Drafter(folder, OutreachSettings())

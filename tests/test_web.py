@@ -556,3 +556,26 @@ def test_the_mentions_feed_filters_and_labels(sqlite_desk: Desk) -> None:
     assert f'id="mention-{ids[0]}"' in happy
     assert f'id="mention-{ids[0]}"' not in client.get("/mentions?mood=unhappy").text
     assert f'id="mention-{ids[0]}"' in client.get("/mentions?category=praise").text
+
+
+@pytest.fixture
+def multilingual_desk(make_settings: Callable[..., Any]) -> Iterator[Desk]:
+    extra = [
+        mention(300, "@O2 la app no funciona desde hace tres días, pésimo servicio", lang="es"),
+        mention(301, "@SkylineAir 又延误了三个小时，太糟糕了！"),  # language detected
+    ]
+    settings = make_settings(scoring={"model": "lexicon"})
+    yield from start_desk(seeded_listener(settings, hostile=False, extra=extra))
+
+
+def test_the_mentions_feed_shows_and_filters_by_language(multilingual_desk: Desk) -> None:
+    client = multilingual_desk.signed_in("vic")
+    chinese = client.get("/mentions", params={"lang": "zh"}).text
+    assert len(re.findall(r'id="mention-(\d+)"', chinese)) == 1
+    assert "又延误了三个小时" in chinese and '<p class="mention-text" lang="zh">' in chinese
+    assert '<option value="zh" selected>Chinese</option>' in chinese
+    spanish = client.get("/mentions", params={"lang": "ES"}).text
+    assert "pésimo servicio" in spanish and "又延误" not in spanish
+    everything = client.get("/mentions").text
+    assert '<span class="lang" title="language">es</span>' in everything
+    assert "pésimo servicio" in everything and "又延误" in everything

@@ -199,3 +199,11 @@ def test_mentions_newest_first_with_filters(api: Api) -> None:
 def test_incidents_endpoint_answers(api: Api) -> None:
     body = api.as_user("vic").get("/api/incidents").json()
     assert set(body) == {"available", "items"}
+
+
+def test_mentions_filter_by_language(api: Api) -> None:
+    client = api.as_user("vic")
+    english = client.get("/api/mentions", params={"lang": "en"}).json()["items"]
+    assert english and {m["lang"] for m in english} == {"en"}
+    assert client.get("/api/mentions", params={"lang": "zh"}).json()["items"] == []
+    assert client.get("/api/mentions", params={"lang": "x" * 21}).status_code == 422

@@ -36,6 +36,7 @@ from listener.cli.common import (
 from listener.domain import Mention
 from listener.outreach.review import ReviewAction
 from listener.pipeline import IngestReport
+from listener.scoring.language import language_filter
 from listener.settings import format_duration, parse_duration
 from listener.sources.importing import BadLine, detect_format, open_text, read_mentions
 from listener.store import DraftFilter, MentionFilter
@@ -445,6 +446,10 @@ def mentions(
         ),
     ] = None,
     search: Annotated[str, typer.Option(help="Text contains this.")] = "",
+    lang: Annotated[
+        str,
+        typer.Option(help='Only this language (a code such as "zh" or "es"; "-" for unknown).'),
+    ] = "",
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
     offset: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
@@ -458,6 +463,7 @@ def mentions(
                 category=category,
                 dissatisfied=dissatisfied,
                 search=search,
+                lang=language_filter(lang),
             )
             found = listener.store.mentions(f, limit=limit, offset=offset)
         finally:
@@ -469,7 +475,8 @@ def mentions(
         flag = "[red]unhappy[/]" if s.score.dissatisfied else "ok"
         when = s.mention.published_at.strftime("%Y-%m-%d %H:%M") if s.mention.published_at else ""
         console.print(
-            f"#{s.id} {when} {s.brand} {s.mention.source} {flag} {s.score.category}: "
+            f"#{s.id} {when} {s.brand} {s.mention.source} {s.mention.lang or '-'} {flag} "
+            f"{s.score.category}: "
             f"{(s.mention.title or s.mention.text)[:100]!r}",
             soft_wrap=True,
         )

@@ -4,6 +4,12 @@ Mention text and author names are data: they are passed to templates as values a
 compiled as template source, so `{{ 7*7 }}` in a tweet stays the five characters it was.
 Templates run in Jinja2's sandbox with undefined names as errors, and are all test-rendered
 at start-up so a broken template stops the service before it drafts anything.
+
+Replies are written in the mention's language: English templates are `outreach/<name>.txt.j2`,
+another language's are `outreach/<code>/<name>.txt.j2` ("zh", "es", ...). A mention whose
+language is unknown is answered in its brand's `language`. When the language has no template
+for the reply, the draft is queued empty with a hold reason ("no Chinese template: write the
+reply by hand"), so a person writes it instead of a reply going out in another language.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from listener.errors import SettingsError
 from listener.outreach.news import is_news_article
 from listener.outreach.review import names_brand
 from listener.outreach.templates import template_loader
+from listener.scoring.language import LANGUAGE_NAMES, normalise_language
 from listener.settings import BrandSettings, OutreachSettings
 
 log = logging.getLogger("listener.outreach.drafting")
@@ -39,6 +46,13 @@ TEMPLATE_FOR: dict[Category, str] = {
 }
 # A dissatisfied mention of another category still gets the general complaint reply.
 FALLBACK_TEMPLATE = "complaint"
+# The language of the templates directly in outreach/; others live in outreach/<code>/.
+BASE_LANGUAGE = "en"
+
+
+def template_name(name: str, lang: str) -> str:
+    """The name a draft records for `name` in `lang`: "complaint", or "zh/complaint"."""
+    return name if lang == BASE_LANGUAGE else f"{lang}/{name}"
 
 
 def channel_for(mention: Mention) -> Channel:
@@ -138,11 +152,31 @@ class Drafter:
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
+        # (language, name) of every reply template there is, built-in or override, found once.
+        self._available: set[tuple[str, str]] = set()
+        for path in self._env.list_templates(extensions=["j2"]):
+            parts = path.split("/")
+            if parts[0] != "outreach" or not parts[-1].endswith(".txt.j2"):
+                continue
+            name = parts[-1][: -len(".txt.j2")]
+            if len(parts) == 2:
+                self._available.add((BASE_LANGUAGE, name))
+            elif len(parts) == 3 and normalise_language(parts[1]) == parts[1]:
+                self._available.add((parts[1], name))
         self._check_templates()
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages that have at least one reply template."""
+        return sorted({lang for lang, name in self._available if not name.startswith("_")})
 
     def _check_templates(self) -> None:
         sample = BrandSettings(name="Sample", terms=["Sample"], support_url="https://example.org")
-        for name in sorted(set(TEMPLATE_FOR.values())):
+        names = set(TEMPLATE_FOR.values())
+        for lang, base in sorted(self._available):
+            if base not in names:
+                continue  # a layout or include, checked through the templates using it
+            name = template_name(base, lang)
             for channel, short in product(Channel, (False, True)):
                 context = self._context(
                     sample, Mention("s", "1", "t"), Category.COMPLAINT, None, channel, short=short
@@ -190,6 +224,11 @@ class Drafter:
         text = template.render(c=context)
         return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
+    def template_for(self, name: str, mention: Mention, brand: BrandSettings) -> tuple[str, str]:
+        """The language to reply in and the template to use in it ("" when there is none)."""
+        lang = normalise_language(mention.lang) or brand.language
+        return lang, template_name(name, lang) if (lang, name) in self._available else ""
+
     def plan(self, mention: Mention, brand: BrandSettings, score: Score) -> PlannedDraft | None:
         """The reply to queue for this mention, or None when it needs none."""
         if not self.settings.enabled:
@@ -205,8 +244,29 @@ class Drafter:
             mention, score, self.news_domains
         ):
             return None
-        name = TEMPLATE_FOR.get(score.category, FALLBACK_TEMPLATE)
+        base = TEMPLATE_FOR.get(score.category, FALLBACK_TEMPLATE)
         channel = channel_for(mention)
+        recipient = (
+            mention.author_email
+            if channel is Channel.EMAIL
+            else mention.external_id
+            if channel is Channel.X
+            else mention.url
+        )
+        lang, name = self.template_for(base, mention, brand)
+        if not name:
+            language = LANGUAGE_NAMES.get(lang, f"'{lang}'")
+            return PlannedDraft(
+                channel=channel.value,
+                template=template_name(base, lang),
+                text="",
+                recipient=recipient,
+                priority=priority(score, mention),
+                hold_reason=(
+                    f"no {language} {base.replace('_', ' ')} template: write the reply by hand "
+                    f"(or add outreach/{lang}/{base}.txt.j2)"
+                ),
+            )
         try:
             text = self.render(name, mention, brand, score, channel)
         except Exception as exc:
@@ -222,13 +282,6 @@ class Drafter:
                 extra={"source": mention.source, "brand": brand.name},
             )
             return None
-        recipient = (
-            mention.author_email
-            if channel is Channel.EMAIL
-            else mention.external_id
-            if channel is Channel.X
-            else mention.url
-        )
         return PlannedDraft(
             channel=channel.value,
             template=name,

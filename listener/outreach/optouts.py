@@ -13,11 +13,14 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from listener.scoring.language import to_simplified
+
 __all__ = ["is_opt_out", "mention_opt_out", "opt_out_phrase"]
 
 _HANDLE = re.compile(r"(?<!\w)@\w+")
 _URL = re.compile(r"https?://\S+")
-_NON_WORD = re.compile(r"[^\w' ]+")
+# Devanagari vowel signs and Arabic vowel marks are not \w but are part of words.
+_NON_WORD = re.compile(r"[^\w' \u0900-\u097f\u064b-\u065f]+")
 _SPACES = re.compile(r"\s+")
 
 # Whole messages that are a keyword and nothing else (after handles and punctuation go).
@@ -37,6 +40,46 @@ _BARE_KEYWORDS = {
     "optout": "opt out",
     "opt me out": "opt out",
     "remove me": "remove me",
+    # The keywords carriers and senders use beyond English, as the whole message. Chinese SMS
+    # says "回复TD退订" (reply TD to unsubscribe), so a bare "TD" is one too, but only alone.
+    "td": "退订",
+    "退订": "退订",
+    "td退订": "退订",
+    "回复td退订": "退订",
+    "退订 td": "退订",
+    "取消订阅": "退订",
+    "baja": "baja",
+    "alta baja": "baja",
+    "darme de baja": "baja",
+    "dar de baja": "baja",
+    "baja por favor": "baja",
+    "cancelar suscripción": "baja",
+    "cancelar suscripcion": "baja",
+    "désabonner": "désabonner",
+    "desabonner": "désabonner",
+    "désabonnement": "désabonner",
+    "désinscrire": "désabonner",
+    "desinscrire": "désabonner",
+    "désinscription": "désabonner",
+    "arrêt": "désabonner",
+    "stopp": "abmelden",
+    "abmelden": "abmelden",
+    "bitte abmelden": "abmelden",
+    "abbestellen": "abmelden",
+    "descadastrar": "descadastrar",
+    "cancelar inscrição": "descadastrar",
+    "cancelar inscricao": "descadastrar",
+    "sair": "descadastrar",
+    "disiscriviti": "disiscriviti",
+    "disiscrivimi": "disiscriviti",
+    "disiscrivetemi": "disiscriviti",
+    "cancellami": "disiscriviti",
+    "إلغاء الاشتراك": "إلغاء الاشتراك",
+    "الغاء الاشتراك": "إلغاء الاشتراك",
+    "إيقاف": "إلغاء الاشتراك",
+    "ايقاف": "إلغاء الاشتراك",
+    "बंद करो": "बंद करो",
+    "सदस्यता रद्द करें": "बंद करो",
 }
 
 _CONTACT_VERBS = (
@@ -100,6 +143,69 @@ _PHRASES: list[tuple[re.Pattern[str], str]] = [
         "opt out",
     ),
     (re.compile(r"\b(?:want to|wish to|please|let me) opt ?out$"), "opt out"),
+    # Chinese: a request to unsubscribe or to stop sending, not just the word (which spam
+    # footers and complaints about them quote: "回复TD退订也没用").
+    (
+        re.compile(
+            r"(?:我要|我想|请|请帮我|帮我|给我|申请|马上|立即|立刻)(?:取消订阅|退订)"
+            r"|(?:不要|别|不准|请勿)再?(?:给我)?(?:发|打)(?:短信|信息|消息|邮件|电话|广告)"
+            r"|^(?:退订|td)(?: (?:谢谢|请|谢谢你|拜托))?$"
+        ),
+        "退订",
+    ),
+    (
+        re.compile(
+            r"\b(?:dar(?:me)? de baja|dame de baja|denme de baja|quiero la baja|"
+            r"cancelar (?:mi |la )?suscripci[oó]n|dejen de (?:enviarme|llamarme|escribirme)|"
+            r"no me (?:contacten|escriban|llamen|env[ií]en) m[aá]s)\b"
+        ),
+        "baja",
+    ),
+    (
+        re.compile(
+            r"\b(?:d[ée]sabonnez moi|d[ée]sinscrivez moi|me d[ée]sabonner|me d[ée]sinscrire|"
+            r"arr[eê]tez de (?:m'|me )(?:envoyer|appeler|[ée]crire|contacter)|"
+            r"ne me contactez plus)\b"
+        ),
+        "désabonner",
+    ),
+    (
+        re.compile(
+            r"\b(?:bitte abmelden|melden sie mich ab|meldet mich ab|mich abmelden|"
+            r"kontaktieren sie mich nicht mehr|schreiben sie mir nicht mehr|"
+            r"h[öo]rt auf mir zu schreiben|keine (?:werbung|nachrichten|sms|e ?mails) mehr)\b"
+        ),
+        "abmelden",
+    ),
+    (
+        re.compile(
+            r"\b(?:me descadastr(?:ar|em)|descadastrem me|quero (?:me )?descadastrar|"
+            r"cancelar (?:minha |a )?inscri[çc][ãa]o|parem de me (?:enviar|ligar|mandar)|"
+            r"n[ãa]o me (?:contatem|liguem|mandem) mais)\b"
+        ),
+        "descadastrar",
+    ),
+    (
+        re.compile(
+            r"\b(?:disiscrivetemi|cancellatemi|voglio disiscrivermi|smettete(?:la)? di "
+            r"(?:scrivermi|chiamarmi|mandarmi)|non (?:contattatemi|scrivetemi|chiamatemi) pi[ùu])\b"
+        ),
+        "disiscriviti",
+    ),
+    (
+        re.compile(
+            r"(?:أريد |اريد |الرجاء |ارجو |أرجو )(?:إلغاء|الغاء) الاشتراك"
+            r"|توقفوا عن (?:مراسلتي|ارسال)"
+        ),
+        "إلغاء الاشتراك",
+    ),
+    (
+        re.compile(
+            r"(?:मुझे )?(?:मैसेज|मेसेज|संदेश|कॉल|एसएमएस) (?:भेजना )?(?:बंद करो|बंद करें|मत भेजो|मत करो)"
+            r"|\b(?:msg|message|messages|sms|call) (?:bhejna )?(?:band karo|mat bhejo|mat karo)\b"
+        ),
+        "बंद करो",
+    ),
 ]
 
 
@@ -114,6 +220,10 @@ _PHRASES: list[tuple[re.Pattern[str], str]] = [
 # text with its case kept (`_shouted_stop`), so `opt_out_phrase` tests "STOP" there.
 _MAY_OPT_OUT = re.compile(
     r"stop|unsubscribe|opt|remove|delete|take|don['\u2018\u2019]?t|not|never|alone"
+    # Beyond English: the first letters of every keyword and pattern above.
+    r"|退|订|取消|发|打|td|baja|suscrip|dej|no me|abonn|inscri|arr|contactez|abmeld|abbestell"
+    r"|melde|kontaktier|schreib|h[öo]rt|keine|descadastr|inscri|sair|parem|n[ãa]o me|disiscri"
+    r"|cancell|smett|contatt|scrivet|chiamat|الاشتراك|إيقاف|ايقاف|توقفوا|बंद|मत|रद्द|band|mat "
 )
 
 
@@ -165,7 +275,7 @@ def opt_out_phrase(text: str) -> str | None:
     letters count as the plain ones. Cached: the draft filter and the pipeline both ask
     about each new mention.
     """
-    folded = _fold(text)
+    folded = to_simplified(_fold(text))
     if "STOP" not in folded and "STOP" not in text and not _MAY_OPT_OUT.search(folded.casefold()):
         return None
     normal = _normalise(folded)

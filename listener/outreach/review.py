@@ -78,6 +78,9 @@ def decide(
         )
     if action is ReviewAction.EDIT:
         check_text(text or "", Channel(draft.channel), brand_names)
+    if action is ReviewAction.APPROVE and not draft.text.strip():
+        waiting = f" ({draft.hold_reason})" if draft.hold_reason else ""
+        raise NotAllowed(f"draft {draft.id} has no text yet: write the reply first{waiting}")
     if action is ReviewAction.REJECT and not (reason or "").strip():
         raise NotAllowed("a rejection needs a reason, so the team learns from it")
     if action is ReviewAction.APPROVE and four_eyes and draft.edited_by == actor:

@@ -2,9 +2,12 @@
 
 Generic sentiment (VADER) misses most complaints ("still on hold after 2 hours" is neutral to
 it), so these phrases carry the domain knowledge: what unhappy customers, spam and privacy
-complaints, outages and breaking incidents sound like, in English and a little es/fr/de/pt/it.
+complaints, outages and breaking incidents sound like, in English and the other languages
+listener scores (zh, es, fr, de, pt, it, ar, hi).
 
-Phrases are matched on word tokens (not substrings), so "down" never fires inside "download".
+Phrases are matched on word tokens (not substrings), so "down" never fires inside "download";
+Chinese and Devanagari phrases, whose scripts do not separate words that way, are found as
+substrings, longest first.
 A phrase that sits wholly inside a longer matched phrase is dropped, so "spam" does not count
 again inside "spam texts".
 """
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from listener.domain import ComplaintReason
+from listener.scoring.language import DEVANAGARI_RANGE, HAN_RANGE
 
 
 class Family(StrEnum):
@@ -112,6 +116,58 @@ _COMPLAINT: list[tuple[float, ComplaintReason | None, str]] = [
     (1.5, _B, "cobrado dos veces|cobrança indevida|doppelt abgebucht|prélevé deux fois"),
     (1.0, _B, "me cobraron|reembolso|remboursement|rückerstattung|erstattung|rimborso"),
     (0.6, _B, "cobro|cobrança|facture|factura|rechnung|fattura"),
+    (1.0, None, "horrible|horrível|horrivel|terrível|terrivel|terrible|schrecklich|orribile"),
+    (1.0, None, "decepcionado|decepcionada|déçu|déçue|enttäuscht|decepcionado|deluso|delusa"),
+    (1.0, None, "nunca más|jamais plus|nie wieder|nunca mais|mai più|lamentable|ridicule"),
+    (0.8, None, "malo|mala|mauvais|mauvaise|ruim|pessimo servizio|peggiore|peor|pire|pior"),
+    # ar (word tokens; Arabic script is \w)
+    (1.3, None, "زفت|فاشل|فاشلة|حرامية|نصابين|نصب|اسوأ|أسوأ|مقرف|تعبان|سيء|سيئ|سيئة"),
+    (1.0, None, "شكوى|للأسف|للاسف|مشكلة|مشكله|حسبي الله|ما يشتغل|لا يعمل|ما في رد|بدون رد"),
+    (1.0, _D, "تأخير|تاخير|متأخر|متاخر|ملغي|ألغيت|الغيت"),
+    (1.0, _B, "استرجاع|فلوسي|خصم|سرقة"),
+    # hi, romanised (word tokens)
+    (1.3, None, "bekar|bekaar|bakwas|bakwaas|ghatiya|ghatia|dhokha|chor|chutiya"),
+    (1.0, None, "kharab|kharaab|bura|shikayat|pareshan|pareshaan|nirash|faltu"),
+]
+
+# Chinese and Devanagari have no spaces between words (Chinese) or marks that are not \w
+# (Devanagari vowel signs), so these are found as substrings, longest first (see `find_cues`).
+# Chinese is written simplified: `read` converts traditional text first.
+_SUBSTRING_COMPLAINT: list[tuple[float, ComplaintReason | None, str]] = [
+    (1.4, None, "太糟糕|太差劲|太差了|垃圾服务|差评|坑人|骗子|骗人|欺骗|恶心|气死|再也不|不会再"),
+    (1.2, None, "糟糕|太差|很差|真差|失望|投诉|不满|无语|后悔|垃圾|坑爹|太坑|忽悠|不靠谱|举报"),
+    (1.0, None, "不好|不行|不太好|难吃|不好吃|太贵|一般般|没用|烦死|受不了|郁闷|生气|愤怒"),
+    (0.6, None, "又|还是|一直|问题"),
+    (1.2, _S, "没人理|没人管|不理人|不回复|没有回复|客服不|态度差|态度恶劣|态度很差|推卸"),
+    (1.3, _D, "延误|晚点|还没到|还没送到|等了|一直没|迟迟|太慢|慢死|送得慢|超时|取消了"),
+    (1.3, _B, "退款|退钱|乱收费|扣费|多扣|重复扣款|扣了两次|吸血|霸王条款"),
+    (1.2, _P, "坏了|不能用|用不了|打不开|闪退|故障|漏发|送错|少了|凉了|假货|质量差"),
+    (1.2, _P, "做工差|做工粗糙|次品|破损|发错货|掉色|死机|卡顿|不耐用|不好用|难用|上当"),
+    (1.0, _P, "不值|退货|换货|质量不好|质量一般|有异味|发热严重|耗电快|物流慢|快递慢"),
+    (1.3, None, "बेकार|घटिया|बकवास|धोखा|बहुत बुरा|शिकायत|निराश|खराब|ख़राब"),
+    (1.0, _D, "देरी|देर से"),
+    (1.0, _B, "रिफंड|पैसे वापस"),
+]
+_SUBSTRING_SPAM: list[tuple[float, str]] = [
+    (1.6, "垃圾短信|骚扰短信|骚扰电话|营销短信|广告短信|推销电话|回复td退订|天天发短信|一直发短信"),
+    (1.3, "骚扰|推销|群发|垃圾邮件|广告电话|退订"),
+]
+_SUBSTRING_PRIVACY: list[tuple[float, str]] = [
+    (1.6, "泄露|泄漏|信息被卖|卖我的信息|出卖用户|个人信息|隐私|电话号码被"),
+]
+_SUBSTRING_OUTAGE: list[tuple[float, str]] = [
+    (1.4, "宕机|崩了|挂了|上不去|登不上|登录不了|连不上|没信号|断网|无法登录|无法连接|没网"),
+]
+_SUBSTRING_INCIDENT: list[tuple[float, str]] = [
+    (1.6, "数据泄露|信息泄露|泄露|黑客|被黑|召回|起诉|诉讼|罚款|食物中毒|爆炸|事故"),
+    (1.2, "曝光|调查|大面积|全国|很多人|大家都"),
+]
+_SUBSTRING_PRAISE: list[tuple[float, str]] = [
+    (-0.8, "非常满意|好评|谢谢|感谢|太棒了|很棒|超赞|给力|推荐|五星"),
+    (-0.6, "满意|不错|好吃|很好|喜欢|很快|准时|方便|完美|贴心|赞|热情|धन्यवाद|शुक्रिया|बढ़िया"),
+    (-0.5, "शानदार|अच्छा"),
+    (-0.6, "质量好|质量很好|物流快|发货快|性价比高|做工精细|做工很好|好用|值得购买|正品"),
+    (-0.5, "包装好|手感好|流畅|划算|实惠|物超所值|回购"),
 ]
 
 _SPAM: list[tuple[float, str]] = [
@@ -124,6 +180,8 @@ _SPAM: list[tuple[float, str]] = [
     (1.2, "opted out|unsubscribed|still getting|without my consent|telemarketing"),
     (1.0, "spam|unsubscribe|junk"),
     (1.3, "llamadas de spam|llamadas comerciales|démarchage|werbeanrufe|chiamate spam"),
+    (1.2, "publicidad|mensajes basura|harcèlement|werbung|telemarketing|pubblicità|propaganda"),
+    (1.3, "رسائل مزعجة|إزعاج|ازعاج|مزعج|اعلانات|إعلانات"),
 ]
 
 _PRIVACY: list[tuple[float, str]] = [
@@ -137,6 +195,8 @@ _PRIVACY: list[tuple[float, str]] = [
     (1.0, "sending my|privacy|personal data|personal information|every website|every site"),
     (0.9, "my phone number|my number|my data|my email address|my personal|my details"),
     (1.3, "mis datos|mes données|meine daten|meus dados|i miei dati|protección de datos"),
+    (1.3, "datos personales|données personnelles|datenschutz|dados pessoais|dati personali"),
+    (1.3, "تسريب|بياناتي|خصوصية|خصوصيتي"),
 ]
 
 _OUTAGE: list[tuple[float, str]] = [
@@ -150,6 +210,8 @@ _OUTAGE: list[tuple[float, str]] = [
     (1.4, "sin servicio|sin señal|sin internet|en panne|panne|pas de réseau|störung"),
     (1.3, "kein netz|kein internet|ausfall|sem sinal|sem internet|fora do ar|guasto"),
     (1.3, "fuori servizio|senza linea|senza rete|plus de réseau|caído|caida|caído"),
+    (1.3, "se cayó|no carga|nicht erreichbar|caiu|non va|non carica|ne charge pas"),
+    (1.3, "عطل|انقطاع|مقطوع|طايح|طايحة"),
 ]
 
 # Weights here are log-odds of incident risk, not of dissatisfaction.
@@ -166,6 +228,8 @@ _INCIDENT: list[tuple[float, str]] = [
     (1.0, "everyone|anyone else|anyone else's|is it just me|all over|across the country"),
     (1.0, "whole city|whole country|across the city|entire city|nationwide outage"),
     (1.4, "filtración|fuite de données|datenleck|vazamento|fuga de datos|demanda"),
+    (1.4, "hackeo|piratage|hackerangriff|ataque hacker|attacco hacker|rückruf|retirada"),
+    (1.4, "اختراق|دعوى|غرامة|فضيحة"),
 ]
 
 _PRAISE: list[tuple[float, str]] = [
@@ -176,6 +240,8 @@ _PRAISE: list[tuple[float, str]] = [
     (-0.3, "resolved|fixed|good|nice|pleased|lovely|fast"),
     (-0.6, "gracias|merci|danke|obrigado|obrigada|grazie|genial|génial|excelente|parfait"),
     (-0.5, "super|toll|increíble|ótimo|otimo|bravo|perfecto|perfeito|perfetto|vielen dank"),
+    (-0.6, "شكرا|شكراً|شكرًا|ممتاز|ممتازة|الممتاز|الممتازة|رائع|رائعة|الرائعة|جميل|أحسنتم"),
+    (-0.6, "احسنتم|يعطيك العافية|shukriya|dhanyavad|badhiya"),
 ]
 
 _SARCASM: list[tuple[float, str]] = [
@@ -198,6 +264,35 @@ def _expand(rows: Iterable[tuple[float, ComplaintReason | None, str]], family: F
         for phrase in phrases.split("|")
     ]
 
+
+def _families(
+    complaint: list[tuple[float, ComplaintReason | None, str]],
+    spam: list[tuple[float, str]],
+    privacy: list[tuple[float, str]],
+    outage: list[tuple[float, str]],
+    incident: list[tuple[float, str]],
+    praise: list[tuple[float, str]],
+) -> list[Cue]:
+    return (
+        _expand(complaint, Family.COMPLAINT)
+        + _expand(((w, ComplaintReason.SPAM, p) for w, p in spam), Family.SPAM)
+        + _expand(((w, ComplaintReason.PRIVACY, p) for w, p in privacy), Family.PRIVACY)
+        + _expand(((w, _O, p) for w, p in outage), Family.OUTAGE)
+        + _expand(((w, None, p) for w, p in incident), Family.INCIDENT)
+        + _expand(((w, None, p) for w, p in praise), Family.PRAISE)
+    )
+
+
+SUBSTRING_CUES: tuple[Cue, ...] = tuple(
+    _families(
+        _SUBSTRING_COMPLAINT,
+        _SUBSTRING_SPAM,
+        _SUBSTRING_PRIVACY,
+        _SUBSTRING_OUTAGE,
+        _SUBSTRING_INCIDENT,
+        _SUBSTRING_PRAISE,
+    )
+)
 
 CUES: tuple[Cue, ...] = tuple(
     _expand(_COMPLAINT, Family.COMPLAINT)
@@ -249,6 +344,15 @@ _LENGTHS: dict[str, tuple[int, ...]] = {}
 for _key in _BY_TOKENS:
     _LENGTHS[_key[0]] = tuple(sorted({*_LENGTHS.get(_key[0], ()), len(_key)}, reverse=True))
 _DURATION_HIT = CueHit(DURATION_CUE, -1, -1)
+_BY_SUBSTRING: dict[str, list[Cue]] = {}
+for _cue in SUBSTRING_CUES:
+    _BY_SUBSTRING.setdefault(_cue.phrase, []).append(_cue)
+# Longest first, so at any position the longest phrase wins ("不满意" is not "满意").
+_SUBSTRINGS = re.compile(
+    "|".join(re.escape(p) for p in sorted(_BY_SUBSTRING, key=lambda p: (-len(p), p)))
+)
+# Scripts whose cues are found as substrings.
+_UNSPACED = re.compile(f"[{HAN_RANGE}{DEVANAGARI_RANGE}]")
 _EMOJI_HITS = tuple(CueHit(cue, -1, -1) for cue in _EMOJI_CUES)
 # Every unit `_DURATION` can match contains one of these, so without them it cannot match.
 _DURATION_UNITS = ("hour", "hr", "min", "day", "week", "month")
@@ -283,6 +387,12 @@ def find_cues(lowered: str, tokens: list[str]) -> list[CueHit]:
         hits.append(_DURATION_HIT)
     if not lowered.isascii():
         hits.extend(hit for hit in _EMOJI_HITS if hit.cue.phrase in lowered)
+        if _UNSPACED.search(lowered):
+            hits += [
+                CueHit(cue, -1, -1)
+                for found in _SUBSTRINGS.finditer(lowered)
+                for cue in _BY_SUBSTRING[found.group()]
+            ]
     return hits
 
 

@@ -7,6 +7,11 @@ weighs their log-odds together with VADER and the cue lexicons; its weight on ea
 the input's distance from a typical value is that input's signal, so the signals add up to the
 score's log-odds minus a constant.
 
+Texts in other languages (zh, es, fr, de, pt, it, ar, hi) are scored by a fifth model on the
+same features, trained on tweets and reviews in those languages, and a smaller stacker of its
+own with an offset per language (`MultilingualStack`); a mention goes one way or the other by
+its language (the source's, else detected), so English scores are what the English stack says.
+
 Weights are plain arrays (`weights.npz`) plus `weights.json` (version, hyperparameters, stacker
 coefficients): no pickle, so they load with any scikit-learn and cannot run code. They are
 loaded once per path and cached.
@@ -34,6 +39,7 @@ from sklearn.utils import murmurhash3_32
 
 from listener.domain import Mention, Score, Signal
 from listener.errors import SettingsError
+from listener.scoring.language import HAN_RANGE, LANGUAGE_NAMES, language_of
 from listener.scoring.lexicon import evidence_weights
 from listener.scoring.reading import Reading, SentimentAnalyzer, read, vader
 from listener.scoring.verdict import build_score, fallback_score, sigmoid
@@ -63,6 +69,10 @@ LEXICON_FEATURES = (
     "news",
 )
 STACKER_FEATURES = BASE_MODELS + LEXICON_FEATURES
+# The multilingual stacker's inputs: the multilingual model (a fifth column of the coefficient
+# matrix, trained on tweets and reviews in MULTILINGUAL languages), the English joint model
+# (useful on English words in code-mixed text) and the cue lexicons; plus an offset per language.
+MULTILINGUAL_FEATURES = ("multilingual", "joint", "complaint_cues", "praise_cues", "question")
 CENTRED_FEATURES = BASE_MODELS + LEXICON_FEATURES[:4]
 # Inputs whose evidence against dissatisfaction comes from the praise words themselves, and so
 # is discounted when the lexicon finds sarcasm ("great, another delay, thanks").
@@ -73,7 +83,9 @@ _SHOWN_FROM = 0.005
 _NEUTRAL_SHOWN_FROM = 0.05
 
 _MENTION = re.compile(r"@\w+")
-_TOKEN_PATTERN = r"(?u)\b\w[\w']*\b|[!?]"
+# Words, and "!" and "?"; Chinese has no spaces, so each Han character is a word of its own
+# (the word n-grams are then its character unigrams and bigrams; char_wb adds 2-5-grams).
+_TOKEN_PATTERN = rf"(?u)[{HAN_RANGE}]|[^\W{HAN_RANGE}]+(?:'+[^\W{HAN_RANGE}]+)*|[!?]"
 
 
 def preprocess(text: str) -> str:
@@ -421,13 +433,49 @@ def _lexicon_values(reading: Reading, evidence: Sequence[tuple[str, float]]) -> 
 
 
 @dataclass(frozen=True)
+class MultilingualStack:
+    """How texts in languages other than English are scored: the multilingual base model's
+    column of `ModelWeights.coef` and a small stacker with a log-odds offset per language."""
+
+    languages: tuple[str, ...]
+    coef: npt.NDArray[np.float64]  # (len(MULTILINGUAL_FEATURES),)
+    offsets: dict[str, float]  # per language: the stacker's intercept plus its language term
+    centres: dict[str, float]  # typical values of "multilingual" and "joint"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "languages": list(self.languages),
+            "features": list(MULTILINGUAL_FEATURES),
+            "coef": [round(float(c), 6) for c in self.coef],
+            "offsets": {k: round(float(v), 6) for k, v in self.offsets.items()},
+            "centres": {k: round(float(v), 6) for k, v in self.centres.items()},
+        }
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> MultilingualStack:
+        if tuple(document["features"]) != MULTILINGUAL_FEATURES:
+            raise ValueError(f"multilingual features {document['features']!r} are not known")
+        languages = tuple(str(code) for code in document["languages"])
+        offsets = {str(k): float(v) for k, v in document["offsets"].items()}
+        if set(offsets) != set(languages):
+            raise ValueError("multilingual offsets do not match its languages")
+        return cls(
+            languages=languages,
+            coef=np.asarray(document["coef"], dtype=np.float64),
+            offsets=offsets,
+            centres={str(k): float(v) for k, v in document["centres"].items()},
+        )
+
+
+@dataclass(frozen=True)
 class ModelWeights:
     """Everything the learned scorer needs, as loaded from a weights directory."""
 
     version: str
     vectorizer: TextVectorizer
-    # (features, len(BASE_MODELS)), stored as float16 but held as float64: the features are
-    # float64, and a float32 `coef` would be converted (16 MB) on every `matrix @ coef`.
+    # (features, len(BASE_MODELS) + 1 if multilingual), stored as float16 but held as float64:
+    # the features are float64, and a float32 `coef` would be converted (16 MB) on every
+    # `matrix @ coef`.
     coef: npt.NDArray[np.float64]
     intercept: npt.NDArray[np.float64]  # (len(BASE_MODELS),)
     stacker_coef: npt.NDArray[np.float64]  # (len(STACKER_FEATURES),)
@@ -436,6 +484,10 @@ class ModelWeights:
     # report each input's difference from typical, so a plain text shows small signals.
     centres: dict[str, float]
     meta: dict[str, Any]
+
+    # The stack for texts in other languages; None in weights trained before it existed, which
+    # then score every language with the English stack.
+    multilingual: MultilingualStack | None = None
 
     @property
     def centred_intercept(self) -> float:
@@ -470,6 +522,8 @@ def save_weights(directory: Path, weights: ModelWeights) -> None:
         },
         **weights.meta,
     }
+    if weights.multilingual is not None:
+        document["multilingual"] = weights.multilingual.to_json()
     (directory / WEIGHTS_JSON).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
@@ -502,12 +556,19 @@ def load_weights(directory: Path) -> ModelWeights:
             char_ngrams=(int(spec["char_ngrams"][0]), int(spec["char_ngrams"][1])),
         )
         vectorizer = TextVectorizer(config, idf)
-        if coef.shape != (2 * config.n_features, len(BASE_MODELS)):
-            raise ValueError(f"coef has shape {coef.shape}")
+        multilingual = (
+            MultilingualStack.from_json(document["multilingual"])
+            if "multilingual" in document
+            else None
+        )
+        columns = len(BASE_MODELS) + (multilingual is not None)
+        if coef.shape != (2 * config.n_features, columns) or intercept.shape != (columns,):
+            raise ValueError(f"coef has shape {coef.shape}, intercept {intercept.shape}")
         meta = {
             k: v
             for k, v in document.items()
-            if k not in {"format", "version", "vectorizer", "base_models", "stacker"}
+            if k
+            not in {"format", "version", "vectorizer", "base_models", "stacker", "multilingual"}
         }
         return ModelWeights(
             version=str(document["version"]),
@@ -518,6 +579,7 @@ def load_weights(directory: Path) -> ModelWeights:
             stacker_intercept=float(stacker["intercept"]),
             centres={str(k): float(v) for k, v in stacker["centres"].items()},
             meta=meta,
+            multilingual=multilingual,
         )
     except (OSError, KeyError, ValueError, TypeError, IndexError) as exc:
         raise SettingsError(
@@ -551,6 +613,9 @@ class ModelScorer:
             (BASE_MODEL_LABELS[name], self._coef[name], self._centres[name]) for name in BASE_MODELS
         ]
         self._sentiment_terms = [(self._coef[n], self._centres[n]) for n in LEXICON_FEATURES[:4]]
+        stack = weights.multilingual
+        self._multilingual = stack
+        self._other_languages = frozenset(stack.languages) if stack is not None else frozenset()
 
     def score_batch(self, mentions: Sequence[Mention]) -> list[Score]:
         if not mentions:
@@ -585,8 +650,14 @@ class ModelScorer:
 
     def _finish(self, mention: Mention, reading: Reading, base: Sequence[float]) -> Score:
         try:
-            contributions = self._contributions(reading, evidence_weights(reading), base)
-            z = self._intercept + sum(weight for _, weight in contributions)
+            evidence = evidence_weights(reading)
+            lang = language_of(reading.text, mention.lang) if self._other_languages else "en"
+            if lang in self._other_languages:
+                intercept, contributions = self._other_language(lang, evidence, base)
+            else:
+                intercept = self._intercept
+                contributions = self._contributions(reading, evidence, base[: len(BASE_MODELS)])
+            z = intercept + sum(weight for _, weight in contributions)
             probability = sigmoid(z) if math.isfinite(z) else 0.5
             return build_score(
                 mention,
@@ -604,13 +675,40 @@ class ModelScorer:
         except Exception as exc:  # the protocol forbids raising; say what happened instead
             return fallback_score(exc, self.version)
 
+    def _other_language(
+        self, lang: str, evidence: Sequence[tuple[str, float]], base: Sequence[float]
+    ) -> tuple[float, list[tuple[str, float]]]:
+        """The multilingual stack's intercept for `lang` and its inputs' contributions."""
+        stack = cast(MultilingualStack, self._multilingual)
+        ml, joint, cue, praise, question = stack.coef.tolist()
+        ml_centre, joint_centre = stack.centres["multilingual"], stack.centres["joint"]
+        intercept = stack.offsets[lang] + ml * ml_centre + joint * joint_centre
+        name = LANGUAGE_NAMES.get(lang, lang)
+        contributions = [
+            (f"{name} dissatisfaction model", ml * (float(base[len(BASE_MODELS)]) - ml_centre)),
+            (BASE_MODEL_LABELS["joint"], joint * (float(base[2]) - joint_centre)),
+        ]
+        for signal, weight in evidence:
+            if signal.endswith(" sentiment") or " sentiment " in signal:
+                continue  # VADER reads English only
+            if signal == "a question":
+                contributions.append((signal, question))
+            elif signal == "reads like a news report":
+                contributions.append((signal, float(self._coef["news"])))
+            elif weight > 0:
+                contributions.append((signal, cue * weight))
+            else:
+                contributions.append((signal, praise * weight))
+        return intercept, contributions
+
     def explain(
         self, reading: Reading, evidence: Sequence[Signal], base: Sequence[float]
     ) -> list[Signal]:
         """Each stacker input's contribution to the log-odds (relative to a typical text), named
         as people read it."""
         pairs = [(s.name, s.weight) for s in evidence]
-        return [Signal(name, weight) for name, weight in self._contributions(reading, pairs, base)]
+        english = self._contributions(reading, pairs, base[: len(BASE_MODELS)])
+        return [Signal(name, weight) for name, weight in english]
 
     def _contributions(
         self, reading: Reading, evidence: Sequence[tuple[str, float]], base: Sequence[float]

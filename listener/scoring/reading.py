@@ -15,6 +15,7 @@ from typing import Protocol
 
 from listener.domain import Mention
 from listener.scoring.cues import WORD, CueHit, Family, find_cues
+from listener.scoring.language import to_simplified
 from listener.text.urls import domain_under, host_of
 
 MAX_CHARS = 4000
@@ -113,7 +114,8 @@ def news_domain_of(url: str) -> str:
 
 
 def read(mention: Mention, analyzer: SentimentAnalyzer | None = None) -> Reading:
-    text = clean_text(mention)
+    # Traditional Chinese is read as simplified: the model and the cues know simplified.
+    text = to_simplified(clean_text(mention))
     lowered = text.lower()
     tokens = WORD.findall(lowered)
     polarity = (analyzer or vader()).polarity_scores(text) if text else {}

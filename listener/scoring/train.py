@@ -1,8 +1,11 @@
 """Train the dissatisfaction model and write its weights.
 
     python -m listener.scoring.train --data ../shared/data [--labels feedback.jsonl] [--out DIR]
+                                     [--keep-english WEIGHTS_DIR]
 
-`--data` is laid out like ../shared/data (complaints/ and tweeteval/); `--labels` adds JSON
+`--data` is laid out like ../shared/data (complaints/, tweeteval/, and multilingual/ for the
+other languages); `--keep-english` keeps a weights directory's English models as they are and
+trains only the other languages on top; `--labels` adds JSON
 lines of {"text": ..., "dissatisfied": true|false} that people gave in the review queue. Only
 the train splits are used (see `training_data`); the held-out splits are scored at the end so
 every run says how well it did. Point `scoring.model` at `--out` to use the new weights.
@@ -16,6 +19,9 @@ How it fits together (all with a fixed seed, so a rerun gives the same weights):
    addressed to brands (complaints without the random-tweet rows), TweetEval and feedback, each
    class weighted equally within its dataset: so 0.5 is even odds when dissatisfied and not are
    equally likely a priori (the threshold setting moves the trade-off).
+4. With multilingual/ present: a fifth logistic regression on the same features (English IDF)
+   over the non-English training rows, each language weighted equally, and its own stacker on
+   its out-of-fold log-odds, the joint model's, the cue features and an offset per language.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,21 +42,25 @@ from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from listener.domain import Mention
+from listener.errors import SettingsError
 from listener.scoring.lexicon import NEWS_WEIGHT, lexicon_evidence
 from listener.scoring.model import (
     BASE_MODELS,
     CENTRED_FEATURES,
+    MULTILINGUAL_FEATURES,
     STACKER_FEATURES,
     ModelScorer,
     ModelWeights,
+    MultilingualStack,
     TextVectorizer,
     VectorizerConfig,
     lexicon_features,
     load_weights,
     save_weights,
 )
-from listener.scoring.reading import read, vader
+from listener.scoring.reading import SentimentAnalyzer, read, vader
 from listener.scoring.training_data import (
+    MULTILINGUAL_DATASETS,
     SPLIT_SALT,
     TEST_PERCENT,
     UNSEEN_DOMAINS,
@@ -57,6 +69,7 @@ from listener.scoring.training_data import (
     Split,
     load_complaints,
     load_feedback_labels,
+    load_multilingual,
     load_tweeteval_emotion,
     load_tweeteval_offensive,
     load_tweeteval_sentiment,
@@ -70,11 +83,21 @@ C_NEGATIVITY = 1.0
 C_JOINT = 3.0
 C_OFFENSIVE = 1.0
 C_STACKER = 1.0
+C_MULTILINGUAL = 3.0
+C_MULTILINGUAL_STACKER = 1.0
+MULTILINGUAL_CITATIONS = [
+    "Barbieri, Espinosa Anke & Camacho-Collados, XLM-T: Multilingual Language Models in "
+    "Twitter for Sentiment Analysis and Beyond, LREC 2022 (UMSAB: SemEval-2017, DEFT 2017, "
+    "SB-10K, SAIL 2015, SENTIPOLC 2016, TweetSentBR, InterTASS 2017)",
+    "SophonPlus/ChineseNlpCorpus waimai_10k (food-delivery reviews; no licence stated)",
+    "Tan & Zhang, An empirical study of sentiment analysis for Chinese documents, Expert "
+    "Systems with Applications 2008 (ChnSentiCorp hotel reviews; no licence stated)",
+]
 # How much each dataset counts when the stacker learns to weigh its inputs. TweetEval counts
 # more because generic sentiment is where the lexicon and complaint model are weakest.
 JOINT_DATASET_WEIGHT = {"complaints": 1.0, "tweeteval": 4.0, "feedback": 1.0}
 STACKER_DATASET_WEIGHT = {"complaints": 1.0, "tweeteval": 2.0, "feedback": 1.0}
-DEFAULT_VERSION = "model-2"
+DEFAULT_VERSION = "model-3"
 
 Array = npt.NDArray[np.float64]
 
@@ -128,7 +151,12 @@ def train(
     """Fit the three base models and the stacker on the TRAIN examples given."""
     started = time.perf_counter()
     analyzer = vader()
-    train_rows = [e for e in examples if e.split is Split.TRAIN]
+    train_rows = [
+        e for e in examples if e.split is Split.TRAIN and e.dataset not in MULTILINGUAL_DATASETS
+    ]
+    other_rows = [
+        e for e in examples if e.split is Split.TRAIN and e.dataset in MULTILINGUAL_DATASETS
+    ]
     mentions = [
         Mention(source="train", external_id=str(i), text=e.text) for i, e in enumerate(train_rows)
     ]
@@ -219,22 +247,15 @@ def train(
     if not features[:, news].any():
         stacker_coef[news] = NEWS_WEIGHT
 
-    coef = np.column_stack(
-        [
-            complaint_model.coef_[0],
-            negativity_model.coef_[0],
-            joint_model.coef_[0],
-            offensive_model.coef_[0],
-        ]
-    ).astype(np.float32)
-    intercept = np.array(
-        [
-            complaint_model.intercept_[0],
-            negativity_model.intercept_[0],
-            joint_model.intercept_[0],
-            offensive_model.intercept_[0],
-        ]
-    )
+    models = [complaint_model, negativity_model, joint_model, offensive_model]
+    multilingual = None
+    if other_rows:
+        multilingual_model, multilingual = _train_multilingual(
+            other_rows, vectorizer, joint_model.decision_function, analyzer, log
+        )
+        models.append(multilingual_model)
+    coef = np.column_stack([model.coef_[0] for model in models]).astype(np.float32)
+    intercept = np.array([model.intercept_[0] for model in models])
     meta = {
         "trained_on": {
             "complaints": len(complaints),
@@ -242,12 +263,14 @@ def train(
             "tweeteval_emotion": len(emotion),
             "tweeteval_offensive": len(offensive),
             "feedback": len(feedback),
+            **_multilingual_counts(other_rows),
         },
         "datasets": [
             "Preotiuc-Pietro, Gaman & Aletras, Automatically Identifying Complaints in Social "
             "Media, ACL 2019",
             "Barbieri et al., TweetEval: Unified Benchmark and Comparative Evaluation for "
             "Tweet Classification, Findings of EMNLP 2020",
+            *(MULTILINGUAL_CITATIONS if other_rows else []),
         ],
         "splits": {
             "salt": SPLIT_SALT,
@@ -263,6 +286,8 @@ def train(
                 "joint": C_JOINT,
                 "offensive": C_OFFENSIVE,
                 "stacker": C_STACKER,
+                "multilingual": C_MULTILINGUAL,
+                "multilingual_stacker": C_MULTILINGUAL_STACKER,
             },
             "joint_dataset_weight": JOINT_DATASET_WEIGHT,
             "stacker_dataset_weight": STACKER_DATASET_WEIGHT,
@@ -283,15 +308,134 @@ def train(
             for name in CENTRED_FEATURES
         },
         meta=meta,
+        multilingual=multilingual,
     )
     for name, value in zip(STACKER_FEATURES, weights.stacker_coef, strict=True):
         _say(log, f"  stacker weight {name:>22}: {value:+.3f}")
-    assert len(BASE_MODELS) == coef.shape[1]
+    assert coef.shape[1] == len(BASE_MODELS) + (multilingual is not None)
     return weights
 
 
+def _train_multilingual(
+    rows: Sequence[Example],
+    vectorizer: TextVectorizer,
+    joint_logit: Callable[[Any], Array],
+    analyzer: SentimentAnalyzer,
+    log: bool,
+) -> tuple[LogisticRegression, MultilingualStack]:
+    """The multilingual base model and its stacker, on the non-English training rows.
+
+    The features are the English model's (same hashing, same IDF: an n-gram English never
+    had gets the largest IDF), so the English models and their scores stay exactly as they
+    were, and scoring a text costs one more column of the same product. Every language
+    counts the same, each class half of it, so 0.5 is even odds in every language.
+    """
+    languages = tuple(sorted({e.lang for e in rows}))
+    _say(
+        log,
+        "training the multilingual model on "
+        + ", ".join(f"{n} {lang}" for lang, n in sorted(Counter(e.lang for e in rows).items())),
+    )
+    mentions = [
+        Mention(source="train", external_id=str(i), text=e.text) for i, e in enumerate(rows)
+    ]
+    readings = [read(m, analyzer) for m in mentions]
+    x = vectorizer.transform([r.text for r in readings])
+    y = _labels(rows)
+    weight = _balanced([_as_dataset(e, e.lang) for e in rows], dict.fromkeys(languages, 1.0))
+    model, out_of_fold = _out_of_fold(_logistic(C_MULTILINGUAL), x, y, weight)
+    joint = joint_logit(x)
+    lexicon = np.array(
+        [
+            [values[4], values[5], values[6]]
+            for values in (
+                lexicon_features(r, lexicon_evidence(r, m))
+                for r, m in zip(readings, mentions, strict=True)
+            )
+        ]
+    )
+    one_hot = np.array([[e.lang == lang for lang in languages] for e in rows], dtype=np.float64)
+    features = np.column_stack([out_of_fold, joint, lexicon, one_hot])
+    stacker = LogisticRegression(C=C_MULTILINGUAL_STACKER, max_iter=5000)
+    stacker.fit(features, y, sample_weight=weight)
+    coef = stacker.coef_[0].astype(np.float64)
+    width = len(MULTILINGUAL_FEATURES)
+    stack = MultilingualStack(
+        languages=languages,
+        coef=coef[:width],
+        offsets={
+            lang: float(stacker.intercept_[0] + coef[width + i]) for i, lang in enumerate(languages)
+        },
+        centres={"multilingual": float(np.median(out_of_fold)), "joint": float(np.median(joint))},
+    )
+    for name, value in zip(MULTILINGUAL_FEATURES, stack.coef, strict=True):
+        _say(log, f"  multilingual stacker weight {name:>14}: {value:+.3f}")
+    return model, stack
+
+
+def add_languages(
+    english: ModelWeights, examples: Sequence[Example], version: str, log: bool = True
+) -> ModelWeights:
+    """`english`'s weights as they are, plus a multilingual model and stack trained on the
+    non-English TRAIN examples: English scores stay exactly what they were."""
+    started = time.perf_counter()
+    rows = [e for e in examples if e.split is Split.TRAIN and e.dataset in MULTILINGUAL_DATASETS]
+    if not rows:
+        raise DataError("adding languages needs the multilingual data (multilingual/ in --data)")
+    columns = len(BASE_MODELS)
+    coef, intercept = english.coef[:, :columns], english.intercept[:columns]
+    joint = BASE_MODELS.index("joint")
+
+    def joint_logit(x: Any) -> Array:
+        logits: Array = np.asarray(x @ coef[:, joint], dtype=np.float64) + intercept[joint]
+        return logits
+
+    model, stack = _train_multilingual(rows, english.vectorizer, joint_logit, vader(), log)
+    meta = dict(english.meta)
+    trained_on = {
+        k: v
+        for k, v in dict(meta.get("trained_on", {})).items()
+        if k.split("_")[0] not in MULTILINGUAL_DATASETS
+    }
+    trained_on.update(_multilingual_counts(rows))
+    datasets = [d for d in meta.get("datasets", []) if d not in MULTILINGUAL_CITATIONS]
+    meta.update(
+        trained_on=trained_on,
+        datasets=[*datasets, *MULTILINGUAL_CITATIONS],
+        english_from=english.meta.get("english_from", english.version),
+    )
+    hyper = dict(meta.get("hyperparameters", {}))
+    hyper["C"] = {
+        **dict(hyper.get("C", {})),
+        "multilingual": C_MULTILINGUAL,
+        "multilingual_stacker": C_MULTILINGUAL_STACKER,
+    }
+    meta["hyperparameters"] = hyper
+    _say(log, f"trained in {time.perf_counter() - started:.1f} s")
+    return ModelWeights(
+        version=version,
+        vectorizer=english.vectorizer,
+        coef=np.column_stack([coef, model.coef_[0].astype(np.float32)]).astype(np.float64),
+        intercept=np.append(intercept, model.intercept_[0]),
+        stacker_coef=english.stacker_coef,
+        stacker_intercept=english.stacker_intercept,
+        centres=english.centres,
+        meta=meta,
+        multilingual=stack,
+    )
+
+
+def _multilingual_counts(rows: Sequence[Example]) -> dict[str, int]:
+    return {
+        f"{dataset}_{lang}": n
+        for (dataset, lang), n in sorted(Counter((e.dataset, e.lang) for e in rows).items())
+    }
+
+
 def _as_dataset(example: Example, dataset: str) -> Example:
-    return Example(example.text, example.dissatisfied, dataset, example.split, example.domain)
+    return Example(
+        example.text, example.dissatisfied, dataset, example.split, example.domain, example.lang
+    )
 
 
 def _say(log: bool, message: str) -> None:
@@ -303,12 +447,18 @@ def held_out_report(weights: ModelWeights, examples: Sequence[Example]) -> list[
     """F1 and ROC-AUC of the dissatisfied class on each held-out split."""
     scorer = ModelScorer(weights)
     lines = []
-    for label, split, dataset in (
-        ("complaints test", Split.TEST, "complaints"),
-        ("complaints unseen domains", Split.UNSEEN_DOMAIN, "complaints"),
-        ("tweeteval negative-vs-rest test", Split.TEST, "tweeteval"),
-    ):
-        rows = only(examples, split, dataset)
+    held_out = [
+        (label, only(examples, split, dataset))
+        for label, split, dataset in (
+            ("complaints test", Split.TEST, "complaints"),
+            ("complaints unseen domains", Split.UNSEEN_DOMAIN, "complaints"),
+            ("tweeteval negative-vs-rest test", Split.TEST, "tweeteval"),
+        )
+    ]
+    others = [e for e in examples if e.split is Split.TEST and e.dataset in MULTILINGUAL_DATASETS]
+    for lang in sorted({e.lang for e in others}):
+        held_out.append((f"{lang} held out", [e for e in others if e.lang == lang]))
+    for label, rows in held_out:
         if not rows:
             continue
         scores = scorer.score_batch(
@@ -338,6 +488,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--out", type=Path, default=Path("scoring-weights"), help="where to write the weights"
     )
     parser.add_argument("--version", default=DEFAULT_VERSION, help="version stamped on scores")
+    parser.add_argument(
+        "--keep-english",
+        type=Path,
+        metavar="WEIGHTS_DIR",
+        help="keep these weights' English models as they are and train only the other "
+        "languages on top (English scores do not change)",
+    )
     args = parser.parse_args(argv)
     try:
         if not args.data.is_dir():
@@ -347,10 +504,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         sentiment_texts = {e.text for e in sentiment}
         examples += load_tweeteval_emotion(args.data, sentiment_texts)
         examples += load_tweeteval_offensive(args.data, sentiment_texts)
+        examples += load_multilingual(args.data)
         if args.labels is not None:
             examples += load_feedback_labels(args.labels)
-        weights = train(examples, version=args.version)
-    except DataError as exc:
+        if args.keep_english is not None:
+            english = load_weights(args.keep_english.resolve())
+            weights = add_languages(english, examples, version=args.version)
+        else:
+            weights = train(examples, version=args.version)
+    except (DataError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     save_weights(args.out, weights)

@@ -34,6 +34,15 @@ UNSEEN_DOMAINS = frozenset({"food", "cars"})
 COMPLAINTS_FILE = Path("complaints") / "complaints-data.csv"
 TWEETEVAL_DIR = Path("tweeteval") / "sentiment"
 EMOTION_DIR = Path("tweeteval") / "emotion"
+MULTILINGUAL_DIR = Path("multilingual")
+# The multilingual sets: UMSAB tweets (its English part is left out: most of it is TweetEval,
+# whose test split must stay unseen), and two Chinese review sets.
+UMSAB_FILES = {"train": "xlm_t_umsab/train.jsonl", "test": "xlm_t_umsab/val.jsonl"}
+CHINESE_REVIEW_FILES = {
+    "waimai": "waimai_10k/train.jsonl",
+    "chnsenticorp": "chnsenticorp_htl_all/train.jsonl",
+}
+MULTILINGUAL_DATASETS = frozenset({"umsab", *CHINESE_REVIEW_FILES})
 OFFENSIVE_DIR = Path("tweeteval") / "offensive"
 
 
@@ -54,6 +63,7 @@ class Example:
     dataset: str
     split: Split
     domain: str = ""
+    lang: str = "en"
 
 
 def split_of(key: str, percent_test: int = TEST_PERCENT) -> Split:
@@ -149,6 +159,57 @@ def _tweeteval_task(
             if clean and clean not in exclude and value in positive | negative:
                 examples.append(Example(clean, value in positive, name, Split.TRAIN, name))
     return examples
+
+
+def load_multilingual(data_dir: Path) -> list[Example]:
+    """Tweets in seven languages and Chinese reviews, negative vs rest (neutral counts as not
+    dissatisfied, as for TweetEval).
+
+    UMSAB's own validation split is the held-out test here (its official test split is kept
+    for evaluation elsewhere and is not in the shared data); the Chinese sets, which come
+    without a split, are split by the salted hash of the text like TweetEval. Returns nothing
+    when the folder is absent, so English-only training still works.
+    """
+    folder = data_dir / MULTILINGUAL_DIR
+    if not folder.is_dir():
+        return []
+    examples: list[Example] = []
+    for split, name in UMSAB_FILES.items():
+        for record in _jsonl(folder / name):
+            if record["lang"] != "en":
+                examples.append(_labelled(record, "umsab", Split(split)))
+    for dataset, name in CHINESE_REVIEW_FILES.items():
+        for record in _jsonl(folder / name):
+            examples.append(_labelled(record, dataset, split_of(str(record["text"]).strip())))
+    return examples
+
+
+def _jsonl(path: Path) -> Iterator[dict[str, object]]:
+    if not path.is_file():
+        raise DataError(f"{path} is missing: the multilingual folder is incomplete")
+    with path.open(encoding="utf-8") as file:
+        for line_no, line in enumerate(file, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{line_no}: not valid JSON ({exc.msg})") from None
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                raise DataError(f'{path}:{line_no}: expected {{"text": ..., "lang": ...}}')
+            yield record
+
+
+def _labelled(record: dict[str, object], dataset: str, split: Split) -> Example:
+    text = str(record["text"]).strip()
+    return Example(
+        text,
+        record.get("dissatisfied") is True,
+        dataset,
+        split,
+        str(record.get("source", "")),
+        lang=str(record["lang"]),
+    )
 
 
 def load_feedback_labels(path: Path) -> list[Example]:

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("listener.scoring")
 
 PackedScore = tuple[float, bool, float, str, str, tuple[tuple[str, float], ...], str]
-PackedDraft = tuple[str, str, str, str, float] | None
+PackedDraft = tuple[str, str, str, str, float, str] | None
 
 
 class BatchWork:
@@ -135,7 +135,7 @@ def unpack(packed: PackedScore) -> Score:
 def pack_draft(plan: PlannedDraft | None) -> PackedDraft:
     if plan is None:
         return None
-    return (plan.channel, plan.template, plan.text, plan.recipient, plan.priority)
+    return (plan.channel, plan.template, plan.text, plan.recipient, plan.priority, plan.hold_reason)
 
 
 def unpack_draft(packed: PackedDraft) -> PlannedDraft | None:

@@ -183,6 +183,8 @@ def _mention_conditions(f: MentionFilter, mention_ids: Any | None) -> list[Any]:
         conditions.append(MENTION.c.source == f.source)
     if f.category:
         conditions.append(SCORE.c.category == f.category)
+    if f.lang:
+        conditions.append(MENTION.c.lang == ("" if f.lang == "-" else f.lang))
     if f.dissatisfied is not None:
         conditions.append(SCORE.c.dissatisfied == f.dissatisfied)
     if f.search:

@@ -136,6 +136,8 @@ def apply_action(
     values: dict[str, Any] = {"status": decision.to.value, "updated_at": at}
     if action is ReviewAction.EDIT:
         values.update(text=text, edited_by=actor, approved_by="")
+        if not draft.text.strip():  # written by hand where no template could: nothing to wait for
+            values.update(hold_reason="")
     elif action is ReviewAction.APPROVE:
         values.update(approved_by=actor)
     elif action is ReviewAction.REJECT:

@@ -228,6 +228,7 @@ def _insert_chunk(
                     "status": "pending",
                     "recipient": plan.recipient,
                     "priority": plan.priority,
+                    "hold_reason": plan.hold_reason,
                     "created_at": at,
                     "updated_at": at,
                 }
@@ -415,6 +416,7 @@ class MentionFilter:
     since: datetime | None = None
     until: datetime | None = None
     incident_id: int | None = None
+    lang: str = ""  # a language code ("zh"); "-" for mentions whose language is unknown
 
 
 def mention_query_conditions(f: MentionFilter) -> list[Any]:
@@ -425,6 +427,8 @@ def mention_query_conditions(f: MentionFilter) -> list[Any]:
         conditions.append(MENTION.c.source == f.source)
     if f.category:
         conditions.append(SCORE.c.category == f.category)
+    if f.lang:
+        conditions.append(MENTION.c.lang == ("" if f.lang == "-" else f.lang))
     if f.dissatisfied is not None:
         conditions.append(SCORE.c.dissatisfied == f.dissatisfied)
     if f.search:

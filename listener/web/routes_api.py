@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from listener.domain import DraftStatus, utc
 from listener.errors import NotAllowed
 from listener.outreach.review import ReviewAction, check_text
+from listener.scoring.language import language_filter
 from listener.settings import parse_duration
 from listener.store import DraftFilter, MentionFilter, users
 from listener.store import desk as desk_store
@@ -189,13 +190,20 @@ def api_mentions(
     dissatisfied: bool | None = None,
     q: Annotated[str, Query(max_length=200)] = "",
     incident: Annotated[int | None, Query(ge=1, le=MAX_RECORD_ID)] = None,
+    lang: Annotated[str, Query(max_length=20)] = "",
     before: str = "",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JSONResponse:
-    """Mentions, newest first; pass `next` back as `before` for older ones."""
+    """Mentions, newest first; pass `next` back as `before` for older ones. `lang` is a
+    language code ("zh"), or "-" for mentions whose language is unknown."""
     desk = get_desk(request)
     f = MentionFilter(
-        brand=brand, source=source, category=category, dissatisfied=dissatisfied, search=q
+        brand=brand,
+        source=source,
+        category=category,
+        dissatisfied=dissatisfied,
+        search=q,
+        lang=language_filter(lang),
     )
     mention_ids = (
         incident_data.mention_ids(desk.listener, incident) if incident is not None else None

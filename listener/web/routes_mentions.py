@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from listener.errors import NotAllowed
+from listener.scoring.language import language_choices, language_filter
 from listener.store import MentionFilter
 from listener.store import desk as desk_store
 from listener.web import incident_data
@@ -36,6 +37,7 @@ class FeedFilters:
     mood: str = ""
     incident: str = ""
     q: str = ""
+    lang: str = ""
 
     @classmethod
     def from_request(cls, request: Request) -> FeedFilters:
@@ -47,6 +49,7 @@ class FeedFilters:
             mood=p.get("mood", "") if p.get("mood", "") in ("unhappy", "ok") else "",
             incident=record_id_text(p.get("incident", "")),
             q=p.get("q", "").strip()[:200],
+            lang=language_filter(p.get("lang", "")),
         )
 
     def mention_filter(self) -> MentionFilter:
@@ -57,6 +60,7 @@ class FeedFilters:
             category=self.category,
             dissatisfied=mood,
             search=self.q,
+            lang=self.lang,
         )
 
 
@@ -94,6 +98,7 @@ def mentions_page(request: Request, user: Viewer) -> Response:
             "brands": brands,
             "sources": sources,
             "categories": CATEGORIES,
+            "languages": language_choices(),
             "statuses": [],
             "incidents": incident_data.choices(desk.listener),
         },
