@@ -41,7 +41,6 @@ from listener.sources.fetch_worker import (
 from listener.sources.polling import ConcurrentPolling
 from listener.sources.watch import watch_sources
 from listener.store import Store
-from listener.store.desk import wake_snoozed_job
 from listener.text.matching import BrandMatcher, BrandTerms
 
 log = logging.getLogger("listener")
@@ -202,7 +201,9 @@ def make_listener(
             PeriodicJob(
                 "incidents.resolve", incidents.resolver.run_once, settings.incidents.resolve_every
             ),
-            PeriodicJob("drafts.wake", wake_snoozed_job(store, clock), timedelta(minutes=1)),
+            PeriodicJob(
+                "drafts.wake", lambda: store.desk.wake_snoozed(clock.now()), timedelta(minutes=1)
+            ),
             PeriodicJob("pipeline.settle", pipeline.settle_pending, timedelta(minutes=1)),
             PeriodicJob(
                 "sources.health",

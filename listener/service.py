@@ -24,8 +24,7 @@ from listener.app import Listener, PeriodicJob
 from listener.pipeline import PollReport
 from listener.sources.base import Source
 from listener.sources.leases import schedule_anchor
-from listener.sources.polling import HostLimiter, SourceLeases
-from listener.store.leases import instance_id
+from listener.sources.polling import HostLimiter, SourceLeases, instance_id
 
 log = logging.getLogger("listener.service")
 

@@ -1,13 +1,25 @@
-"""Storage behind one facade; tables and SQL stay inside this package."""
+"""Storage behind one facade; tables and SQL stay inside this package.
 
+Everything outside `listener.store` imports only these names: the `Store` and the records its
+methods take and return.
+"""
+
+from listener.store.desk import FeedCursor, QueueCursor
 from listener.store.drafts import DraftFilter
-from listener.store.mentions import MentionFilter
+from listener.store.mentions import MentionFilter, stored_as_dict
 from listener.store.sources import SourceStatus
 from listener.store.store import Store
+from listener.store.users import ROLES, WebUser, check_role
 
 __all__ = [
+    "ROLES",
     "DraftFilter",
+    "FeedCursor",
     "MentionFilter",
+    "QueueCursor",
     "SourceStatus",
     "Store",
+    "WebUser",
+    "check_role",
+    "stored_as_dict",
 ]

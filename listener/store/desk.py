@@ -7,10 +7,9 @@ row on every render.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Integer, and_, func, insert, literal, or_, select, update
 
@@ -27,10 +26,6 @@ from listener.store.mentions import (
     row_to_stored,
 )
 from listener.store.tables import BrandRow, SourceRow
-
-if TYPE_CHECKING:
-    from listener.clock import Clock
-    from listener.store.store import Store
 
 BRAND = BrandRow.__table__  # type: ignore[attr-defined]
 SOURCE = SourceRow.__table__  # type: ignore[attr-defined]
@@ -318,13 +313,3 @@ def wake_snoozed(conn: Connection, now: datetime) -> list[int]:
         )
         woken.append(int(row.id))
     return woken
-
-
-def wake_snoozed_job(store: Store, clock: Clock) -> Callable[[], list[int]]:
-    """The periodic job that returns snoozed drafts to the queue when their time is up."""
-
-    def run() -> list[int]:
-        with store.write() as conn:
-            return wake_snoozed(conn, clock.now())
-
-    return run

@@ -23,6 +23,9 @@ from listener.domain import BatchWrite, Category, Draft, IngestItem, PollState, 
 from listener.errors import NotAllowed, NotFound, StoreError
 from listener.outreach.review import ReviewAction
 from listener.store import audit, drafts, mentions, sources
+from listener.store.areas.desk import Desk
+from listener.store.areas.sources import Sources
+from listener.store.areas.users import Users
 from listener.store.audit import ChainCheck
 from listener.store.bulk import upsert_ignore
 from listener.store.checkpoint import WalCheckpointer
@@ -151,6 +154,9 @@ class Store:
         # SQLite: copies the write-ahead log into the file off the writers' path (see
         # `listener.store.checkpoint`); None for PostgreSQL and in-memory databases.
         self.checkpointer = _checkpointer_for(engine)
+        self.users = Users(self)
+        self.desk = Desk(self)
+        self.sources = Sources(self)
 
     @classmethod
     def open(
@@ -186,13 +192,16 @@ class Store:
             self.checkpointer.close()
         self.engine.dispose()
 
+    # Transactions are for the store's own modules (the area objects and the methods below);
+    # everything outside `listener.store` goes through the methods and areas.
+
     @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def _read(self) -> Iterator[Connection]:
         with self._translated(), self.engine.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def _write(self) -> Iterator[Connection]:
         """A write transaction; on SQLite it takes the write lock up front."""
         if self.checkpointer is not None:
             self.checkpointer.start()
@@ -203,6 +212,9 @@ class Store:
             conn.begin(),
         ):
             yield conn
+
+    read = _read  # TEMPORARY until every caller goes through the areas
+    write = _write
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -221,7 +233,7 @@ class Store:
     # brands and sources ---------------------------------------------------------------
 
     def ensure_brands(self, names: Sequence[str], at: datetime) -> None:
-        with self.write() as conn:
+        with self._write() as conn:
             if names:
                 conn.execute(
                     upsert_ignore(conn, BRAND),
@@ -229,31 +241,31 @@ class Store:
                 )
 
     def ensure_sources(self, entries: list[tuple[str, str, str]]) -> None:
-        with self.write() as conn:
+        with self._write() as conn:
             sources.ensure_sources(conn, entries)
 
     def poll_start(self, name: str) -> tuple[datetime | None, PollState]:
-        with self.read() as conn:
+        with self._read() as conn:
             return sources.poll_start(conn, name)
 
     def record_failure(
         self, name: str, error: str, at: datetime, retry_at: datetime | None = None
     ) -> None:
-        with self.write() as conn:
+        with self._write() as conn:
             sources.record_failure(conn, name, error, at, retry_at)
 
     def record_disabled(self, name: str, reason: str) -> None:
-        with self.write() as conn:
+        with self._write() as conn:
             sources.record_disabled(conn, name, reason)
 
     def source_statuses(self, now: datetime) -> list[sources.SourceStatus]:
-        with self.read() as conn:
+        with self._read() as conn:
             return sources.statuses(conn, now)
 
     # mentions -----------------------------------------------------------------------
 
     def known_external_ids(self, source: str, external_ids: Sequence[str]) -> set[str]:
-        with self.read() as conn:
+        with self._read() as conn:
             return mentions.known_external_ids(conn, source, external_ids)
 
     def ingest(
@@ -282,7 +294,7 @@ class Store:
         one of each per poll. Each batch's cursor and success mark are written in the same
         transaction as its mentions, so a crash loses or keeps a batch whole.
         """
-        with self.write() as conn:
+        with self._write() as conn:
             everything = [item for w in writes for item in w.items]
             stored = mentions.insert_items(conn, everything, at) if everything else []
             owner: dict[tuple[str, str], int] = {}
@@ -325,12 +337,12 @@ class Store:
 
     def mark_settled(self, batch_id: int) -> None:
         """Every after-store step has run for this stored batch."""
-        with self.write() as conn:
+        with self._write() as conn:
             mentions.settle_batch(conn, batch_id)
 
     def unsettled(self, *, stored_before: datetime, limit: int = 20) -> list[UnsettledBatch]:
         """Batches stored before `stored_before` whose after-store steps never finished."""
-        with self.read() as conn:
+        with self._read() as conn:
             batches = mentions.unsettled_batches(conn, stored_before=stored_before, limit=limit)
             found = mentions.mentions_by_ids(conn, [i for _, ids in batches for i in ids])
         return [
@@ -341,15 +353,15 @@ class Store:
     def mentions(
         self, f: MentionFilter | None = None, *, limit: int = 100, offset: int = 0
     ) -> list[StoredMention]:
-        with self.read() as conn:
+        with self._read() as conn:
             return mentions.select_mentions(conn, f or MentionFilter(), limit=limit, offset=offset)
 
     def mentions_by_ids(self, ids: Sequence[int]) -> dict[int, StoredMention]:
-        with self.read() as conn:
+        with self._read() as conn:
             return mentions.mentions_by_ids(conn, ids)
 
     def count_mentions(self, f: MentionFilter | None = None) -> int:
-        with self.read() as conn:
+        with self._read() as conn:
             return mentions.count_mentions(conn, f or MentionFilter())
 
     # drafts -------------------------------------------------------------------------
@@ -357,19 +369,19 @@ class Store:
     def drafts(
         self, f: DraftFilter | None = None, *, limit: int = 100, offset: int = 0
     ) -> list[Draft]:
-        with self.read() as conn:
+        with self._read() as conn:
             return drafts.select_drafts(conn, f or DraftFilter(), limit=limit, offset=offset)
 
     def count_drafts(self, f: DraftFilter | None = None) -> int:
-        with self.read() as conn:
+        with self._read() as conn:
             return drafts.count_drafts(conn, f or DraftFilter())
 
     def draft(self, draft_id: int) -> Draft:
-        with self.read() as conn:
+        with self._read() as conn:
             return drafts.get_draft(conn, draft_id)
 
     def draft_history(self, draft_id: int) -> list[dict[str, Any]]:
-        with self.read() as conn:
+        with self._read() as conn:
             drafts.get_draft(conn, draft_id)
             return drafts.draft_history(conn, draft_id)
 
@@ -386,7 +398,7 @@ class Store:
         snooze_until: datetime | None = None,
         reply_names: Mapping[str, Sequence[str]] | None = None,
     ) -> Draft:
-        with self.write() as conn:
+        with self._write() as conn:
             return drafts.apply_action(
                 conn,
                 draft_id,
@@ -411,7 +423,7 @@ class Store:
         score; `not_about_us` cancels any reply still waiting for the mention.
         """
         kind, value = _check_label(kind, value)
-        with self.write() as conn:
+        with self._write() as conn:
             row = conn.execute(
                 select(mentions.SCORE).where(mentions.SCORE.c.mention_id == mention_id)
             ).first()
@@ -455,7 +467,7 @@ class Store:
             )
 
     def labels(self) -> list[dict[str, Any]]:
-        with self.read() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(LABEL, mentions.MENTION.c.text)
                 .join(mentions.MENTION, mentions.MENTION.c.id == LABEL.c.mention_id)
@@ -496,7 +508,7 @@ class Store:
     def audit(
         self, *, limit: int = 100, entity: str = "", entity_id: str = ""
     ) -> list[audit.AuditRecord]:
-        with self.read() as conn:
+        with self._read() as conn:
             query = select(audit.AUDIT).order_by(audit.AUDIT.c.id.desc()).limit(limit)
             if entity:
                 query = query.where(audit.AUDIT.c.entity == entity)
@@ -515,7 +527,7 @@ class Store:
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> None:
-        with self.write() as conn:
+        with self._write() as conn:
             audit.append(
                 conn,
                 at=at,
@@ -528,7 +540,7 @@ class Store:
             )
 
     def verify_audit(self) -> ChainCheck:
-        with self.read() as conn:
+        with self._read() as conn:
             return audit.verify(conn)
 
 

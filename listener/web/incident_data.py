@@ -94,11 +94,3 @@ def markers(listener: Listener, *, since: datetime, until: datetime) -> list[Inc
         IncidentMarker(i.opened_at, f"#{i.id} {i.brand}: {i.title}", f"/incidents/{i.id}")
         for i in found
     ]
-
-
-def mention_ids(listener: Listener, incident_id: int) -> Any:
-    """The incident's mention ids as a subquery (an empty list without incident data)."""
-    module = _module()
-    if module is None:
-        return []
-    return module.mention_ids_query(incident_id)
