@@ -7,9 +7,10 @@ a template expression.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from listener.store.incidents import Incident
+if TYPE_CHECKING:
+    from listener.store import Incident
 
 OPENED = "incident.opened"
 ESCALATED = "incident.escalated"

@@ -4,17 +4,23 @@ Everything outside `listener.store` imports only these names: the `Store` and th
 methods take and return.
 """
 
+from listener.store.alerts import Delivery
+from listener.store.areas.incidents import DetectionStep
 from listener.store.desk import FeedCursor, QueueCursor
 from listener.store.drafts import DraftFilter
-from listener.store.mentions import MentionFilter, stored_as_dict
+from listener.store.incidents import Incident
+from listener.store.mentions import MentionFilter, stored_as_dict, story_key
 from listener.store.sources import SourceStatus
 from listener.store.store import Store
 from listener.store.users import ROLES, WebUser, check_role
 
 __all__ = [
     "ROLES",
+    "Delivery",
+    "DetectionStep",
     "DraftFilter",
     "FeedCursor",
+    "Incident",
     "MentionFilter",
     "QueueCursor",
     "SourceStatus",
@@ -22,4 +28,5 @@ __all__ = [
     "WebUser",
     "check_role",
     "stored_as_dict",
+    "story_key",
 ]

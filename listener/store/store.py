@@ -23,7 +23,9 @@ from listener.domain import BatchWrite, Category, Draft, IngestItem, PollState, 
 from listener.errors import NotAllowed, NotFound, StoreError
 from listener.outreach.review import ReviewAction
 from listener.store import audit, drafts, mentions, sources
+from listener.store.areas.alerts import Alerts
 from listener.store.areas.desk import Desk
+from listener.store.areas.incidents import Incidents
 from listener.store.areas.sources import Sources
 from listener.store.areas.users import Users
 from listener.store.audit import ChainCheck
@@ -157,6 +159,8 @@ class Store:
         self.users = Users(self)
         self.desk = Desk(self)
         self.sources = Sources(self)
+        self.incidents = Incidents(self)
+        self.alerts = Alerts(self)
 
     @classmethod
     def open(
