@@ -33,8 +33,7 @@ from listener.scoring.base import Scorer
 from listener.scoring.workers import PendingScores, ScoringWorkers
 from listener.settings import BrandSettings
 from listener.sources.base import Source
-from listener.store import Store
-from listener.store.group_commit import GroupCommit, PendingWrite
+from listener.store import GroupCommit, PendingWrite, Store
 from listener.text.matching import BrandMatcher
 
 log = logging.getLogger("listener.pipeline")

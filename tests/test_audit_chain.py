@@ -18,7 +18,6 @@ from sqlalchemy import inspect, select, text
 from listener.settings import load_settings
 from listener.store import Store, audit
 from listener.store.engine import migrate
-from listener.store.outreach import OutreachStore
 from tests.fakes.x_api import XApiServer, x_api  # noqa: F401
 from tests.outreach_support import NOW, build_world, x_mention
 
@@ -62,7 +61,7 @@ def test_outreach_leaves_a_verifiable_trail_and_tampering_is_caught(
         world.approve(draft)
         world.dispatcher().run_once()
         world.ingest(x_mention(x_api, eli, "@O2 stop messaging me"))
-        contacts = OutreachStore(world.store)
+        contacts = world.store.outreach
         contacts.remove_contact(brand="O2", author="eli", actor="ann", at=NOW)
         (case, *_) = contacts.cases()
         contacts.update_case(case.id, actor="ann", at=NOW, owner="ann")

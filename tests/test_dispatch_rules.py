@@ -12,7 +12,6 @@ from listener.domain import Draft, DraftStatus
 from listener.errors import NotAllowed
 from listener.outreach.review import ReviewAction
 from listener.settings import Settings
-from listener.store.outreach import OutreachStore
 from tests.fakes.x_api import XApiServer, x_api  # noqa: F401
 from tests.outreach_support import (
     NOW,
@@ -185,7 +184,7 @@ def test_a_reply_approved_before_the_author_opted_out_is_cancelled_not_sent(
     world.approve(draft)
     # The opt-out arrives in the same batch window, after approval; the step may even have
     # missed it (e.g. a person added them by hand): the dispatcher checks again.
-    OutreachStore(world.store).add_contact(
+    world.store.outreach.add_contact(
         brand="O2", author="@Gil", reason="asked by phone", actor="ann", at=NOW
     )
     cancelled = world.draft(draft.id)

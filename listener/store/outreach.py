@@ -10,15 +10,14 @@ Authors are compared by `author_key`: lower case, without a leading "@", so "@Da
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, Table, and_, delete, func, insert, or_, select, text, update
 
-from listener.domain import Draft, DraftStatus, Mention, StoredMention
+from listener.domain import Draft, DraftStatus, StoredMention
 from listener.errors import InvalidTransition, NotAllowed, NotFound
 from listener.outreach.cases import (
     Case,
@@ -26,13 +25,13 @@ from listener.outreach.cases import (
     check_root_cause,
     check_transition,
 )
+from listener.outreach.identity import author_key
 from listener.outreach.review import ReviewAction
 from listener.store import audit
 from listener.store.bulk import insert_rows, one_of, upsert_ignore
 from listener.store.drafts import apply_action, get_draft
 from listener.store.mentions import DRAFT, DRAFT_EVENT, MENTION, mentions_by_ids
 from listener.store.outreach_tables import CaseMentionRow, CaseRow, DoNotContactRow, SendLogRow
-from listener.store.store import Store
 
 DNC: Table = DoNotContactRow.__table__  # type: ignore[attr-defined]
 CASE: Table = CaseRow.__table__  # type: ignore[attr-defined]
@@ -41,24 +40,6 @@ SEND_LOG: Table = SendLogRow.__table__  # type: ignore[attr-defined]
 
 _DISPATCH_LOCK_KEY = 7_302_912  # arbitrary constant advisory-lock key for send claims
 OPEN_DRAFT_STATUSES = ("pending", "snoozed", "approved")
-
-
-def author_key(author: str) -> str:
-    """The form authors are compared in: trimmed, lower case, no leading '@'."""
-    return author.strip().lower().removeprefix("@")
-
-
-def identities(mention: Mention, draft: Draft | None = None) -> list[str]:
-    """Every way this author can be recognised on the do-not-contact list."""
-    keys = [author_key(mention.author), author_key(mention.author_email)]
-    if draft is not None and draft.channel.value == "email":
-        keys.append(author_key(draft.recipient))
-    return list(dict.fromkeys(k for k in keys if k))
-
-
-def primary_key_of(mention: Mention, draft: Draft | None = None) -> str:
-    found = identities(mention, draft)
-    return found[0] if found else ""
 
 
 # -- do-not-contact --------------------------------------------------------------------------
@@ -826,92 +807,3 @@ def mark_breach_alerted(
         after={"breaches": list(kinds), "brand": case.brand, "author": case.author},
     )
     return True
-
-
-# -- transactions for callers outside the store ----------------------------------------------
-
-
-class OutreachStore:
-    """Short transactions over the functions above, for the CLI, web pages and after-store steps."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    @contextmanager
-    def write(self) -> Iterator[Connection]:
-        with self.store.write() as conn:
-            yield conn
-
-    @contextmanager
-    def read(self) -> Iterator[Connection]:
-        with self.store.read() as conn:
-            yield conn
-
-    def contacts(self, brand: str = "") -> list[Contact]:
-        with self.read() as conn:
-            return list_contacts(conn, brand)
-
-    def blocked(self, brand: str, keys: Iterable[str]) -> Contact | None:
-        with self.read() as conn:
-            return blocked(conn, brand, keys)
-
-    def add_contact(
-        self,
-        *,
-        brand: str,
-        author: str,
-        reason: str,
-        actor: str,
-        at: datetime,
-        mention_id: int | None = None,
-    ) -> tuple[bool, list[int]]:
-        with self.write() as conn:
-            return add_contact(
-                conn,
-                brand=brand,
-                author=author,
-                reason=reason,
-                actor=actor,
-                at=at,
-                mention_id=mention_id,
-            )
-
-    def remove_contact(self, *, brand: str, author: str, actor: str, at: datetime) -> None:
-        with self.write() as conn:
-            remove_contact(conn, brand=brand, author=author, actor=actor, at=at)
-
-    def cases(self, *, brand: str = "", status: str = "", open_only: bool = False) -> list[Case]:
-        with self.read() as conn:
-            return list_cases(conn, brand=brand, status=status, open_only=open_only)
-
-    def case(self, case_id: int) -> Case:
-        with self.read() as conn:
-            return get_case(conn, case_id)
-
-    def update_case(
-        self,
-        case_id: int,
-        *,
-        actor: str,
-        at: datetime,
-        status: str | None = None,
-        owner: str | None = None,
-        root_cause: str | None = None,
-        note: str | None = None,
-    ) -> Case:
-        with self.write() as conn:
-            return update_case(
-                conn,
-                case_id,
-                actor=actor,
-                at=at,
-                status=status,
-                owner=owner,
-                root_cause=root_cause,
-                note=note,
-            )
-
-    def draft_with_mention(self, draft_id: int) -> tuple[Draft, StoredMention]:
-        with self.read() as conn:
-            draft = get_draft(conn, draft_id)
-            return draft, mention_of(conn, draft)

@@ -26,6 +26,7 @@ from listener.store import audit, drafts, mentions, sources
 from listener.store.areas.alerts import Alerts
 from listener.store.areas.desk import Desk
 from listener.store.areas.incidents import Incidents
+from listener.store.areas.outreach import Outreach
 from listener.store.areas.sources import Sources
 from listener.store.areas.users import Users
 from listener.store.audit import ChainCheck
@@ -161,6 +162,7 @@ class Store:
         self.sources = Sources(self)
         self.incidents = Incidents(self)
         self.alerts = Alerts(self)
+        self.outreach = Outreach(self)
 
     @classmethod
     def open(
