@@ -91,7 +91,7 @@ def test_outreach_leaves_a_verifiable_trail_and_tampering_is_caught(
     approve = next(r for r in records if r["action"] == "draft.approve")
     store = Store.open(settings.database_url)
     try:
-        with store.write() as conn:
+        with store._write() as conn:
             conn.execute(
                 text("UPDATE audit_log SET actor = 'mallory' WHERE id = :id"), {"id": approve["id"]}
             )
@@ -116,7 +116,7 @@ def test_a_deleted_record_breaks_the_chain(
         for name in ("fay", "gus", "hal"):
             world.ingest(x_mention(x_api, x_api.add_user(name), f"@O2 awful, says {name}"))
         ids = sorted(r.id for r in world.store.audit(limit=100))
-        with world.store.write() as conn:
+        with world.store._write() as conn:
             conn.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": ids[2]})
     finally:
         world.listener.close()
@@ -176,27 +176,27 @@ def store(db_url: str) -> Iterator[Store]:
 
 
 def _stored_chain(store: Store) -> list[tuple[str, str]]:
-    with store.read() as conn:
+    with store._read() as conn:
         rows = conn.execute(select(audit.AUDIT.c.prev_hash, audit.AUDIT.c.hash).order_by("id"))
         return [(r.prev_hash, r.hash) for r in rows]
 
 
 def test_a_batch_of_records_keeps_the_hashes_records_always_had(store: Store) -> None:
-    with store.write() as conn:
+    with store._write() as conn:
         audit.append_many(conn, RECORDS)
     assert _stored_chain(store) == list(zip([audit.GENESIS, *PINNED[:-1]], PINNED, strict=True))
-    with store.read() as conn:
+    with store._read() as conn:
         assert audit.verify(conn) == audit.ChainCheck(True, 3)
 
 
 def test_one_record_at_a_time_makes_the_same_chain_as_a_batch(store: Store) -> None:
-    with store.write() as conn:
+    with store._write() as conn:
         assert audit.append(conn, **RECORDS[0]) == PINNED[0]
-    with store.write() as conn:
+    with store._write() as conn:
         audit.append_many(conn, RECORDS[1:2])
         assert audit.append(conn, **RECORDS[2]) == PINNED[2]
     assert [h for _, h in _stored_chain(store)] == PINNED
-    with store.read() as conn:
+    with store._read() as conn:
         assert audit.verify(conn) == audit.ChainCheck(True, 3)
 
 
@@ -206,16 +206,16 @@ def test_dropping_the_hash_index_keeps_every_record_and_the_chain(db_url: str) -
     old = Store.open(db_url, run_migrations=False)
     try:
         migrate(old.engine, "0009")
-        with old.write() as conn:
+        with old._write() as conn:
             audit.append_many(conn, RECORDS[:2])
     finally:
         old.close()
     store = Store.open(db_url)
     try:
-        with store.write() as conn:
+        with store._write() as conn:
             audit.append(conn, **RECORDS[2])
         assert [h for _, h in _stored_chain(store)] == PINNED
-        with store.read() as conn:
+        with store._read() as conn:
             assert audit.verify(conn) == audit.ChainCheck(True, 3)
         assert not [
             index

@@ -204,7 +204,7 @@ def test_a_breached_sla_is_alerted_once(
     # The responders hear of it through the alert outbox, once.
     from listener.store.alerts import unrouted
 
-    with world.store.read() as conn:
+    with world.store._read() as conn:
         (alert,) = [a for a in unrouted(conn) if a.kind == "case.sla_breach"]
     assert alert.brand == "O2" and alert.body["case_id"] == case.id
     assert alert.title == f"Case {case.id} (hal, O2) missed its first response target"

@@ -205,8 +205,8 @@ def test_the_send_time_check_cancels_a_reply_to_someone_on_the_list(
     world.approve(draft)
     # Put them on the list behind the store's back: only the send-time check stands between
     # the approved reply and the platform now.
-    with world.store.write() as conn:
-        from listener.store.outreach import DNC
+    with world.store._write() as conn:
+        from listener.store.contacts import DNC
 
         conn.execute(
             DNC.insert().values(

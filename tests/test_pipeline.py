@@ -205,7 +205,7 @@ def test_a_page_that_cannot_be_stored_stops_the_poll_before_any_later_page(
     _complaints(x_api, author)
     x_api.add_tweet("O2 poison: this one the database refuses", author=author)  # on page 1
     with _x_listener(make_settings, x_api, f"sqlite:///{tmp_path / 'poisoned.db'}") as listener:
-        with listener.store.write() as conn:
+        with listener.store._write() as conn:
             conn.exec_driver_sql(
                 "CREATE TRIGGER refuse BEFORE INSERT ON mention WHEN NEW.text LIKE '%poison%' "
                 "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
@@ -215,7 +215,7 @@ def test_a_page_that_cannot_be_stored_stops_the_poll_before_any_later_page(
         # Page 1 failed to store; page 2, already fetched by then, must not be stored in its
         # place (a source whose cursor moved with every page would skip page 1 for good).
         assert listener.store.count_mentions() == 0
-        with listener.store.write() as conn:
+        with listener.store._write() as conn:
             conn.exec_driver_sql("DROP TRIGGER refuse")
         [again] = listener.poll("x-o2")
         assert again.ok and listener.store.count_mentions() == 26

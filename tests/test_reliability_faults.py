@@ -238,7 +238,7 @@ def test_a_poll_killed_at_any_point_then_restarted_loses_and_duplicates_nothing(
     store = Store.open(f"sqlite:///{database}")
     try:
         ids = {m.mention.external_id for m in store.mentions(limit=5000)}
-        with store.read() as conn:
+        with store._read() as conn:
             rows = conn.execute(select(func.count()).select_from(MENTION)).scalar_one()
             drafts = conn.execute(select(func.count()).select_from(DRAFT)).scalar_one()
             draft_mentions = conn.execute(

@@ -17,7 +17,7 @@ from tests.web_support import HOSTILE, add_user, seeded_listener
 
 def token_for(listener: Listener, name: str) -> str:
     token, token_hash = new_api_token()
-    with listener.store.write() as conn:
+    with listener.store._write() as conn:
         users.set_api_token_hash(conn, name, token_hash, actor="test", at=listener.clock.now())
     return token
 

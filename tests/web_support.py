@@ -80,7 +80,7 @@ def password_hash(password: str) -> str:
 
 
 def add_user(listener: Listener, name: str, role: str, password: str = PASSWORD) -> None:
-    with listener.store.write() as conn:
+    with listener.store._write() as conn:
         users.add_user(
             conn,
             name=name,

@@ -8,11 +8,11 @@ from listener.store.alerts import Delivery
 from listener.store.areas.incidents import DetectionStep
 from listener.store.areas.outreach import StuckSend
 from listener.store.desk import FeedCursor, QueueCursor
-from listener.store.drafts import DraftFilter
+from listener.store.filters import DraftFilter, MentionFilter
 from listener.store.group_commit import GroupCommit, PendingWrite
 from listener.store.incidents import Incident
 from listener.store.instance_lock import single_instance
-from listener.store.mentions import MentionFilter, stored_as_dict, story_key
+from listener.store.mentions import stored_as_dict, story_key
 from listener.store.sources import SourceStatus
 from listener.store.store import Store
 from listener.store.users import ROLES, WebUser, check_role

@@ -32,9 +32,8 @@ from listener.store.areas.users import Users
 from listener.store.audit import ChainCheck
 from listener.store.bulk import upsert_ignore
 from listener.store.checkpoint import WalCheckpointer
-from listener.store.drafts import DraftFilter
 from listener.store.engine import is_sqlite, make_engine, migrate, redact, sqlite_in_memory
-from listener.store.mentions import MentionFilter
+from listener.store.filters import DraftFilter, MentionFilter
 from listener.store.tables import BrandRow, LabelRow
 
 BRAND = BrandRow.__table__  # type: ignore[attr-defined]
@@ -218,9 +217,6 @@ class Store:
             conn.begin(),
         ):
             yield conn
-
-    read = _read  # TEMPORARY until every caller goes through the areas
-    write = _write
 
     @contextmanager
     def _translated(self) -> Iterator[None]:

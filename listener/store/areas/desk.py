@@ -10,9 +10,10 @@ from listener.domain import Draft, StoredMention
 from listener.store import desk
 from listener.store.areas.base import Area
 from listener.store.desk import COUNT_CAP, FeedCursor, QueueCursor, QueueItem, VolumePoint
-from listener.store.drafts import DraftFilter, get_draft
+from listener.store.drafts import get_draft
+from listener.store.filters import DraftFilter, MentionFilter
 from listener.store.incidents import mention_ids_query
-from listener.store.mentions import MentionFilter, mentions_by_ids
+from listener.store.mentions import mentions_by_ids
 
 
 def _of_incident(incident: int | None) -> Any | None:

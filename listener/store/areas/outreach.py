@@ -24,12 +24,14 @@ from listener.outreach.claims import (
 )
 from listener.outreach.identity import identities, primary_key_of
 from listener.outreach.review import ReviewAction
-from listener.store import outreach as q
+from listener.store import cases as case_rows
+from listener.store import contacts, sends
 from listener.store.alerts import enqueue_alert
 from listener.store.areas.base import Area
-from listener.store.drafts import DraftFilter, apply_action, get_draft, select_drafts
+from listener.store.contacts import Contact
+from listener.store.drafts import apply_action, get_draft, select_drafts
+from listener.store.filters import DraftFilter
 from listener.store.mentions import mentions_by_ids
-from listener.store.outreach import Contact
 
 __all__ = ["Outreach", "StuckSend"]
 
@@ -49,11 +51,11 @@ class Outreach(Area):
 
     def contacts(self, brand: str = "") -> list[Contact]:
         with self._store._read() as conn:
-            return q.list_contacts(conn, brand)
+            return contacts.list_contacts(conn, brand)
 
     def blocked(self, brand: str, keys: Iterable[str]) -> Contact | None:
         with self._store._read() as conn:
-            return q.blocked(conn, brand, keys)
+            return contacts.blocked(conn, brand, keys)
 
     def add_contact(
         self,
@@ -67,7 +69,7 @@ class Outreach(Area):
     ) -> tuple[bool, list[int]]:
         """Put `author` on `brand`'s list and cancel their waiting replies; (added, cancelled)."""
         with self._store._write() as conn:
-            return q.add_contact(
+            return contacts.add_contact(
                 conn,
                 brand=brand,
                 author=author,
@@ -82,7 +84,7 @@ class Outreach(Area):
         with self._store._write() as conn:
             for item, phrase in found:
                 for key in identities(item.mention):
-                    q.add_contact(
+                    contacts.add_contact(
                         conn,
                         brand=item.brand,
                         author=key,
@@ -94,26 +96,26 @@ class Outreach(Area):
 
     def remove_contact(self, *, brand: str, author: str, actor: str, at: datetime) -> None:
         with self._store._write() as conn:
-            q.remove_contact(conn, brand=brand, author=author, actor=actor, at=at)
+            contacts.remove_contact(conn, brand=brand, author=author, actor=actor, at=at)
 
     # -- cases -------------------------------------------------------------------------------
 
     def open_cases_for(self, stored: Sequence[StoredMention], at: datetime) -> list[int]:
         with self._store._write() as conn:
-            return q.open_cases_for(conn, stored, at=at)
+            return case_rows.open_cases_for(conn, stored, at=at)
 
     def cases(self, *, brand: str = "", status: str = "", open_only: bool = False) -> list[Case]:
         with self._store._read() as conn:
-            return q.list_cases(conn, brand=brand, status=status, open_only=open_only)
+            return case_rows.list_cases(conn, brand=brand, status=status, open_only=open_only)
 
     def case(self, case_id: int) -> Case:
         with self._store._read() as conn:
-            return q.get_case(conn, case_id)
+            return case_rows.get_case(conn, case_id)
 
     def case_with_items(self, case_id: int) -> tuple[Case, dict[int, StoredMention], list[Draft]]:
         """A case, its mentions by id and its drafts."""
         with self._store._read() as conn:
-            case = q.get_case(conn, case_id)
+            case = case_rows.get_case(conn, case_id)
             found = mentions_by_ids(conn, case.mention_ids)
             drafts = [get_draft(conn, i) for i in case.draft_ids]
         return case, found, drafts
@@ -134,10 +136,10 @@ class Outreach(Area):
         left alone (a form sends every field, not only the ones a person changed)."""
         with self._store._write() as conn:
             if only_changes:
-                current = q.get_case(conn, case_id)
+                current = case_rows.get_case(conn, case_id)
                 owner = owner if owner != current.owner else None
                 root_cause = root_cause if root_cause != current.root_cause else None
-            return q.update_case(
+            return case_rows.update_case(
                 conn,
                 case_id,
                 actor=actor,
@@ -150,7 +152,7 @@ class Outreach(Area):
 
     def cases_to_check_for_sla(self, *, opened_before: datetime) -> list[Case]:
         with self._store._read() as conn:
-            return q.cases_to_check_for_sla(conn, opened_before=opened_before)
+            return case_rows.cases_to_check_for_sla(conn, opened_before=opened_before)
 
     def note_sla_breach(
         self, case: Case, *, kinds: Sequence[str], at: datetime, alert: NewAlert | None
@@ -158,7 +160,7 @@ class Outreach(Area):
         """Note the breach once (False when another instance already did) and queue its alert
         in the same transaction."""
         with self._store._write() as conn:
-            if not q.mark_breach_alerted(conn, case, kinds=kinds, at=at):
+            if not case_rows.mark_breach_alerted(conn, case, kinds=kinds, at=at):
                 return False
             if alert is not None:
                 enqueue_alert(
@@ -189,17 +191,17 @@ class Outreach(Area):
     def draft_with_mention(self, draft_id: int) -> tuple[Draft, StoredMention]:
         with self._store._read() as conn:
             draft = get_draft(conn, draft_id)
-            return draft, q.mention_of(conn, draft)
+            return draft, sends.mention_of(conn, draft)
 
     def due_drafts(self, *, channels: Sequence[str], now: datetime, limit: int) -> list[int]:
         with self._store._read() as conn:
-            return q.due_drafts(conn, channels=channels, now=now, limit=limit)
+            return sends.due_drafts(conn, channels=channels, now=now, limit=limit)
 
     def stuck_in_sending(self) -> list[StuckSend]:
         with self._store._read() as conn:  # an idle pass takes no write lock
             return [
                 StuckSend(r.id, r.channel, r.claimed_by, r.claimed_at)
-                for r in q.stuck_in_sending(conn)
+                for r in sends.stuck_in_sending(conn)
             ]
 
     def fail_stuck(
@@ -214,20 +216,22 @@ class Outreach(Area):
         `needs_check` (a person looks before anything is resent); their errors by id."""
         failed: dict[int, str] = {}
         with self._store._write() as conn:
-            q.lock_dispatch(conn)
-            for row in q.stuck_in_sending(conn):
+            sends.lock_dispatch(conn)
+            for row in sends.stuck_in_sending(conn):
                 if row.id not in suspects:
                     continue
                 error = error_for(StuckSend(row.id, row.channel, row.claimed_by, row.claimed_at))
-                if q.mark_failed(conn, row.id, error=error, needs_check=True, actor=actor, at=at):
+                if sends.mark_failed(
+                    conn, row.id, error=error, needs_check=True, actor=actor, at=at
+                ):
                     failed[row.id] = error
         return failed
 
     def _facts(
         self, conn: Connection, draft: Draft, now: datetime, cap_period: timedelta
     ) -> SendFacts:
-        stored = q.mention_of(conn, draft)
-        contact = q.blocked(conn, draft.brand, identities(stored.mention, draft))
+        stored = sends.mention_of(conn, draft)
+        contact = contacts.blocked(conn, draft.brand, identities(stored.mention, draft))
         author = primary_key_of(stored.mention, draft)
         return SendFacts(
             draft=draft,
@@ -235,8 +239,8 @@ class Outreach(Area):
             author=author,
             blocked_author=contact.author if contact is not None else None,
             blocked_reason=contact.reason if contact is not None else "",
-            sends_to_author=q.sends_to(conn, draft.brand, author, now - cap_period),
-            sends_on_channel=q.sends_on(conn, draft.channel.value, now - CHANNEL_RATE_WINDOW),
+            sends_to_author=sends.sends_to(conn, draft.brand, author, now - cap_period),
+            sends_on_channel=sends.sends_on(conn, draft.channel.value, now - CHANNEL_RATE_WINDOW),
         )
 
     def claim_for_sending(
@@ -252,7 +256,7 @@ class Outreach(Area):
         (cancel, hold, or approved → sending) and COMMIT before returning, so the platform is
         only called for a claim that is saved. A `Claim` another dispatcher won is a `Skip`."""
         with self._store._write() as conn:
-            q.lock_dispatch(conn)
+            sends.lock_dispatch(conn)
             draft = get_draft(conn, draft_id)
             facts = self._facts(conn, draft, now, cap_period)
             decision = decide(facts)
@@ -266,8 +270,8 @@ class Outreach(Area):
                     reason=decision.reason,
                 )
             elif isinstance(decision, Hold):
-                q.hold(conn, draft, reason=decision.reason, until=decision.until, at=now)
-            elif isinstance(decision, Claim) and not q.claim(
+                sends.hold(conn, draft, reason=decision.reason, until=decision.until, at=now)
+            elif isinstance(decision, Claim) and not sends.claim(
                 conn, draft, author=facts.author, instance=instance, at=now
             ):
                 decision = Skip()
@@ -291,7 +295,7 @@ class Outreach(Area):
         as sent as it is; anything else is refused.
         """
         with self._store._write() as conn:
-            q.lock_dispatch(conn)
+            sends.lock_dispatch(conn)
             draft = get_draft(conn, draft_id)
             facts = self._facts(conn, draft, at, cap_period)
             decision = decide(facts)
@@ -303,13 +307,13 @@ class Outreach(Area):
             if isinstance(decision, Hold):
                 raise NotAllowed(f"not now: {decision.reason}")
             if isinstance(decision, Claim):
-                if not q.claim(conn, draft, author=facts.author, instance=actor, at=at):
+                if not sends.claim(conn, draft, author=facts.author, instance=actor, at=at):
                     raise NotAllowed(f"draft {draft_id} changed while you were looking; reload")
-                return q.mark_sent(
+                return sends.mark_sent(
                     conn, draft_id, platform_id=platform_id, actor=actor, at=at, note=note
                 )
             if draft.status is DraftStatus.FAILED and draft.needs_check:
-                return q.mark_sent(
+                return sends.mark_sent(
                     conn,
                     draft_id,
                     platform_id=platform_id or draft.platform_id,
@@ -334,7 +338,7 @@ class Outreach(Area):
         claimed_by: str,
     ) -> Draft:
         with self._store._write() as conn:
-            return q.mark_sent(
+            return sends.mark_sent(
                 conn,
                 draft_id,
                 platform_id=platform_id,
@@ -355,7 +359,7 @@ class Outreach(Area):
         claimed_by: str,
     ) -> bool:
         with self._store._write() as conn:
-            return q.retry_later(
+            return sends.retry_later(
                 conn,
                 draft_id,
                 reason=reason,
@@ -376,7 +380,7 @@ class Outreach(Area):
         claimed_by: str,
     ) -> bool:
         with self._store._write() as conn:
-            return q.mark_failed(
+            return sends.mark_failed(
                 conn,
                 draft_id,
                 error=error,
@@ -388,4 +392,4 @@ class Outreach(Area):
 
     def attempts_of(self, draft_id: int) -> int:
         with self._store._read() as conn:
-            return q.attempts_of(conn, draft_id)
+            return sends.attempts_of(conn, draft_id)
