@@ -93,14 +93,7 @@ def decide_send(
             None,
         )
     return (
-        quiet_hours_hold(draft.brand, brand.quiet_hours if brand else None, now)
-        or author_cap_hold(
-            facts.author,
-            facts.sends_to_author,
-            max_per_author=outreach.max_per_author,
-            period=outreach.cap_period,
-            now=now,
-        )
+        _quiet_or_capped(facts, brand, outreach, now)
         or channel_rate_hold(
             draft.channel.value,
             facts.sends_on_channel,
@@ -121,14 +114,18 @@ def decide_manual_send(
         return Skip()
     if facts.blocked_author is not None:
         return Cancel(facts.blocked_reason)
-    return (
-        quiet_hours_hold(draft.brand, brand.quiet_hours if brand else None, now)
-        or author_cap_hold(
-            facts.author,
-            facts.sends_to_author,
-            max_per_author=outreach.max_per_author,
-            period=outreach.cap_period,
-            now=now,
-        )
-        or Claim()
+    return _quiet_or_capped(facts, brand, outreach, now) or Claim()
+
+
+def _quiet_or_capped(
+    facts: SendFacts, brand: BrandSettings | None, outreach: OutreachSettings, now: datetime
+) -> Hold | None:
+    """The brand's quiet hours, then the author's frequency cap: every send keeps both."""
+    quiet = brand.quiet_hours if brand else None
+    return quiet_hours_hold(facts.draft.brand, quiet, now) or author_cap_hold(
+        facts.author,
+        facts.sends_to_author,
+        max_per_author=outreach.max_per_author,
+        period=outreach.cap_period,
+        now=now,
     )
