@@ -1,7 +1,9 @@
 """The Store: the only object in listener that holds a database connection.
 
-It hands out short transactions (`read()`, `write()`) to the store's own modules and offers the
-operations the rest of listener needs in domain terms. SQLAlchemy errors never leave it: they
+It hands out short transactions (`_read()`, `_write()`) to the store's own modules only, and
+offers the operations the rest of listener needs in domain terms: its own methods (mentions,
+drafts, labels, audit) and its area objects (`users`, `desk`, `sources`, `incidents`, `alerts`,
+`outreach`, in `listener.store.areas`). SQLAlchemy errors never leave it: they
 become `StoreError` with the database named and the cause in plain words.
 """
 
