@@ -152,12 +152,12 @@ def make_listener(
             if sources is None
             else ({s.name: s for s in sources}, {}, None)
         )
-        store.ensure_sources(
+        store.sources.ensure(
             [(c.name, c.kind, _target(c)) for c in settings.sources]
             + [(s.name, s.kind, "") for s in built.values() if s.name not in _names(settings)]
         )
         for name, reason in disabled.items():
-            store.record_disabled(name, reason)
+            store.sources.record_disabled(name, reason)
         fetch_worker = None if sources is not None else _fetch_worker(settings, env, built)
         workers: ScoringWorkers | None = None
         count = settings.scoring.workers

@@ -445,7 +445,7 @@ class Pipeline:
         report = PollReport(source=source.name)
         now = self.clock.now()
         try:
-            retry_at, state = self.store.poll_start(source.name)
+            retry_at, state = self.store.sources.poll_start(source.name)
             if retry_at is not None and retry_at > now:
                 report.skipped = f"rate limited until {retry_at:%Y-%m-%d %H:%M:%S} UTC"
                 return report
@@ -501,6 +501,6 @@ class Pipeline:
 
     def _record_failure(self, name: str, error: str, retry_at: datetime | None = None) -> None:
         try:
-            self.store.record_failure(name, error, self.clock.now(), retry_at)
+            self.store.sources.record_failure(name, error, self.clock.now(), retry_at)
         except StoreError as exc:
             log.error("could not record the failure of %s: %s", name, exc)

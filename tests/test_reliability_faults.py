@@ -136,7 +136,7 @@ def test_a_sqlite_file_locked_longer_than_the_busy_timeout_fails_that_poll_only(
         locked = listener.poll("news")[0]
         time.sleep(max(0.0, 6.5 - 5.0))
         after = listener.poll("news")[0]
-        status = listener.store.source_statuses(listener.clock.now())[0]
+        status = listener.store.sources.statuses(listener.clock.now())[0]
     finally:
         listener.close()
         blocker.close()

@@ -55,7 +55,7 @@ def test_instance_ids_are_the_configured_name_or_host_pid_token() -> None:
 @pytest.fixture
 def store(db_url: str) -> Iterator[Store]:
     store = Store.open(db_url)
-    store.ensure_sources([(f"feed-{i}", "feed", f"https://e.example/{i}") for i in range(20)])
+    store.sources.ensure([(f"feed-{i}", "feed", f"https://e.example/{i}") for i in range(20)])
     yield store
     store.close()
 

@@ -40,7 +40,7 @@ def watch_sources(store: Store, settings: Settings, clock: Clock) -> int:
     """Alert on sources that newly need attention; returns how many alerts were queued."""
     now = clock.now()
     queued = 0
-    for status in store.source_statuses(now):
+    for status in store.sources.statuses(now):
         health = health_of(status, settings, now)
         if not health.needs_attention:
             if status.health_alerted_at is not None and health.state is HealthState.HEALTHY:

@@ -234,7 +234,7 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError(f"database {self.url} failed: {exc}") from exc
 
-    # brands and sources ---------------------------------------------------------------
+    # brands ---------------------------------------------------------------
 
     def ensure_brands(self, names: Sequence[str], at: datetime) -> None:
         with self._write() as conn:
@@ -243,28 +243,6 @@ class Store:
                     upsert_ignore(conn, BRAND),
                     [{"name": n, "created_at": at} for n in names],
                 )
-
-    def ensure_sources(self, entries: list[tuple[str, str, str]]) -> None:
-        with self._write() as conn:
-            sources.ensure_sources(conn, entries)
-
-    def poll_start(self, name: str) -> tuple[datetime | None, PollState]:
-        with self._read() as conn:
-            return sources.poll_start(conn, name)
-
-    def record_failure(
-        self, name: str, error: str, at: datetime, retry_at: datetime | None = None
-    ) -> None:
-        with self._write() as conn:
-            sources.record_failure(conn, name, error, at, retry_at)
-
-    def record_disabled(self, name: str, reason: str) -> None:
-        with self._write() as conn:
-            sources.record_disabled(conn, name, reason)
-
-    def source_statuses(self, now: datetime) -> list[sources.SourceStatus]:
-        with self._read() as conn:
-            return sources.statuses(conn, now)
 
     # mentions -----------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Sources' health marks and polling leases (`store.sources`)."""
+"""Sources (`store.sources`): their rows, poll progress and failures, health marks and
+polling leases."""
 
 from __future__ import annotations
 
@@ -6,14 +7,39 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from listener.domain import PollState
 from listener.sources.leases import LeaseState
-from listener.store import leases
+from listener.store import leases, sources
 from listener.store.alerts import enqueue_alert
 from listener.store.areas.base import Area
-from listener.store.sources import set_health_alerted
+from listener.store.sources import SourceStatus, set_health_alerted
 
 
 class Sources(Area):
+    def ensure(self, entries: list[tuple[str, str, str]]) -> None:
+        """A row for each configured (name, kind, target) source; existing state is kept."""
+        with self._store._write() as conn:
+            sources.ensure_sources(conn, entries)
+
+    def poll_start(self, name: str) -> tuple[datetime | None, PollState]:
+        """When the source may be polled again (None: now) and where its last poll stopped."""
+        with self._store._read() as conn:
+            return sources.poll_start(conn, name)
+
+    def record_failure(
+        self, name: str, error: str, at: datetime, retry_at: datetime | None = None
+    ) -> None:
+        with self._store._write() as conn:
+            sources.record_failure(conn, name, error, at, retry_at)
+
+    def record_disabled(self, name: str, reason: str) -> None:
+        with self._store._write() as conn:
+            sources.record_disabled(conn, name, reason)
+
+    def statuses(self, now: datetime) -> list[SourceStatus]:
+        with self._store._read() as conn:
+            return sources.statuses(conn, now)
+
     def recovered(self, name: str) -> None:
         """Forget that operators were told about the source, so its next outage alerts again."""
         with self._store._write() as conn:
