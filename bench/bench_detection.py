@@ -25,8 +25,7 @@ from listener.incidents.detector import ActiveIncident, BrandState, Detector, ob
 from listener.incidents.terms import brand_words
 from listener.incidents.tracking import IncidentTracker, detection_rules
 from listener.settings import validate_settings
-from listener.store import Store
-from listener.store.mentions import story_key
+from listener.store import Store, story_key
 
 _VOCABULARY = """
     signal plan bill roaming upgrade shop contract data app coverage phone price network

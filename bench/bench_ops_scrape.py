@@ -5,7 +5,7 @@
 Builds the store like bench_queue_page.py (kept at --db and reused when the counts match),
 then times, with the scrape cache off so every call reads the database: the readiness query
 (`store.schema_state`), the database gauges (`store.queue_snapshot`), the source-health
-judgement the `sources.health` job runs every minute (`store.source_statuses`, which counts a
+judgement the `sources.health` job runs every minute (`store.sources.statuses`, which counts a
 day of mentions per source), and whole HTTP requests to /readyz and /metrics. Prints p50/p95.
 """
 
@@ -71,7 +71,7 @@ def main() -> None:
         rows: list[tuple[str, Callable[[], object]]] = [
             ("readiness query (schema_state)", lambda: store.schema_state()),
             ("database gauges (queue_snapshot)", lambda: store.queue_snapshot()),
-            ("source health (source_statuses)", lambda: store.source_statuses(last)),
+            ("source health (sources.statuses)", lambda: store.sources.statuses(last)),
         ]
         app = create_ops_app(listener)
         with (

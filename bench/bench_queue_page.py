@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 from listener.app import make_listener  # noqa: E402
 from listener.clock import ReplayClock  # noqa: E402
 from listener.settings import validate_settings  # noqa: E402
-from listener.store import Store, users  # noqa: E402
+from listener.store import Store  # noqa: E402
 from listener.store.mentions import DRAFT, MENTION, SCORE  # noqa: E402
 from listener.web.auth import hash_password  # noqa: E402
 from listener.web.server import WebServer  # noqa: E402
@@ -69,7 +69,7 @@ def build(url: str, mentions: int, drafts: int) -> None:
     store = Store.open(url)
     rng = random.Random(7)
     started = time.perf_counter()
-    with store.write() as conn:
+    with store._write() as conn:
         have = conn.execute(select(func.count()).select_from(MENTION)).scalar_one()
         have_drafts = conn.execute(select(func.count()).select_from(DRAFT)).scalar_one()
     if have == mentions and have_drafts == drafts:
@@ -145,7 +145,7 @@ def build(url: str, mentions: int, drafts: int) -> None:
                         "updated_at": at,
                     }
                 )
-        with store.write() as conn:
+        with store._write() as conn:
             conn.execute(insert(MENTION), mention_rows)
             conn.execute(insert(SCORE), score_rows)
             if draft_rows:
@@ -153,9 +153,9 @@ def build(url: str, mentions: int, drafts: int) -> None:
         done = ids[-1]
         print(f"\r  {done:,} mentions written ({time.perf_counter() - started:.0f} s)", end="")
     print()
-    with store.write() as conn:
+    with store._write() as conn:
         conn.exec_driver_sql("ANALYZE")
-    with store.read() as conn:
+    with store._read() as conn:
         n = conn.execute(select(func.count()).select_from(DRAFT)).scalar_one()
     print(f"built in {time.perf_counter() - started:.0f} s: {mentions:,} mentions, {n:,} drafts")
     store.close()
@@ -187,16 +187,14 @@ def main() -> None:
         }
     )
     listener = make_listener(settings, sources=[], clock=ReplayClock(T0 + timedelta(days=30)))
-    with listener.store.write() as conn:
-        if users.find_user(conn, "bench") is None:
-            users.add_user(
-                conn,
-                name="bench",
-                role="approver",
-                password_hash=hash_password("bench password"),
-                actor="bench",
-                at=listener.clock.now(),
-            )
+    if listener.store.users.by_name("bench") is None:
+        listener.store.users.add(
+            name="bench",
+            role="approver",
+            password_hash=hash_password("bench password"),
+            actor="bench",
+            at=listener.clock.now(),
+        )
     with WebServer(listener, port=0, environ={"LISTENER_WEB_SECRET_KEY": "x" * 40}) as server:
         client = httpx.Client(base_url=server.url, timeout=30)
         login = client.get("/login").text
@@ -230,7 +228,7 @@ def main() -> None:
 
 
 def _cursor_after(listener, n: int) -> str:  # type: ignore[no-untyped-def]
-    with listener.store.read() as conn:
+    with listener.store._read() as conn:
         row = conn.execute(
             select(DRAFT.c.priority, DRAFT.c.id)
             .where(DRAFT.c.status == "pending")

@@ -42,7 +42,6 @@ from listener.sources.fetch_worker import (
 from listener.sources.polling import ConcurrentPolling
 from listener.sources.watch import watch_sources
 from listener.store import Store
-from listener.store.desk import wake_snoozed_job
 from listener.text.matching import BrandMatcher, BrandTerms
 
 log = logging.getLogger("listener")
@@ -167,12 +166,12 @@ def make_listener(
             if sources is None
             else ({s.name: s for s in sources}, {}, None)
         )
-        store.ensure_sources(
+        store.sources.ensure(
             [(c.name, c.kind, _target(c)) for c in settings.sources]
             + [(s.name, s.kind, "") for s in built.values() if s.name not in _names(settings)]
         )
         for name, reason in disabled.items():
-            store.record_disabled(name, reason)
+            store.sources.record_disabled(name, reason)
         fetch_worker = None if sources is not None else _fetch_worker(settings, env, built)
         workers: ScoringWorkers | None = None
         count = settings.scoring.workers
@@ -227,7 +226,9 @@ def make_listener(
             PeriodicJob(
                 "incidents.resolve", incidents.resolver.run_once, settings.incidents.resolve_every
             ),
-            PeriodicJob("drafts.wake", wake_snoozed_job(store, clock), timedelta(minutes=1)),
+            PeriodicJob(
+                "drafts.wake", lambda: store.desk.wake_snoozed(clock.now()), timedelta(minutes=1)
+            ),
             PeriodicJob("pipeline.settle", pipeline.settle_pending, timedelta(minutes=1)),
             PeriodicJob(
                 "sources.health",

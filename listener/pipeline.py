@@ -37,8 +37,7 @@ from listener.scoring.language import with_language
 from listener.scoring.workers import PendingScores, ScoringWorkers
 from listener.settings import BrandSettings
 from listener.sources.base import Source
-from listener.store import Store
-from listener.store.group_commit import GroupCommit, PendingWrite
+from listener.store import GroupCommit, PendingWrite, Store
 from listener.text.matching import BrandMatcher
 
 log = logging.getLogger("listener.pipeline")
@@ -606,7 +605,7 @@ class Pipeline:
         report = PollReport(source=source.name)
         now = self.clock.now()
         try:
-            retry_at, state = self.store.poll_start(source.name)
+            retry_at, state = self.store.sources.poll_start(source.name)
             if retry_at is not None and retry_at > now:
                 report.skipped = f"rate limited until {retry_at:%Y-%m-%d %H:%M:%S} UTC"
                 return report
@@ -677,7 +676,7 @@ class Pipeline:
 
     def _record_failure(self, name: str, error: str, retry_at: datetime | None = None) -> None:
         try:
-            self.store.record_failure(name, error, self.clock.now(), retry_at)
+            self.store.sources.record_failure(name, error, self.clock.now(), retry_at)
         except StoreError as exc:
             log.error("could not record the failure of %s: %s", name, exc, extra={"source": name})
 

@@ -33,8 +33,7 @@ from listener.pipeline import PollReport
 from listener.sources.base import Source
 from listener.sources.bounded_http import abort_fetches, resume_fetches
 from listener.sources.leases import schedule_anchor
-from listener.sources.polling import HostLimiter, SourceLeases
-from listener.store.leases import instance_id
+from listener.sources.polling import HostLimiter, SourceLeases, instance_id
 
 log = logging.getLogger("listener.service")
 

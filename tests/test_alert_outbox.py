@@ -78,7 +78,7 @@ def enqueue(
     incident_id: int | None = None,
     at: datetime = T0,
 ) -> int | None:
-    with store.write() as conn:
+    with store._write() as conn:
         return q.enqueue_alert(
             conn,
             kind,
@@ -100,7 +100,7 @@ def test_the_same_alert_is_enqueued_once_whatever_the_number_of_calls(store: Sto
     first = enqueue(store, "source:blog:unhealthy:2026-03-02")
     again = enqueue(store, "source:blog:unhealthy:2026-03-02")
     assert first is not None and again is None
-    with store.read() as conn:
+    with store._read() as conn:
         assert q.alert_ids(conn) == [first]
 
 
@@ -126,7 +126,7 @@ def test_an_alert_arrives_once_signed_and_keyed_by_its_id(
     body = json.loads(request.body)
     assert body["alert_id"] == alert_id
     assert body["text"] == "<b>untrusted</b> & text"  # data, never markup
-    with store.read() as conn:
+    with store._read() as conn:
         [delivery] = q.list_deliveries(conn)
     assert delivery.status == "sent" and delivery.sent_at == T0
 
@@ -170,7 +170,7 @@ def test_a_receiver_that_is_down_delays_alerts_with_backoff_and_never_loses_them
     for _ in range(3):
         report = d.run_once()
         assert report.retrying == 1 and report.sent == 0
-        with store.read() as conn:
+        with store._read() as conn:
             [delivery] = q.list_deliveries(conn)
         assert delivery.status == "pending"
         assert "503" in delivery.last_error or "502" in delivery.last_error
@@ -181,7 +181,7 @@ def test_a_receiver_that_is_down_delays_alerts_with_backoff_and_never_loses_them
     assert waits == [timedelta(seconds=30), timedelta(seconds=60), timedelta(seconds=120)]
     assert d.run_once().sent == 1
     assert backoff(20, timedelta(seconds=30), timedelta(minutes=8)) == timedelta(minutes=8)
-    with store.read() as conn:
+    with store._read() as conn:
         [delivery] = q.list_deliveries(conn)
     assert delivery.status == "sent" and delivery.attempts == 4
 
@@ -193,7 +193,7 @@ def test_a_rejected_alert_fails_visibly_instead_of_retrying_forever(
     settings = settings_with(make_settings, webhook(http_server.url("/hook")))
     enqueue(store, "k")
     assert dispatcher(settings, store, ReplayClock(T0)).run_once().failed == 1
-    with store.read() as conn:
+    with store._read() as conn:
         [delivery] = q.list_deliveries(conn)
     assert delivery.status == "failed" and "404" in delivery.last_error
 
@@ -209,7 +209,7 @@ def test_quiet_hours_hold_an_alert_until_they_end(
     enqueue(store, "k", at=night)
     d = dispatcher(settings, store, clock)
     assert d.run_once().held == 1
-    with store.read() as conn:
+    with store._read() as conn:
         [delivery] = q.list_deliveries(conn)
     assert delivery.hold_reason == "quiet hours"
     assert delivery.next_attempt_at == datetime(2026, 3, 3, 7, 0, tzinfo=UTC)
@@ -362,7 +362,7 @@ raw, claim = json.loads(sys.argv[1]), sys.argv[2] == "claim"
 settings = validate_settings(raw)
 store = Store.open(settings.database_url)
 now = datetime.fromisoformat("2026-03-02T10:00:00+00:00")
-with store.write() as conn:
+with store._write() as conn:
     enqueue_alert(conn, "incident.opened", "O2", "high", "O2: leak", {"text": "x"}, "kill-1", now)
 if claim:
     d = AlertDispatcher(settings, store, ReplayClock(now), build_channels(settings.alerts, {}))
@@ -399,7 +399,7 @@ def test_killed_between_writing_and_sending_then_restarted_delivers_exactly_once
     settings = make_settings(**{k: v for k, v in raw.items() if k != "brands"})
     store = Store.open(db_url)
     try:
-        with store.read() as conn:
+        with store._read() as conn:
             states = [d.status for d in q.list_deliveries(conn)]
         assert states == (["sending"] if killed_after == "claim" else [])
         # The restarted dispatcher runs later than `stuck_after`, as after any real restart.
@@ -412,7 +412,7 @@ def test_killed_between_writing_and_sending_then_restarted_delivers_exactly_once
         bodies = received(http_server)
         assert len(bodies) == 1
         assert len({b["alert_id"] for b in bodies}) == 1
-        with store.read() as conn:
+        with store._read() as conn:
             assert [d.status for d in q.list_deliveries(conn)] == ["sent"]
     finally:
         store.close()

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import ast
 import pkgutil
 import subprocess
 import sys
@@ -95,3 +96,100 @@ def test_every_folder_under_the_package_is_a_regular_package() -> None:
     # Migrations are loaded by Alembic from their folder, not imported as a package.
     missing = [m for m in missing if not m.startswith("store/migrations")]
     assert missing == [], f"folders without __init__.py (namespace packages by accident): {missing}"
+
+
+# The store is the only door into the database --------------------------------------------------
+
+DATABASE_LIBRARIES = ("sqlalchemy", "sqlmodel", "alembic")
+STORE = "listener.store"
+
+
+def _modules_outside_the_store() -> list[Path]:
+    store = PACKAGE / "store"
+    return sorted(p for p in PACKAGE.rglob("*.py") if store not in p.parents)
+
+
+def _imported(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, module) of every import in the module, with `from X import name` also as X.name
+    (so `from listener.store import outreach` shows up as the submodule it is)."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+            if node.module == STORE:
+                found.extend((node.lineno, f"{STORE}.{alias.name}") for alias in node.names)
+    return found
+
+
+def _store_leaks(source: str, where: str) -> list[str]:
+    import listener.store as store_package
+
+    public = set(store_package.__all__)
+    tree = ast.parse(source, filename=where)
+    leaks = []
+    for line, module in _imported(tree):
+        top = module.split(".")[0]
+        if top in DATABASE_LIBRARIES:
+            leaks.append(f"{where}:{line} imports {module}")
+        elif module.startswith(STORE + "."):
+            name = module.removeprefix(STORE + ".")
+            if name not in public:
+                leaks.append(f"{where}:{line} imports {module} (not a public name of the store)")
+    for node in ast.walk(tree):
+        # `store.read()` / `store.write()` (or `._read()` / `._write()`): a transaction opened
+        # outside the store; callers use the store's methods and area objects instead.
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("read", "write", "_read", "_write")
+            and _names_a_store(node.func.value)
+        ):
+            leaks.append(f"{where}:{node.lineno} opens a store transaction (.{node.func.attr}())")
+    return leaks
+
+
+def _names_a_store(node: ast.expr) -> bool:
+    if isinstance(node, ast.Attribute):
+        return node.attr.endswith("store")
+    return isinstance(node, ast.Name) and node.id.endswith("store")
+
+
+def test_no_module_outside_the_store_reaches_the_database() -> None:
+    leaks = [
+        leak
+        for path in _modules_outside_the_store()
+        for leak in _store_leaks(
+            path.read_text(encoding="utf-8"), str(path.relative_to(PACKAGE.parent))
+        )
+    ]
+    assert leaks == [], "the database is reached around the Store:\n" + "\n".join(leaks)
+
+
+def test_the_store_check_sees_each_kind_of_leak() -> None:
+    source = (
+        "from sqlalchemy import select\n"
+        "import sqlmodel\n"
+        "from listener.store import outreach\n"
+        "from listener.store.mentions import MENTION\n"
+        "from listener.store import Store, MentionFilter\n"
+        "def f(listener, store):\n"
+        "    with listener.store.write() as conn:\n"
+        "        pass\n"
+        "    with store._read() as conn:\n"
+        "        pass\n"
+        "    with open('x').read() as text:\n"
+        "        pass\n"
+    )
+    leaks = _store_leaks(source, "leaky.py")
+    lines = sorted(int(leak.split(" ", 1)[0].rsplit(":", 1)[1]) for leak in leaks)
+    assert lines == [1, 2, 3, 4, 7, 9], leaks
+
+
+def test_the_store_names_its_public_records_in_all() -> None:
+    import listener.store as store_package
+
+    missing = [name for name in store_package.__all__ if not hasattr(store_package, name)]
+    assert missing == []
+    assert "Store" in store_package.__all__

@@ -18,7 +18,6 @@ from sqlalchemy import inspect, select, text
 from listener.settings import load_settings
 from listener.store import Store, audit
 from listener.store.engine import migrate
-from listener.store.outreach import OutreachStore
 from tests.fakes.x_api import XApiServer, x_api  # noqa: F401
 from tests.outreach_support import NOW, build_world, x_mention
 
@@ -62,7 +61,7 @@ def test_outreach_leaves_a_verifiable_trail_and_tampering_is_caught(
         world.approve(draft)
         world.dispatcher().run_once()
         world.ingest(x_mention(x_api, eli, "@O2 stop messaging me"))
-        contacts = OutreachStore(world.store)
+        contacts = world.store.outreach
         contacts.remove_contact(brand="O2", author="eli", actor="ann", at=NOW)
         (case, *_) = contacts.cases()
         contacts.update_case(case.id, actor="ann", at=NOW, owner="ann")
@@ -92,7 +91,7 @@ def test_outreach_leaves_a_verifiable_trail_and_tampering_is_caught(
     approve = next(r for r in records if r["action"] == "draft.approve")
     store = Store.open(settings.database_url)
     try:
-        with store.write() as conn:
+        with store._write() as conn:
             conn.execute(
                 text("UPDATE audit_log SET actor = 'mallory' WHERE id = :id"), {"id": approve["id"]}
             )
@@ -117,7 +116,7 @@ def test_a_deleted_record_breaks_the_chain(
         for name in ("fay", "gus", "hal"):
             world.ingest(x_mention(x_api, x_api.add_user(name), f"@O2 awful, says {name}"))
         ids = sorted(r.id for r in world.store.audit(limit=100))
-        with world.store.write() as conn:
+        with world.store._write() as conn:
             conn.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": ids[2]})
     finally:
         world.listener.close()
@@ -177,27 +176,27 @@ def store(db_url: str) -> Iterator[Store]:
 
 
 def _stored_chain(store: Store) -> list[tuple[str, str]]:
-    with store.read() as conn:
+    with store._read() as conn:
         rows = conn.execute(select(audit.AUDIT.c.prev_hash, audit.AUDIT.c.hash).order_by("id"))
         return [(r.prev_hash, r.hash) for r in rows]
 
 
 def test_a_batch_of_records_keeps_the_hashes_records_always_had(store: Store) -> None:
-    with store.write() as conn:
+    with store._write() as conn:
         audit.append_many(conn, RECORDS)
     assert _stored_chain(store) == list(zip([audit.GENESIS, *PINNED[:-1]], PINNED, strict=True))
-    with store.read() as conn:
+    with store._read() as conn:
         assert audit.verify(conn) == audit.ChainCheck(True, 3)
 
 
 def test_one_record_at_a_time_makes_the_same_chain_as_a_batch(store: Store) -> None:
-    with store.write() as conn:
+    with store._write() as conn:
         assert audit.append(conn, **RECORDS[0]) == PINNED[0]
-    with store.write() as conn:
+    with store._write() as conn:
         audit.append_many(conn, RECORDS[1:2])
         assert audit.append(conn, **RECORDS[2]) == PINNED[2]
     assert [h for _, h in _stored_chain(store)] == PINNED
-    with store.read() as conn:
+    with store._read() as conn:
         assert audit.verify(conn) == audit.ChainCheck(True, 3)
 
 
@@ -207,19 +206,19 @@ def test_dropping_the_hash_index_keeps_every_record_and_the_chain(db_url: str) -
     old = Store.open(db_url, run_migrations=False)
     try:
         migrate(old.engine, "0009")
-        with old.write() as conn:
+        with old._write() as conn:
             _append_as_before_0013(conn, RECORDS[:2])
     finally:
         old.close()
     store = Store.open(db_url)
     try:
         # Migration 0013 started the head from the chain as it was.
-        with store.read() as conn:
+        with store._read() as conn:
             assert audit.stored_head(conn) == audit.AuditHead(2, 2, PINNED[1])
-        with store.write() as conn:
+        with store._write() as conn:
             audit.append(conn, **RECORDS[2])
         assert [h for _, h in _stored_chain(store)] == PINNED
-        with store.read() as conn:
+        with store._read() as conn:
             assert audit.verify(conn) == audit.ChainCheck(True, 3)
         assert not [
             index
@@ -250,18 +249,18 @@ def _append_as_before_0013(conn: Any, records: list[dict[str, Any]]) -> None:
 
 
 def _seed(store: Store, n: int) -> list[int]:
-    with store.write() as conn:
+    with store._write() as conn:
         for i in range(n):
             audit.append(
                 conn, at=AT, actor="ann", action="draft.approve", entity="draft", entity_id=i
             )
-    with store.read() as conn:
+    with store._read() as conn:
         return [r.id for r in conn.execute(select(audit.AUDIT.c.id).order_by("id"))]
 
 
 def test_deleting_the_newest_records_is_caught_and_they_are_named(store: Store) -> None:
     ids = _seed(store, 6)
-    with store.write() as conn:
+    with store._write() as conn:
         conn.execute(audit.AUDIT.delete().where(audit.AUDIT.c.id >= ids[4]))
     check = store.verify_audit()
     assert not check.ok
@@ -272,7 +271,7 @@ def test_deleting_the_newest_records_is_caught_and_they_are_named(store: Store) 
 
 def test_deleting_every_record_is_caught(store: Store) -> None:
     _seed(store, 3)
-    with store.write() as conn:
+    with store._write() as conn:
         conn.execute(audit.AUDIT.delete())
     check = store.verify_audit()
     assert not check.ok and "3 record(s) removed from the end" in check.problem
@@ -280,7 +279,7 @@ def test_deleting_every_record_is_caught(store: Store) -> None:
 
 def test_deleting_the_head_itself_is_caught(store: Store) -> None:
     _seed(store, 3)
-    with store.write() as conn:
+    with store._write() as conn:
         conn.execute(audit.HEAD.delete())
     check = store.verify_audit()
     assert not check.ok and "head (table audit_head) is missing" in check.problem
@@ -295,7 +294,7 @@ def test_a_head_kept_outside_catches_what_rewriting_the_stored_head_hides(store:
     assert check.ok and kept.records == 5 and kept.last_id == ids[-1]
     assert audit.AuditHead.parse(str(kept)) == kept
     # Someone with write access removes the newest two records and fixes the stored head.
-    with store.write() as conn:
+    with store._write() as conn:
         conn.execute(audit.AUDIT.delete().where(audit.AUDIT.c.id >= ids[3]))
         last = conn.execute(select(audit.AUDIT.c.hash).where(audit.AUDIT.c.id == ids[2]))
         conn.execute(
@@ -319,10 +318,10 @@ def test_a_kept_head_catches_a_rewritten_chain(store: Store) -> None:
     _seed(store, 3)
     _, kept = store.audit_head()
     # Rebuild the whole log with different content: every link is valid again.
-    with store.write() as conn:
+    with store._write() as conn:
         conn.execute(audit.AUDIT.delete())
         conn.execute(audit.HEAD.delete())
-    with store.write() as conn:
+    with store._write() as conn:
         for i in range(3):
             audit.append(
                 conn, at=AT, actor="mallory", action="draft.approve", entity="draft", entity_id=i
@@ -361,7 +360,7 @@ def test_audit_head_and_verify_expect_head_from_the_command_line(
 
     store = Store.open(settings.database_url)
     try:
-        with store.write() as conn:
+        with store._write() as conn:
             conn.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": head.last_id})
     finally:
         store.close()

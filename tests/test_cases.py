@@ -16,7 +16,6 @@ import pytest
 from listener.errors import InvalidTransition, NotAllowed
 from listener.outreach.cases import CaseStatus, check_root_cause, check_transition, sla
 from listener.settings import Settings, load_settings
-from listener.store.outreach import OutreachStore
 from tests.fakes.x_api import XApiServer, x_api  # noqa: F401
 from tests.outreach_support import (
     NOW,
@@ -121,7 +120,7 @@ def test_one_case_per_unhappy_author_and_brand_with_its_mentions_and_drafts(
         x_mention(x_api, eli, "@O2 bill is wrong"),
         x_mention(x_api, dana, "@SkylineAir lost my bag"),
     )
-    cases = OutreachStore(world.store).cases()
+    cases = world.store.outreach.cases()
     by_key = {(c.brand, c.author): c for c in cases}
     assert set(by_key) == {("O2", "dana"), ("O2", "eli"), ("Skyline Air", "dana")}
     dana_o2 = by_key[("O2", "dana")]
@@ -134,7 +133,7 @@ def test_one_case_per_unhappy_author_and_brand_with_its_mentions_and_drafts(
     stored = world.store.mentions_by_ids(list(dana_o2.mention_ids)).values()
     for step in world.listener.pipeline.after_store:
         step(list(stored), NOW)
-    assert len(OutreachStore(world.store).cases()) == 3
+    assert len(world.store.outreach.cases()) == 3
     assert len(world.store.audit(limit=1000)) == records
     assert [r.action for r in world.store.audit(entity="case")].count("case.open") == 3
 
@@ -148,7 +147,7 @@ def test_the_first_reply_sent_is_the_first_response(
     world.approve(draft)
     world.advance(minutes=30)
     world.dispatcher().run_once()
-    (case,) = OutreachStore(world.store).cases()
+    (case,) = world.store.outreach.cases()
     assert case.status is CaseStatus.RESPONDED
     assert case.first_response_at == NOW + timedelta(hours=1, minutes=30)
     settings = world.listener.settings.outreach
@@ -162,7 +161,7 @@ def test_people_move_a_case_along_and_every_change_is_audited(
 ) -> None:
     gus = x_api.add_user("gus")
     world.ingest(x_mention(x_api, gus, "@O2 who sold you my number?"))
-    cases = OutreachStore(world.store)
+    cases = world.store.outreach
     (case,) = cases.cases()
     cases.update_case(case.id, actor="ann", at=NOW, status="investigating", owner="ann")
     cases.update_case(
@@ -197,7 +196,7 @@ def test_a_breached_sla_is_alerted_once(
     world.advance(hours=4, seconds=1)
     first = world.dispatcher().run_once()
     second = world.dispatcher().run_once()
-    (case,) = OutreachStore(world.store).cases()
+    (case,) = world.store.outreach.cases()
     assert first.sla_breaches == [case.id] and second.sla_breaches == []
     assert case.sla_breach_alerted_at == NOW + timedelta(hours=4, seconds=1)
     (record,) = world.store.audit(entity="case", entity_id=str(case.id), limit=1)
@@ -205,7 +204,7 @@ def test_a_breached_sla_is_alerted_once(
     # The responders hear of it through the alert outbox, once.
     from listener.store.alerts import unrouted
 
-    with world.store.read() as conn:
+    with world.store._read() as conn:
         (alert,) = [a for a in unrouted(conn) if a.kind == "case.sla_breach"]
     assert alert.brand == "O2" and alert.body["case_id"] == case.id
     assert alert.title == f"Case {case.id} (hal, O2) missed its first response target"

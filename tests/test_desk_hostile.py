@@ -65,7 +65,7 @@ def test_a_copied_session_cookie_stops_working_after_sign_out(desk: Desk) -> Non
 
 def test_a_new_password_ends_the_old_sessions(desk: Desk) -> None:
     browser = desk.signed_in("bob")
-    with desk.listener.store.write() as conn:
+    with desk.listener.store._write() as conn:
         users.set_password_hash(
             conn,
             "bob",
@@ -259,7 +259,7 @@ def test_the_body_limit_is_a_setting(make_settings: Callable[..., Any]) -> None:
     settings = make_settings(scoring={"model": "lexicon"}, web={"max_body_bytes": 50_000})
     listener = seeded_listener(settings)
     add = users.add_user
-    with listener.store.write() as conn:
+    with listener.store._write() as conn:
         add(conn, name="ada", role="admin", password_hash="x", actor="t", at=listener.clock.now())
     token = token_for(listener, "ada")
     try:

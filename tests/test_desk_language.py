@@ -14,7 +14,6 @@ from listener.outreach.drafting import Drafter
 from listener.outreach.news import is_news_article
 from listener.settings import BrandSettings, OutreachSettings, load_settings
 from listener.store import DraftFilter
-from listener.store.outreach import OutreachStore
 from listener.web.routes_admin import as_toml, redacted_settings
 from listener.web.wording import channel_text, duration_text, verdict
 
@@ -93,7 +92,7 @@ def test_the_demo_news_story_opens_an_incident_but_no_case_or_reply(tmp_path: Pa
     try:
         listener.poll()
         drafts = listener.store.drafts(DraftFilter(), limit=100)
-        cases = OutreachStore(listener.store).cases()
+        cases = listener.store.outreach.cases()
     finally:
         listener.close()
     recipients = {d.recipient for d in drafts}

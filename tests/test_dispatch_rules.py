@@ -12,7 +12,6 @@ from listener.domain import Draft, DraftStatus
 from listener.errors import NotAllowed
 from listener.outreach.review import ReviewAction
 from listener.settings import Settings
-from listener.store.outreach import OutreachStore
 from tests.fakes.x_api import XApiServer, x_api  # noqa: F401
 from tests.outreach_support import (
     NOW,
@@ -185,7 +184,7 @@ def test_a_reply_approved_before_the_author_opted_out_is_cancelled_not_sent(
     world.approve(draft)
     # The opt-out arrives in the same batch window, after approval; the step may even have
     # missed it (e.g. a person added them by hand): the dispatcher checks again.
-    OutreachStore(world.store).add_contact(
+    world.store.outreach.add_contact(
         brand="O2", author="@Gil", reason="asked by phone", actor="ann", at=NOW
     )
     cancelled = world.draft(draft.id)
@@ -206,8 +205,8 @@ def test_the_send_time_check_cancels_a_reply_to_someone_on_the_list(
     world.approve(draft)
     # Put them on the list behind the store's back: only the send-time check stands between
     # the approved reply and the platform now.
-    with world.store.write() as conn:
-        from listener.store.outreach import DNC
+    with world.store._write() as conn:
+        from listener.store.contacts import DNC
 
         conn.execute(
             DNC.insert().values(

@@ -110,7 +110,7 @@ def test_a_source_error_from_the_worker_is_reported_as_the_source_itself_would(
     try:
         worker = started(listener)
         broken, busy, garbage, good = listener.poll()
-        statuses = {s.name: s for s in listener.store.source_statuses(datetime.now(UTC))}
+        statuses = {s.name: s for s in listener.store.sources.statuses(datetime.now(UTC))}
     finally:
         listener.close()
     assert worker.fetched == 1  # the good feed; the others came back as errors

@@ -101,7 +101,7 @@ def test_one_refused_batch_fails_only_its_own_source(
     listener = make_listener(settings, store=store)
     try:
         reports = {r.source: r for r in listener.poll()}
-        with store.read() as conn:
+        with store._read() as conn:
             counts = select(MENTION.c.source, func.count()).group_by(MENTION.c.source)
             stored = {source: n for source, n in conn.execute(counts)}
             cursors = {

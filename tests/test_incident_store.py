@@ -78,12 +78,12 @@ def ingest(listener: Listener, clock: ReplayClock, mentions: list[Mention]) -> N
 
 
 def incidents(listener: Listener) -> list[q.Incident]:
-    with listener.store.read() as conn:
+    with listener.store._read() as conn:
         return q.list_incidents(conn)
 
 
 def deliveries_and_alerts(listener: Listener) -> list[tuple[str, str]]:
-    with listener.store.read() as conn:
+    with listener.store._read() as conn:
         rows = conn.execute(alert_store.ALERT.select().order_by(alert_store.ALERT.c.id)).all()
     return [(r.kind, r.severity) for r in rows]
 
@@ -97,7 +97,7 @@ def test_an_opening_incident_and_its_alert_are_saved_together(
     [incident] = incidents(listener)
     assert incident.status == "open" and incident.trigger == "reach"
     assert deliveries_and_alerts(listener) == [("incident.opened", incident.severity)]
-    with listener.store.read() as conn:
+    with listener.store._read() as conn:
         detail = q.get_incident(conn, incident.id)
     assert len(detail.mention_ids) == 1
     assert [e["action"] for e in detail.timeline] == ["opened"]
@@ -120,7 +120,7 @@ def test_new_mentions_join_and_each_severity_level_alerts_once(
     levels = [severity for kind, severity in kinds[1:]]
     assert len(levels) == len(set(levels)), "one alert per level, never one per mention"
     assert kinds[-1][1] == incident.severity
-    with listener.store.read() as conn:
+    with listener.store._read() as conn:
         amplifiers = q.get_incident(conn, incident.id).amplifiers
     assert amplifiers[0] == {"author": "user0", "followers": 2_000_000, "posts": 1, "source": "x"}
 
@@ -136,7 +136,7 @@ def test_detection_carries_on_after_a_restart(settings: Settings, opened: list[L
     ingest(second, clock2, [post(T0 + timedelta(minutes=5), 1)])
     [incident] = incidents(second)
     assert incident.mention_count == 2
-    with second.store.read() as conn:
+    with second.store._read() as conn:
         state = q.lock_state(conn, "O2", clock2.now())
     assert state is not None and state["bucket"] > 0
 
@@ -194,16 +194,16 @@ def test_acknowledge_close_and_merge_are_audited_and_checked(
     )
     first, second = sorted(incidents(listener), key=lambda i: i.id)
     at = T0 + timedelta(hours=1)
-    with listener.store.write() as conn:
+    with listener.store._write() as conn:
         q.acknowledge(conn, first.id, actor="alice", at=at)
-    with pytest.raises(InvalidTransition), listener.store.write() as conn:
+    with pytest.raises(InvalidTransition), listener.store._write() as conn:
         q.acknowledge(conn, first.id, actor="alice", at=at)
-    with listener.store.write() as conn:
+    with listener.store._write() as conn:
         merged = q.merge(conn, second.id, first.id, actor="bob", at=at)
     assert merged.mention_count == 2
-    with listener.store.write() as conn:
+    with listener.store._write() as conn:
         q.close(conn, first.id, actor="carol", at=at, reason="statement published")
-    with listener.store.read() as conn:
+    with listener.store._read() as conn:
         actions = [e["action"] for e in q.timeline(conn, first.id)]
         moved = q.get_incident(conn, second.id)
         with pytest.raises(NotFound):
@@ -236,7 +236,7 @@ def test_only_incidents_of_one_brand_merge(settings: Settings, opened: list[List
         ],
     )
     o2, sky = sorted(incidents(listener), key=lambda i: i.brand)
-    with pytest.raises(InvalidTransition, match="same brand"), listener.store.write() as conn:
+    with pytest.raises(InvalidTransition, match="same brand"), listener.store._write() as conn:
         q.merge(conn, sky.id, o2.id, actor="bob", at=T0)
 
 
@@ -274,5 +274,5 @@ def test_a_state_written_by_another_instance_meanwhile_is_read_again(
     ingest(listener, clock, [post(T0, 2)])
     [incident] = incidents(listener)
     assert incident.mention_count == 3
-    with listener.store.read() as conn:
+    with listener.store._read() as conn:
         assert len(q.mention_ids(conn, incident.id)) == 3

@@ -25,8 +25,8 @@ from listener.app import Listener, make_listener
 from listener.domain import DraftStatus, IngestItem, Mention
 from listener.errors import StoreError
 from listener.settings import Settings
+from listener.store.cases import list_cases
 from listener.store.mentions import MENTION
-from listener.store.outreach import OutreachStore, list_cases
 from tests.outreach_support import (
     SmtpServer,
     World,
@@ -111,9 +111,9 @@ def test_every_command_that_writes_first_settles_what_an_interrupted_run_left(
     assert done.returncode == 0, done.stderr
     assert "settled 2 mention(s)" in done.stderr
     assert listener.store.unsettled(stored_before=listener.clock.now() + timedelta(1)) == []
-    with listener.store.read() as conn:
+    with listener.store._read() as conn:
         assert any(case.author == "bob" for case in list_cases(conn, brand="O2"))
-    assert "ann" in [c.author for c in OutreachStore(listener.store).contacts("O2")]
+    assert "ann" in [c.author for c in listener.store.outreach.contacts("O2")]
 
 
 def _import_lines(path: Path, lines: list[dict[str, Any]]) -> Path:
@@ -200,7 +200,7 @@ def test_an_import_killed_right_after_storing_a_stop_never_lets_the_reply_out(
     assert dispatched.returncode == 0, dispatched.stderr
     assert smtp_server.messages == []
     assert world.draft(draft.id).status is DraftStatus.CANCELLED
-    assert "kim@example.org" in [c.author for c in OutreachStore(world.store).contacts("O2")]
+    assert "kim@example.org" in [c.author for c in world.store.outreach.contacts("O2")]
 
 
 def _mention_id_take(statement: str, parameters: Any) -> bool:

@@ -51,7 +51,7 @@ def test_the_demo_shows_open_incidents_a_queue_and_chart_data_years_later(
         run_for(listener, clock, 2)
         incidents = [i for i in incident_data.board_json(listener) if i["status"] == "open"]
         queue = listener.store.drafts(DraftFilter(status="pending"))
-        with listener.store.read() as conn:
+        with listener.store._read() as conn:
             points = desk_store.volume_series(
                 conn, since=clock.now() - timedelta(days=7), until=clock.now(), bucket_seconds=3600
             )

@@ -21,9 +21,7 @@ from listener.domain import Category, Mention
 from listener.errors import NotAllowed
 from listener.outreach.review import ReviewAction, names_brand
 from listener.settings import Settings
-from listener.store import DraftFilter
-from listener.store.mentions import MentionFilter
-from listener.store.outreach import OutreachStore
+from listener.store import DraftFilter, MentionFilter
 from tests.outreach_support import NOW
 
 REPO = Path(__file__).resolve().parents[1]
@@ -153,7 +151,7 @@ def test_a_chinese_stop_opts_its_author_out(
     listener.pipeline.ingest([forum_post(1, CHINESE_COMPLAINT, author="lin")], now=NOW)
     listener.pipeline.ingest([forum_post(2, f"@SkylineAir {stop}", author="lin")], now=NOW)
 
-    (entry,) = OutreachStore(listener.store).contacts("Skyline Air")
+    (entry,) = listener.store.outreach.contacts("Skyline Air")
     assert entry.author == "lin"
     (draft,) = listener.store.drafts(DraftFilter(status="all"), limit=10)  # none for the STOP
     assert draft.status.value == "cancelled"
@@ -166,7 +164,7 @@ def test_a_complaint_quoting_a_spam_footer_is_not_an_opt_out(
     text = "云帆航空天天给我发垃圾短信，回复TD退订也没用！"
     listener.pipeline.ingest([forum_post(1, text, author="wu")], now=NOW)
 
-    assert OutreachStore(listener.store).contacts("Skyline Air") == []
+    assert listener.store.outreach.contacts("Skyline Air") == []
     (mention,) = listener.store.mentions(MentionFilter(), limit=10)
     assert mention.score.dissatisfied
     assert mention.score.category is Category.SPAM_COMPLAINT

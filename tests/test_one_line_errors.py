@@ -37,7 +37,7 @@ def test_an_unreachable_database_is_one_line_naming_host_port_and_step() -> None
     assert "\n" not in message and "sqlalche.me" not in message
     store = Store.open(url, run_migrations=False)
     try:
-        with pytest.raises(StoreError) as reading, store.read():
+        with pytest.raises(StoreError) as reading, store._read():
             pass
     finally:
         store.close()

@@ -14,7 +14,6 @@ import pytest
 
 from listener.domain import DraftStatus, Mention
 from listener.settings import Settings
-from listener.store.outreach import OutreachStore
 from tests.fakes.x_api import XApiServer, x_api  # noqa: F401
 from tests.outreach_support import (
     NOW,
@@ -53,7 +52,7 @@ def test_stop_cancels_an_already_approved_reply_and_nothing_is_sent(
     cancelled = world.draft(draft.id)
     assert cancelled.status is DraftStatus.CANCELLED
     assert cancelled.reject_reason.startswith('do not contact: opted out ("stop") in mention')
-    (entry,) = OutreachStore(world.store).contacts("O2")
+    (entry,) = world.store.outreach.contacts("O2")
     assert entry.author == "dana" and entry.created_by == "listener"
     world.dispatcher().run_once()
     assert x_api.requests_to("post") == []
@@ -72,7 +71,7 @@ def test_no_new_draft_for_them_until_a_person_removes_them(
     # The list is per brand: another brand may still answer her.
     assert len(world.ingest(x_mention(x_api, eve, "@SkylineAir lost my bag, awful"))) == 1
 
-    OutreachStore(world.store).remove_contact(brand="O2", author="@EVE", actor="ann", at=NOW)
+    world.store.outreach.remove_contact(brand="O2", author="@EVE", actor="ann", at=NOW)
     drafts = world.ingest(x_mention(x_api, eve, "@O2 the bill is still wrong"))
     assert [d.brand for d in drafts] == ["Skyline Air", "O2"]
     assert any(r.action == "contact.remove" for r in world.store.audit(limit=20))
@@ -100,7 +99,7 @@ def test_an_opt_out_by_email_covers_the_address(world: World) -> None:
     world.approve(draft)
     world.ingest(email_mention(2, "kim@example.org", "O2 unsubscribe me from all of this"))
     assert world.draft(draft.id).status is DraftStatus.CANCELLED
-    assert [c.author for c in OutreachStore(world.store).contacts()] == ["kim@example.org"]
+    assert [c.author for c in world.store.outreach.contacts()] == ["kim@example.org"]
     assert len(world.drafts()) == 1
 
 
@@ -114,7 +113,7 @@ def test_the_opt_out_step_is_safe_to_run_again(
     records = len(world.store.audit(limit=1000))
     for step in world.listener.pipeline.after_store:
         step(report.stored, NOW)
-    assert len(OutreachStore(world.store).contacts()) == 1
+    assert len(world.store.outreach.contacts()) == 1
     assert len(world.store.audit(limit=1000)) == records
     assert report.problems == []
 
@@ -126,7 +125,7 @@ def test_everyday_stop_does_not_silence_a_customer(
     drafts = world.ingest(
         x_mention(x_api, x_api.add_user("gil"), "@O2 no signal at the bus stop again, awful")
     )
-    assert len(drafts) == 1 and OutreachStore(world.store).contacts() == []
+    assert len(drafts) == 1 and world.store.outreach.contacts() == []
 
 
 def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -177,4 +176,4 @@ def test_listener_contacts_edits_the_list(tmp_path: Path) -> None:
 
 def test_a_mention_without_an_author_cannot_opt_anyone_out(world: World) -> None:
     world.ingest(Mention("blog", "1", "O2 STOP", source_kind="feed", published_at=NOW))
-    assert OutreachStore(world.store).contacts() == []
+    assert world.store.outreach.contacts() == []

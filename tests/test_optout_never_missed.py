@@ -20,7 +20,6 @@ import pytest
 from listener.domain import DraftStatus, IngestItem, Mention
 from listener.settings import Settings
 from listener.sources import build_source
-from listener.store.outreach import OutreachStore
 from tests.fakes.x_api import BEARER_TOKEN, XApiServer, x_api  # noqa: F401
 from tests.outreach_support import (
     NOW,
@@ -80,7 +79,7 @@ def assert_nothing_emailed_and_listed(world: World, smtp: SmtpServer, draft_id: 
     assert smtp.messages == []
     assert report.sent == {}
     assert world.draft(draft_id).status is DraftStatus.CANCELLED
-    assert KIM in [c.author for c in OutreachStore(world.store).contacts("O2")]
+    assert KIM in [c.author for c in world.store.outreach.contacts("O2")]
 
 
 @pytest.mark.parametrize(
@@ -121,7 +120,7 @@ def test_a_stop_copied_from_someone_elses_post_still_counts(
     world.ingest(forum_post(7, "STOP", title=THREAD_TITLE, link="https://x.example/a", author="z"))
     world.ingest(forum_post(8, "STOP", title=THREAD_TITLE, link="https://x.example/a"))
     assert_nothing_emailed_and_listed(world, smtp_server, draft_id)
-    assert sorted(c.author for c in OutreachStore(world.store).contacts("O2")) == [KIM, "z"]
+    assert sorted(c.author for c in world.store.outreach.contacts("O2")) == [KIM, "z"]
 
 
 def _stored_without_its_steps(world: World, stop: Mention) -> None:
@@ -129,7 +128,7 @@ def _stored_without_its_steps(world: World, stop: Mention) -> None:
     the releases that ran opt-outs as a step: the STOP stored, unsettled, nobody listed."""
     [score] = world.listener.pipeline.scorer.score_batch([stop])
     world.store.ingest([IngestItem(stop, "O2", "O2", score)], at=world.clock.now())
-    assert OutreachStore(world.store).contacts() == []
+    assert world.store.outreach.contacts() == []
 
 
 def test_dispatch_never_sends_to_an_author_whose_stop_is_stored_but_unsettled(
@@ -140,7 +139,7 @@ def test_dispatch_never_sends_to_an_author_whose_stop_is_stored_but_unsettled(
     stop = forum_post(2, "O2 unsubscribe me", title="Re", link="https://forum.example/r/2")
     _stored_without_its_steps(world, stop)
     assert_nothing_emailed_and_listed(world, smtp_server, draft_id)
-    (entry,) = OutreachStore(world.store).contacts("O2")
+    (entry,) = world.store.outreach.contacts("O2")
     assert entry.reason.startswith('opted out ("unsubscribe") in mention')
 
 
@@ -191,7 +190,7 @@ def test_reimporting_a_stop_records_the_opt_out(
     config = _settings_file(tmp_path, world, smtp_server)
     imported = _cli(config, "import", str(lines))
     assert imported.returncode == 0, imported.stderr
-    assert [c.author for c in OutreachStore(world.store).contacts("O2")] == [KIM]
+    assert [c.author for c in world.store.outreach.contacts("O2")] == [KIM]
     assert world.draft(draft_id).status is DraftStatus.CANCELLED
 
     dispatched = _cli(config, "dispatch", "--json")
@@ -205,7 +204,7 @@ def test_an_old_stop_seen_again_does_not_undo_a_persons_removal(
 ) -> None:
     stop = forum_post(2, "STOP", title="Re: O2 bill", link="https://forum.example/r/2")
     world.ingest(stop)
-    contacts = OutreachStore(world.store)
+    contacts = world.store.outreach
     contacts.remove_contact(brand="O2", author=KIM, actor="ann", at=NOW)
     world.ingest(stop)  # the feed serves the same entry again
     assert contacts.contacts("O2") == []
@@ -262,7 +261,7 @@ def test_a_bare_stop_replying_to_the_brands_post_on_x_opts_out(
     x_world.dispatcher().run_once()
     assert x_api.requests_to("post") == []
     assert x_world.draft(draft.id).status is DraftStatus.CANCELLED
-    assert [c.author for c in OutreachStore(x_world.store).contacts("O2")] == ["dana"]
+    assert [c.author for c in x_world.store.outreach.contacts("O2")] == ["dana"]
 
 
 def test_a_post_tagging_the_brands_account_is_about_the_brand_even_without_its_terms(
@@ -276,4 +275,4 @@ def test_a_post_tagging_the_brands_account_is_about_the_brand_even_without_its_t
     x_world.ingest(x_mention(x_api, eve, "hey @O2: please stop messaging me"))
     x_world.dispatcher().run_once()
     assert x_api.requests_to("post") == []
-    assert [c.author for c in OutreachStore(x_world.store).contacts("O2")] == ["eve"]
+    assert [c.author for c in x_world.store.outreach.contacts("O2")] == ["eve"]

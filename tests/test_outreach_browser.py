@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 
 from listener.domain import DraftStatus
 from listener.settings import Settings
-from listener.store.outreach import OutreachStore
 from listener.web.server import WebServer
 from tests.browser_support import launched_chromium
 from tests.outreach_support import World, build_world, forum_mention
@@ -78,6 +77,6 @@ def test_mark_a_manual_reply_sent_see_the_breach_and_stop_contact(
     assert problems == []
     sent = world.draft(draft.id)
     assert sent.status is DraftStatus.SENT and sent.platform_id == "https://forum.example/t/1#r2"
-    (case,) = OutreachStore(world.store).cases()
+    (case,) = world.store.outreach.cases()
     assert case.root_cause == "staff_error" and case.first_response_at is not None
-    assert [c.author for c in OutreachStore(world.store).contacts()] == ["mo"]
+    assert [c.author for c in world.store.outreach.contacts()] == ["mo"]

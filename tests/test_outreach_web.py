@@ -14,7 +14,6 @@ import pytest
 from listener.domain import DraftStatus
 from listener.outreach.review import ReviewAction
 from listener.settings import Settings
-from listener.store.outreach import OutreachStore
 from listener.web.server import WebServer
 from tests.fakes.x_api import DUPLICATE_CONTENT, Failure, XApiServer, x_api  # noqa: F401
 from tests.outreach_support import World, build_world, forum_mention, x_mention
@@ -128,7 +127,7 @@ def test_cases_page_highlights_breaches_and_people_update_cases(
     world = site.world
     world.ingest(x_mention(x_api, x_api.add_user("fay"), "@O2 who sold you my number?"))
     world.clock.advance_to(world.clock.now() + timedelta(hours=5))
-    (case,) = OutreachStore(world.store).cases()
+    (case,) = world.store.outreach.cases()
     ann = site.client("ann")
     page = ann.get("/cases").text
     assert f'id="case-{case.id}"' in page and "breached: first_response" in page
@@ -146,7 +145,7 @@ def test_cases_page_highlights_breaches_and_people_update_cases(
     assert saved.status_code == 303
     detail = ann.get(f"/cases/{case.id}").text
     assert "investigating" in detail and "bought list, vendor X" in detail
-    updated = OutreachStore(world.store).case(case.id)
+    updated = world.store.outreach.case(case.id)
     assert updated.owner == "ann" and updated.root_cause == "bought_in_contact_list"
     bad = ann.post(f"/cases/{case.id}", data={"csrf_token": token, "status": "new"})
     assert bad.status_code == 303
@@ -166,7 +165,7 @@ def test_the_do_not_contact_list_is_edited_in_the_page(
     assert "asked by phone" in page and "1 waiting repl(ies) cancelled" in page
     assert world.draft(draft.id).status is DraftStatus.CANCELLED
     _post(ann, "/contacts/remove", brand="O2", author="gus")
-    assert OutreachStore(world.store).contacts() == []
+    assert world.store.outreach.contacts() == []
     refused = _post(site.client("vic"), "/contacts", brand="O2", author="@x")
     assert refused.status_code == 403
 

@@ -77,12 +77,12 @@ def test_a_failing_source_is_recorded_and_the_others_go_on(listener: Listener) -
     reports = {r.source: r for r in listener.poll()}
     assert reports["blog"].ok and reports["blog"].new == 4
     assert "HTTP 500" in reports["broken"].error
-    status = {s.name: s for s in listener.store.source_statuses(listener.clock.now())}
+    status = {s.name: s for s in listener.store.sources.statuses(listener.clock.now())}
     assert status["broken"].consecutive_failures == 1
     assert "HTTP 500" in status["broken"].last_error
     assert status["blog"].last_success_at is not None and status["blog"].mentions_total == 4
     listener.poll("broken")
-    status = {s.name: s for s in listener.store.source_statuses(listener.clock.now())}
+    status = {s.name: s for s in listener.store.sources.statuses(listener.clock.now())}
     assert status["broken"].consecutive_failures == 2
 
 
@@ -207,9 +207,9 @@ def test_a_paged_poll_stores_every_page_and_its_success_with_the_last_one(
         [report] = listener.poll("x-o2")
         assert report.ok, report.error
         assert (report.fetched, report.new) == (25, 25)
-        [status] = listener.store.source_statuses(listener.clock.now())
+        [status] = listener.store.sources.statuses(listener.clock.now())
         assert status.last_success_at is not None and status.mentions_total == 25
-        assert tweets[-1].id in listener.store.poll_start("x-o2")[1].cursor
+        assert tweets[-1].id in listener.store.sources.poll_start("x-o2")[1].cursor
 
 
 def test_a_429_on_a_later_page_keeps_what_the_pages_before_it_brought(
@@ -223,10 +223,10 @@ def test_a_429_on_a_later_page_keeps_what_the_pages_before_it_brought(
         [report] = listener.poll("x-o2")
         assert not report.ok and "rate" in report.error.lower()
         assert listener.store.count_mentions() == 20  # pages 1 and 2, the requests not wasted
-        [status] = listener.store.source_statuses(listener.clock.now())
+        [status] = listener.store.sources.statuses(listener.clock.now())
         assert status.last_success_at is None and status.consecutive_failures == 1
         # The cursor moves only with a last page: the next poll asks for the same posts.
-        assert json.loads(listener.store.poll_start("x-o2")[1].cursor or "{}") == {}
+        assert json.loads(listener.store.sources.poll_start("x-o2")[1].cursor or "{}") == {}
 
         [again] = listener.poll("x-o2")
         assert again.ok, again.error
@@ -241,7 +241,7 @@ def test_a_page_that_cannot_be_stored_stops_the_poll_before_any_later_page(
     _complaints(x_api, author)
     x_api.add_tweet("O2 poison: this one the database refuses", author=author)  # on page 1
     with _x_listener(make_settings, x_api, f"sqlite:///{tmp_path / 'poisoned.db'}") as listener:
-        with listener.store.write() as conn:
+        with listener.store._write() as conn:
             conn.exec_driver_sql(
                 "CREATE TRIGGER refuse BEFORE INSERT ON mention WHEN NEW.text LIKE '%poison%' "
                 "BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
@@ -251,7 +251,7 @@ def test_a_page_that_cannot_be_stored_stops_the_poll_before_any_later_page(
         # Page 1 failed to store; page 2, already fetched by then, must not be stored in its
         # place (a source whose cursor moved with every page would skip page 1 for good).
         assert listener.store.count_mentions() == 0
-        with listener.store.write() as conn:
+        with listener.store._write() as conn:
             conn.exec_driver_sql("DROP TRIGGER refuse")
         [again] = listener.poll("x-o2")
         assert again.ok and listener.store.count_mentions() == 26

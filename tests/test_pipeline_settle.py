@@ -13,8 +13,9 @@ from listener.app import Listener, make_listener
 from listener.domain import IngestItem, Mention
 from listener.settings import Settings
 from listener.store import DraftFilter
+from listener.store.cases import list_cases
+from listener.store.contacts import blocked
 from listener.store.engine import make_engine, migrate
-from listener.store.outreach import blocked, list_cases
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,7 +58,7 @@ def test_unsettled_mentions_get_their_opt_out_and_case_after_a_crash(
 
     assert listener.pipeline.settle_pending() == 2
 
-    with listener.store.read() as conn:
+    with listener.store._read() as conn:
         assert blocked(conn, "O2", ["ann"]) is not None
         assert any(case.author == "bob" for case in list_cases(conn, brand="O2"))
     assert listener.store.unsettled(stored_before=listener.clock.now()) == []
@@ -109,7 +110,7 @@ def test_mentions_left_unsettled_before_the_upgrade_are_still_settled(
     # Stamped with the upgrade's time: settled once the usual grace period has passed.
     assert listener.pipeline.settle_pending() == 0
     assert listener.pipeline.settle_pending(grace=timedelta(0)) == 1
-    with listener.store.read() as conn:
+    with listener.store._read() as conn:
         assert blocked(conn, "O2", ["ann"]) is not None
     assert listener.store.unsettled(stored_before=listener.clock.now()) == []
 

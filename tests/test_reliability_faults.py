@@ -136,7 +136,7 @@ def test_a_sqlite_file_locked_longer_than_the_busy_timeout_fails_that_poll_only(
         locked = listener.poll("news")[0]
         time.sleep(max(0.0, 6.5 - 5.0))
         after = listener.poll("news")[0]
-        status = listener.store.source_statuses(listener.clock.now())[0]
+        status = listener.store.sources.statuses(listener.clock.now())[0]
     finally:
         listener.close()
         blocker.close()
@@ -238,7 +238,7 @@ def test_a_poll_killed_at_any_point_then_restarted_loses_and_duplicates_nothing(
     store = Store.open(f"sqlite:///{database}")
     try:
         ids = {m.mention.external_id for m in store.mentions(limit=5000)}
-        with store.read() as conn:
+        with store._read() as conn:
             rows = conn.execute(select(func.count()).select_from(MENTION)).scalar_one()
             drafts = conn.execute(select(func.count()).select_from(DRAFT)).scalar_one()
             draft_mentions = conn.execute(

@@ -94,7 +94,7 @@ def test_xml_that_is_not_a_feed_at_all_is_the_sources_error_not_a_crash(
         report = poll(listener)
         assert not report.ok
         assert "not a readable feed" in report.error or "not an RSS" in report.error
-        assert listener.store.source_statuses(listener.clock.now())[0].last_error == report.error
+        assert listener.store.sources.statuses(listener.clock.now())[0].last_error == report.error
 
 
 def test_a_cp1252_body_that_claims_to_be_utf8_is_still_read(

@@ -119,7 +119,7 @@ def test_every_action_is_in_the_history_and_the_audit_chain(store: Store) -> Non
 def test_tampering_with_the_audit_log_is_detected(store: Store) -> None:
     store.review(1, ReviewAction.APPROVE, actor="bob", at=NOW)
     store.review(2, ReviewAction.REJECT, actor="bob", at=NOW, reason="spam")
-    with store.write() as conn:
+    with store._write() as conn:
         conn.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE id = 2"))
     check = store.verify_audit()
     assert not check.ok and check.first_bad_id == 2 and "does not match its hash" in check.problem

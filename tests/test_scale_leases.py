@@ -55,13 +55,13 @@ def test_instance_ids_are_the_configured_name_or_host_pid_token() -> None:
 @pytest.fixture
 def store(db_url: str) -> Iterator[Store]:
     store = Store.open(db_url)
-    store.ensure_sources([(f"feed-{i}", "feed", f"https://e.example/{i}") for i in range(20)])
+    store.sources.ensure([(f"feed-{i}", "feed", f"https://e.example/{i}") for i in range(20)])
     yield store
     store.close()
 
 
 def claim(store: Store, names: list[str], owner: str, now: datetime) -> list[str]:
-    with store.write() as conn:
+    with store._write() as conn:
         return lease_rows.claim(conn, names, owner=owner, now=now, until=now + LEASE)
 
 
@@ -79,18 +79,18 @@ def test_a_lease_left_by_a_dead_instance_is_taken_over_once_it_expires(store: St
 
 def test_renewing_keeps_the_lease_and_a_stranger_cannot_renew_it(store: Store) -> None:
     claim(store, ["feed-0"], "a", T0)
-    with store.write() as conn:
+    with store._write() as conn:
         assert lease_rows.renew(conn, ["feed-0"], owner="b", until=T0 + 10 * LEASE) == set()
         assert lease_rows.renew(conn, ["feed-0"], owner="a", until=T0 + 2 * LEASE) == {"feed-0"}
     assert claim(store, ["feed-0"], "b", T0 + LEASE + timedelta(seconds=1)) == []
-    with store.read() as conn:
+    with store._read() as conn:
         assert lease_rows.lease_states(conn)["feed-0"] == LeaseState("a", T0 + 2 * LEASE)
 
 
 def test_after_a_poll_nobody_polls_the_source_again_before_it_is_due(store: Store) -> None:
     claim(store, ["feed-0"], "a", T0)
     due = T0 + timedelta(minutes=5)
-    with store.write() as conn:
+    with store._write() as conn:
         assert not lease_rows.release(conn, "feed-0", owner="b", not_before=T0)
         assert lease_rows.release(conn, "feed-0", owner="a", not_before=due)
     assert claim(store, ["feed-0"], "b", due - timedelta(seconds=1)) == []
@@ -120,7 +120,7 @@ def test_many_instances_claiming_at_once_share_the_sources_without_overlap(store
 
 def test_claiming_a_batch_respects_the_limit(store: Store) -> None:
     names = [f"feed-{i}" for i in range(20)]
-    with store.write() as conn:
+    with store._write() as conn:
         first = lease_rows.claim(conn, names, owner="a", now=T0, until=T0 + LEASE, limit=5)
     assert len(first) == 5
     rest = claim(store, names, "b", T0)

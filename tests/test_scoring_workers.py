@@ -118,7 +118,7 @@ def _stored(make_settings: Callable[..., Settings], workers: int, url: str) -> l
         assert [r.new > 0 for r in reports] == [True, True, False, True]
         assert all(r.new + r.duplicates == r.matched > 0 for r in reports)
         # By external id: PostgreSQL spends sequence numbers on the rows its dedup skips.
-        with listener.store.read() as conn:
+        with listener.store._read() as conn:
             scores = conn.execute(
                 select(
                     MENTION.c.external_id,
@@ -192,7 +192,7 @@ def test_on_postgresql_a_batch_is_stored_while_the_one_before_is_settled(
     overlapped: list[bool] = []
 
     def second_batch_stored() -> bool:
-        with listener.store.read() as conn:
+        with listener.store._read() as conn:
             return (
                 conn.execute(select(MENTION.c.id).where(MENTION.c.external_id == "b0")).first()
                 is not None
@@ -218,7 +218,7 @@ def test_on_postgresql_a_batch_is_stored_while_the_one_before_is_settled(
                 [mentions(50, "a"), mentions(50, "b"), mentions(50, "c")], actor="import"
             )
         )
-        with listener.store.read() as conn:
+        with listener.store._read() as conn:
             unsettled = conn.execute(select(UNSETTLED.c.mention_ids)).scalars().all()
             b_ids = (
                 conn.execute(select(MENTION.c.id).where(MENTION.c.external_id.startswith("b")))
@@ -253,7 +253,7 @@ def test_on_postgresql_stopping_an_import_early_still_settles_what_was_stored(
         imported = listener.pipeline.ingest_many([mentions(20, p) for p in "abcd"], actor="import")
         first = next(imported)
         imported.close()
-        with listener.store.read() as conn:
+        with listener.store._read() as conn:
             stored = conn.execute(select(MENTION.c.external_id)).scalars().all()
             unsettled = conn.execute(select(UNSETTLED.c.id)).scalars().all()
     finally:

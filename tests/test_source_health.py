@@ -151,7 +151,7 @@ def test_an_unhealthy_source_alerts_operators_once_per_outage(
         )
         listener.poll("down")
         watch_sources(listener.store, settings, listener.clock)
-        with listener.store.read() as conn:
+        with listener.store._read() as conn:
             assert len(alert_ids(conn)) == 1
     finally:
         listener.close()

@@ -25,9 +25,9 @@ from listener.errors import StoreError
 from listener.store import Store, bulk
 from listener.store.audit import AUDIT
 from listener.store.bulk import _copy_oids, insert_rows
+from listener.store.cases import CASE, CASE_MENTION
 from listener.store.incidents import INCIDENT_MENTION
 from listener.store.mentions import DRAFT, DRAFT_EVENT, MENTION, SCORE, SIGHTING
-from listener.store.outreach import CASE, CASE_MENTION
 
 AT = datetime(2026, 3, 6, 9, 41, 0, 123456, tzinfo=UTC)
 
@@ -58,10 +58,10 @@ def _mention(external_id: str, **extra: object) -> dict[str, object]:
 
 def test_rows_read_back_the_same_as_rows_written_by_core(store: Store) -> None:
     other_zone = AT.astimezone(timezone(timedelta(hours=5, minutes=30)))
-    with store.write() as conn:
+    with store._write() as conn:
         conn.execute(MENTION.insert(), [_mention("core", published_at=other_zone)])
         insert_rows(conn, MENTION, [_mention("bulk", published_at=other_zone)])
-    with store.read() as conn:
+    with store._read() as conn:
         rows = {
             r.external_id: r._asdict() for r in conn.execute(select(MENTION).order_by(MENTION.c.id))
         }
@@ -87,10 +87,10 @@ def test_rows_read_back_the_same_as_rows_written_by_core(store: Store) -> None:
     ids=["utc", "whole-second", "other-zone", "zoneinfo-utc", "naive"],
 )
 def test_a_time_is_stored_as_the_same_text_as_core_writes(store: Store, moment: datetime) -> None:
-    with store.write() as conn:
+    with store._write() as conn:
         conn.execute(MENTION.insert(), [_mention("core", published_at=moment)])
         insert_rows(conn, MENTION, [_mention("bulk", published_at=moment)])
-    with store.read() as conn:
+    with store._read() as conn:
         stored = dict(
             conn.execute(select(MENTION.c.external_id, cast(MENTION.c.published_at, String)))
             .tuples()
@@ -100,7 +100,7 @@ def test_a_time_is_stored_as_the_same_text_as_core_writes(store: Store, moment: 
 
 
 def test_json_and_booleans_round_trip(store: Store) -> None:
-    with store.write() as conn:
+    with store._write() as conn:
         [(mention_id,)] = insert_rows(conn, MENTION, [_mention("j")], returning=("id",))
         signals: list[dict[str, object]] = [
             {"name": 'café "quoted" \\ {{x}}', "weight": 0.25},
@@ -121,7 +121,7 @@ def test_json_and_booleans_round_trip(store: Store) -> None:
                 }
             ],
         )
-    with store.read() as conn:
+    with store._read() as conn:
         row = conn.execute(select(SCORE)).one()
     assert row.signals == signals
     assert [type(s["weight"]) for s in row.signals] == [float, float]
@@ -130,7 +130,7 @@ def test_json_and_booleans_round_trip(store: Store) -> None:
 
 
 def test_conflicts_are_skipped_and_only_new_rows_return(store: Store) -> None:
-    with store.write() as conn:
+    with store._write() as conn:
         first = insert_rows(
             conn, MENTION, [_mention("a"), _mention("b")], returning=("id", "external_id")
         )
@@ -143,19 +143,19 @@ def test_conflicts_are_skipped_and_only_new_rows_return(store: Store) -> None:
         )
     assert sorted(e for _, e in first) == ["a", "b"]
     assert again == [("c",)]
-    with store.read() as conn:  # the skipped row did not undo the rest of the transaction
+    with store._read() as conn:  # the skipped row did not undo the rest of the transaction
         stored = conn.execute(select(MENTION.c.external_id, MENTION.c.text)).all()
     assert sorted(e for e, _ in stored) == ["a", "b", "c"]
 
 
 def test_a_repeat_within_one_batch_keeps_the_first_row(store: Store) -> None:
     rows = [_mention("a", text="first"), _mention("b"), _mention("a", text="second")]
-    with store.write() as conn:
+    with store._write() as conn:
         got = insert_rows(
             conn, MENTION, rows, ignore_conflicts=True, returning=("id", "external_id")
         )
     assert sorted(e for _, e in got) == ["a", "b"]
-    with store.read() as conn:
+    with store._read() as conn:
         texts = {e: t for e, t in conn.execute(select(MENTION.c.external_id, MENTION.c.text))}
     assert texts["a"] == "first"
 
@@ -163,21 +163,21 @@ def test_a_repeat_within_one_batch_keeps_the_first_row(store: Store) -> None:
 def test_a_conflict_not_asked_to_be_skipped_fails_the_write_and_saves_nothing(
     store: Store,
 ) -> None:
-    with store.write() as conn:
+    with store._write() as conn:
         insert_rows(conn, MENTION, [_mention("a")])
-    with pytest.raises(StoreError, match="refused"), store.write() as conn:
+    with pytest.raises(StoreError, match="refused"), store._write() as conn:
         insert_rows(conn, MENTION, [_mention("b")])
         insert_rows(conn, MENTION, [_mention("c"), _mention("a")])
-    with store.read() as conn:
+    with store._read() as conn:
         assert [e for (e,) in conn.execute(select(MENTION.c.external_id))] == ["a"]
 
 
 def test_large_batches_are_split_below_the_parameter_limit(store: Store) -> None:
     rows = [_mention(f"m{i}") for i in range(5000)]  # 30,000 parameters and more
-    with store.write() as conn:
+    with store._write() as conn:
         ids = insert_rows(conn, MENTION, rows, returning=("id",))
     assert len({i for (i,) in ids}) == 5000
-    with store.read() as conn:
+    with store._read() as conn:
         assert len(conn.execute(select(MENTION.c.id)).all()) == 5000
 
 
@@ -195,7 +195,7 @@ def test_ids_are_handed_out_in_row_order(store: Store) -> None:
     # The audit chain links each record to the one before it by id order.
     names = [f"r{i:05d}" for i in range(3000)]
     names.reverse()
-    with store.write() as conn:
+    with store._write() as conn:
         got = insert_rows(
             conn, MENTION, [_mention(n) for n in names], returning=("id", "external_id")
         )
@@ -203,7 +203,7 @@ def test_ids_are_handed_out_in_row_order(store: Store) -> None:
 
 
 def test_known_ids_are_found_among_more_ids_than_one_lookup_takes(store: Store) -> None:
-    with store.write() as conn:
+    with store._write() as conn:
         insert_rows(conn, MENTION, [_mention(f"m{i}") for i in range(0, 1200, 3)])
         insert_rows(
             conn,
@@ -222,7 +222,7 @@ def test_every_table_an_import_writes_goes_by_copy_on_postgresql(postgres_url: s
     # unnest() insert; this says which one.
     store = Store.open(postgres_url)
     try:
-        with store.write() as conn:
+        with store._write() as conn:
             for table in (
                 MENTION, SCORE, DRAFT, DRAFT_EVENT, SIGHTING, AUDIT, CASE, CASE_MENTION,
                 INCIDENT_MENTION,
@@ -247,10 +247,10 @@ def test_a_column_type_copy_does_not_send_is_inserted_the_other_way(
     )
     try:
         table.metadata.create_all(store.engine)
-        with store.write() as conn:
+        with store._write() as conn:
             got = insert_rows(conn, table, [{"amount": 1.5}, {"amount": 2}], returning=("id",))
         assert len(got) == 2
-        with store.read() as conn:
+        with store._read() as conn:
             assert sorted(float(a) for (a,) in conn.execute(select(table.c.amount))) == [1.5, 2.0]
     finally:
         store.close()
@@ -261,22 +261,22 @@ def test_integers_are_stored_exactly_or_refused_never_wrapped(store: Store) -> N
     # PostgreSQL refuses the batch whichever way it is sent (binary COPY would have wrapped
     # 2**31 + 5 round to a negative number without a word), and SQLite keeps the value.
     edges = [_mention(f"e{i}", replies=2**31 - 1, likes=-(2**31)) for i in range(40)]
-    with store.write() as conn:
+    with store._write() as conn:
         insert_rows(conn, MENTION, edges)
-    with store.read() as conn:
+    with store._read() as conn:
         stored = set(conn.execute(select(MENTION.c.replies, MENTION.c.likes)).all())
     assert stored == {(2**31 - 1, -(2**31))}
     too_big = [_mention(f"b{i}", author_followers=2**31 + 5 if i == 7 else 10) for i in range(40)]
     if store.is_sqlite:
-        with store.write() as conn:
+        with store._write() as conn:
             insert_rows(conn, MENTION, too_big)
-        with store.read() as conn:
+        with store._read() as conn:
             followers = {f for (f,) in conn.execute(select(MENTION.c.author_followers))}
         assert 2**31 + 5 in followers
         return
-    with pytest.raises(StoreError, match="out of range"), store.write() as conn:
+    with pytest.raises(StoreError, match="out of range"), store._write() as conn:
         insert_rows(conn, MENTION, too_big)
-    with store.read() as conn:
+    with store._read() as conn:
         assert conn.execute(select(MENTION.c.id).where(MENTION.c.external_id == "b0")).all() == []
 
 
@@ -304,7 +304,7 @@ def test_counts_too_large_for_their_column_are_capped_and_the_batch_is_stored(
     ]
     stored = store.ingest(items, at=AT)
     assert len(stored) == 40
-    with store.read() as conn:
+    with store._read() as conn:
         rows = {
             r.external_id: r
             for r in conn.execute(

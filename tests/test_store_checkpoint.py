@@ -31,13 +31,13 @@ def _wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
 def test_writes_leave_the_checkpoint_to_the_background_thread(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'l.db'}")
     try:
-        with store.read() as conn:
+        with store._read() as conn:
             limit = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
         assert limit == WRITER_AUTOCHECKPOINT  # writers only checkpoint as a safety net
         assert store.checkpointer is not None
         assert not _checkpoint_threads()  # migrations and reads do not start it
         for n in range(20):
-            with store.write() as conn:
+            with store._write() as conn:
                 audit.append_many(
                     conn,
                     [
@@ -48,7 +48,7 @@ def test_writes_leave_the_checkpoint_to_the_background_thread(tmp_path: Path) ->
         checkpointer = store.checkpointer
         assert _wait_for(lambda: checkpointer.runs >= 1), "no background checkpoint ran"
         assert checkpointer.failures == 0
-        with store.read() as conn:
+        with store._read() as conn:
             assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one() == 1000
             assert audit.verify(conn).ok
     finally:

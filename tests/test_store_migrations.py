@@ -58,7 +58,7 @@ def test_catching_up_on_missed_mentions_is_a_range_seek_not_a_scan_of_the_brand(
     made each batch slower as the store grew."""
     store = Store.open(f"sqlite:///{tmp_path / 'plan.db'}")
     try:
-        with store.read() as conn:
+        with store._read() as conn:
             compiled = _MISSED.compile(conn)
             params = compiled.construct_params(
                 {"b_brand": "O2", "b_after": 10, "b_below": 20, "b_limit": 100}

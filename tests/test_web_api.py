@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from listener.app import Listener
-from listener.store import users
 from listener.web.auth import new_api_token
 from listener.web.server import WebServer
 from tests.web_support import HOSTILE, add_user, seeded_listener
@@ -17,8 +16,7 @@ from tests.web_support import HOSTILE, add_user, seeded_listener
 
 def token_for(listener: Listener, name: str) -> str:
     token, token_hash = new_api_token()
-    with listener.store.write() as conn:
-        users.set_api_token_hash(conn, name, token_hash, actor="test", at=listener.clock.now())
+    listener.store.users.set_api_token_hash(name, token_hash, actor="test", at=listener.clock.now())
     return token
 
 

@@ -27,7 +27,7 @@ def listener(make_settings: Callable[..., Any], db_url: str) -> Iterator[Listene
 
 def test_accounts_keep_only_hashes_and_refuse_duplicates(listener: Listener) -> None:
     add_user(listener, "ann", "approver", "a long password")
-    with listener.store.read() as conn:
+    with listener.store._read() as conn:
         ann = users.get_user(conn, "ann")
     assert ann.password_hash.startswith("$argon2id$")
     assert verify_password(ann.password_hash, "a long password")
@@ -37,7 +37,7 @@ def test_accounts_keep_only_hashes_and_refuse_duplicates(listener: Listener) -> 
         add_user(listener, "ann", "viewer")
     with pytest.raises(NotAllowed, match="role 'root' is unknown"):
         add_user(listener, "bob", "root")
-    with listener.store.read() as conn, pytest.raises(NotFound):
+    with listener.store._read() as conn, pytest.raises(NotFound):
         users.get_user(conn, "nobody")
     assert listener.store.audit(limit=1)[0].action == "user.add"
 
@@ -55,7 +55,7 @@ def test_queue_pages_cover_every_pending_draft_once_most_urgent_first(listener: 
     f = DraftFilter(status="pending")
     seen = []
     cursor = None
-    with listener.store.read() as conn:
+    with listener.store._read() as conn:
         while True:
             items, cursor = desk_store.queue_page(conn, f, after=cursor, limit=2)
             seen.extend(items)
@@ -66,7 +66,7 @@ def test_queue_pages_cover_every_pending_draft_once_most_urgent_first(listener: 
 
 
 def test_counts_stop_at_the_cap(listener: Listener) -> None:
-    with listener.store.read() as conn:
+    with listener.store._read() as conn:
         everything = desk_store.count_drafts_capped(conn, DraftFilter(status="pending"))
         capped = desk_store.count_drafts_capped(conn, DraftFilter(status="pending"), cap=2)
     assert everything == listener.store.count_drafts() >= 5
@@ -76,7 +76,7 @@ def test_counts_stop_at_the_cap(listener: Listener) -> None:
 def test_the_feed_pages_newest_first(listener: Listener) -> None:
     seen = []
     cursor = None
-    with listener.store.read() as conn:
+    with listener.store._read() as conn:
         while True:
             found, cursor = desk_store.mention_page(conn, MentionFilter(), before=cursor, limit=4)
             seen.extend(found)
@@ -88,7 +88,7 @@ def test_the_feed_pages_newest_first(listener: Listener) -> None:
 def test_volume_series_counts_mentions_and_unhappy_ones_per_brand_and_bucket(
     listener: Listener,
 ) -> None:
-    with listener.store.read() as conn:
+    with listener.store._read() as conn:
         points = desk_store.volume_series(
             conn, since=T0 - timedelta(days=1), until=T0 + timedelta(days=1), bucket_seconds=3600
         )
@@ -110,9 +110,9 @@ def test_snoozed_drafts_wake_when_their_time_is_up(listener: Listener) -> None:
         at=now,
         snooze_until=now + timedelta(hours=1),
     )
-    with listener.store.write() as conn:
+    with listener.store._write() as conn:
         assert desk_store.wake_snoozed(conn, now + timedelta(minutes=59)) == []
-    with listener.store.write() as conn:
+    with listener.store._write() as conn:
         assert desk_store.wake_snoozed(conn, now + timedelta(hours=1)) == [draft.id]
     woken = listener.store.draft(draft.id)
     assert woken.status.value == "pending" and woken.snoozed_until is None

@@ -11,7 +11,6 @@ from listener.app import Listener, make_listener
 from listener.clock import ReplayClock
 from listener.domain import Mention
 from listener.settings import Settings
-from listener.store import users
 from listener.web.auth import hash_password
 
 PASSWORD = "correct horse battery"
@@ -80,15 +79,13 @@ def password_hash(password: str) -> str:
 
 
 def add_user(listener: Listener, name: str, role: str, password: str = PASSWORD) -> None:
-    with listener.store.write() as conn:
-        users.add_user(
-            conn,
-            name=name,
-            role=role,
-            password_hash=password_hash(password),
-            actor="test",
-            at=listener.clock.now(),
-        )
+    listener.store.users.add(
+        name=name,
+        role=role,
+        password_hash=password_hash(password),
+        actor="test",
+        at=listener.clock.now(),
+    )
 
 
 def csrf_from(html: str) -> str:

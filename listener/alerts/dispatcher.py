@@ -19,18 +19,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from listener.alerts.channel import Channel, OutgoingAlert
+from listener.alerts.claims import Claim, DeliveryFacts, Fail, Hold, Supersede, decide_claim
 from listener.alerts.email import EmailChannel
-from listener.alerts.message import ESCALATED
 from listener.alerts.slack import SlackChannel
 from listener.alerts.webhook import WebhookChannel
 from listener.clock import Clock
 from listener.errors import DispatchError
 from listener.incidents.model import Severity
 from listener.ops.metrics import Metrics
-from listener.outreach.caps import quiet_hours_end
 from listener.settings import AlertChannelSettings, Settings
-from listener.store import Store
-from listener.store import alerts as q
+from listener.store import Delivery, Store
 
 log = logging.getLogger("listener.alerts")
 
@@ -104,9 +102,8 @@ class AlertDispatcher:
         """One pass; safe to run from several processes at once."""
         report = DispatchReport()
         now = self.clock.now()
-        with self.store.read() as conn:
-            if not q.has_work(conn, now, self.settings.incidents.stuck_after):
-                return report
+        if not self.store.alerts.has_work(now, self.settings.incidents.stuck_after):
+            return report
         self.route(now, report)
         for delivery in self.claim(now, report):
             self._send(delivery, report)
@@ -115,55 +112,42 @@ class AlertDispatcher:
     def route(self, now: datetime, report: DispatchReport | None = None) -> None:
         report = report or DispatchReport()
         incidents = self.settings.incidents
-        with self.store.write() as conn:
-            report.recovered += q.recover_stuck(conn, now, incidents.stuck_after)
-            for alert in q.unrouted(conn):
-                names = [
-                    c.name
-                    for c in self.configs.values()
-                    if routes_to(c, alert.brand, alert.severity)
-                ]
-                q.route(conn, alert, names, now)
-                report.routed += 1
+        recovered, routed = self.store.alerts.route(
+            now,
+            incidents.stuck_after,
+            lambda alert: [
+                c.name for c in self.configs.values() if routes_to(c, alert.brand, alert.severity)
+            ],
+        )
+        report.recovered += recovered
+        report.routed += routed
 
-    def claim(self, now: datetime, report: DispatchReport | None = None) -> list[q.Delivery]:
-        """Take due deliveries for this dispatcher (pending → sending); hold the ones that wait."""
+    def claim(self, now: datetime, report: DispatchReport | None = None) -> list[Delivery]:
+        """Take due deliveries for this dispatcher (pending → sending); hold the ones that wait.
+
+        The store gathers each delivery's facts and applies `decide_claim`'s ruling in one
+        transaction (see `listener.alerts.claims`).
+        """
         report = report or DispatchReport()
-        claimed: list[q.Delivery] = []
-        with self.store.write() as conn:
-            for d in q.due(conn, now, self.batch):
-                config = self.configs.get(d.channel)
-                if config is None or d.channel not in self.channels:
-                    if q.claim(conn, d.id, self.owner, now):
-                        q.mark_failed(
-                            conn,
-                            d.id,
-                            self.owner,
-                            f"channel {d.channel!r} is no longer configured",
-                            now,
-                        )
-                        report.failed += 1
-                        self.metrics.delivery("alert", d.channel, "failed")
-                    continue
-                quiet_end = quiet_hours_end(config.quiet_hours, now)
-                if quiet_end is not None:
-                    q.hold(conn, d.id, quiet_end, "quiet hours")
-                    report.held += 1
-                    continue
-                if d.alert.kind == ESCALATED and (newer := q.newer_pending(conn, d)):
-                    q.supersede(conn, d.id, newer)
-                    report.superseded += 1
-                    continue
-                last = q.last_sent(conn, d.channel, d.cooldown_key)
-                if last is not None and now - last < config.cooldown:
-                    q.hold(conn, d.id, last + config.cooldown, "cooldown")
-                    report.held += 1
-                    continue
-                if q.claim(conn, d.id, self.owner, now):
-                    claimed.append(d)
+        claimed: list[Delivery] = []
+
+        def decide(facts: DeliveryFacts) -> Fail | Hold | Supersede | Claim:
+            return decide_claim(facts, configs=self.configs, channels=self.channels, now=now)
+
+        for outcome in self.store.alerts.claim_due(now, self.batch, self.owner, decide):
+            if isinstance(outcome.decision, Fail):
+                report.failed += outcome.taken
+                if outcome.taken:
+                    self.metrics.delivery("alert", outcome.delivery.channel, "failed")
+            elif isinstance(outcome.decision, Hold):
+                report.held += 1
+            elif isinstance(outcome.decision, Supersede):
+                report.superseded += 1
+            elif outcome.taken:
+                claimed.append(outcome.delivery)
         return claimed
 
-    def _send(self, d: q.Delivery, report: DispatchReport) -> None:
+    def _send(self, d: Delivery, report: DispatchReport) -> None:
         now = self.clock.now()
         channel = self.channels[d.channel]
         alert = OutgoingAlert(
@@ -186,14 +170,13 @@ class AlertDispatcher:
                 log.exception("alert channel %s crashed", d.channel, extra=_context(d))
                 raise DispatchError(f"alert channel {d.channel!r} crashed: {exc!r}") from exc
         except DispatchError as exc:
-            with self.store.write() as conn:
-                if exc.retryable:
-                    wait = backoff(d.attempts + 1, incidents.retry_base, incidents.retry_max)
-                    q.mark_retry(conn, d.id, self.owner, str(exc), now + wait)
-                    report.retrying += 1
-                else:
-                    q.mark_failed(conn, d.id, self.owner, str(exc), now)
-                    report.failed += 1
+            if exc.retryable:
+                wait = backoff(d.attempts + 1, incidents.retry_base, incidents.retry_max)
+                self.store.alerts.mark_retry(d.id, self.owner, str(exc), now + wait)
+                report.retrying += 1
+            else:
+                self.store.alerts.mark_failed(d.id, self.owner, str(exc), now)
+                report.failed += 1
             self.metrics.delivery("alert", d.channel, "retry" if exc.retryable else "failed")
             report.errors.append(str(exc))
             log.warning(
@@ -204,9 +187,8 @@ class AlertDispatcher:
                 extra=_context(d),
             )
             return
-        with self.store.write() as conn:
-            if q.mark_sent(conn, d.id, self.owner, now):
-                report.sent += 1
+        if self.store.alerts.mark_sent(d.id, self.owner, now):
+            report.sent += 1
         self.metrics.delivery("alert", d.channel, "sent")
 
     def close(self) -> None:
@@ -214,7 +196,7 @@ class AlertDispatcher:
             channel.close()
 
 
-def _context(d: q.Delivery) -> dict[str, object]:
+def _context(d: Delivery) -> dict[str, object]:
     """Log context of a delivery: its alert, incident, brand and channel."""
     return {
         "alert_id": d.alert.id,

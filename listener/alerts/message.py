@@ -7,9 +7,24 @@ a template expression.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from listener.store.incidents import Incident
+if TYPE_CHECKING:
+    from listener.store import Incident
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    """An alert for the responders' outbox, queued in the transaction that makes it true."""
+
+    kind: str
+    brand: str
+    severity: str
+    title: str
+    body: dict[str, Any]
+    dedupe_key: str
+
 
 OPENED = "incident.opened"
 ESCALATED = "incident.escalated"

@@ -39,9 +39,7 @@ from listener.pipeline import IngestReport
 from listener.scoring.language import language_filter
 from listener.settings import format_duration, parse_duration
 from listener.sources.importing import BadLine, detect_format, open_text, read_mentions
-from listener.store import DraftFilter, MentionFilter
-from listener.store.instance_lock import single_instance
-from listener.store.mentions import stored_as_dict
+from listener.store import DraftFilter, MentionFilter, single_instance, stored_as_dict
 
 log = logging.getLogger("listener")
 IMPORT_BATCH = 2000

@@ -22,8 +22,6 @@ from listener.cli.common import (
 from listener.clock import SystemClock
 from listener.settings import Settings
 from listener.store import Store
-from listener.store import alerts as alert_store
-from listener.store import incidents as q
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 ActorOption = Annotated[str | None, typer.Option("--as", help="Who is acting (for the audit log).")]
@@ -72,10 +70,8 @@ def incidents(
     """List incidents, active and most severe first."""
     if ctx.invoked_subcommand is not None:
         return
-    with _store(config) as (_, store), store.read() as conn:
-        found = q.list_incidents(
-            conn, q.IncidentFilter(brand=brand, status=tuple(status or ()), active_only=active)
-        )
+    with _store(config) as (_, store):
+        found = store.incidents.find(brand=brand, status=tuple(status or ()), active_only=active)
     if as_json:
         print_json([i.as_dict() for i in found])
         return
@@ -98,8 +94,8 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """One incident with its mentions, timeline and amplifiers."""
-    with _store(config) as (_, store), store.read() as conn:
-        detail = q.get_incident(conn, incident_id)
+    with _store(config) as (_, store):
+        detail = store.incidents.detail(incident_id)
     if as_json:
         print_json(detail.as_dict())
         return
@@ -117,8 +113,10 @@ def ack(
     actor: ActorOption = None,
 ) -> None:
     """Acknowledge an open incident (someone is on it)."""
-    with _store(config) as (_, store), store.write() as conn:
-        incident = q.acknowledge(conn, incident_id, actor=actor_name(actor), at=SystemClock().now())
+    with _store(config) as (_, store):
+        incident = store.incidents.acknowledge(
+            incident_id, actor=actor_name(actor), at=SystemClock().now()
+        )
     console.print(f"incident {incident.id} acknowledged.")
 
 
@@ -130,9 +128,9 @@ def close(
     reason: Annotated[str, typer.Option("--reason", help="Why it is closed.")] = "",
 ) -> None:
     """Close an incident; later mentions of the same story open a new one."""
-    with _store(config) as (_, store), store.write() as conn:
-        incident = q.close(
-            conn, incident_id, actor=actor_name(actor), at=SystemClock().now(), reason=reason
+    with _store(config) as (_, store):
+        incident = store.incidents.close(
+            incident_id, actor=actor_name(actor), at=SystemClock().now(), reason=reason
         )
     console.print(f"incident {incident.id} closed.")
 
@@ -145,8 +143,10 @@ def merge(
     actor: ActorOption = None,
 ) -> None:
     """Merge one incident into another of the same brand."""
-    with _store(config) as (_, store), store.write() as conn:
-        incident = q.merge(conn, incident_id, into, actor=actor_name(actor), at=SystemClock().now())
+    with _store(config) as (_, store):
+        incident = store.incidents.merge(
+            incident_id, into, actor=actor_name(actor), at=SystemClock().now()
+        )
     console.print(
         f"incident {incident_id} merged into {incident.id} "
         f"({incident.mention_count} mention(s) now)."
@@ -169,8 +169,8 @@ def alerts(
     """List alert deliveries (one per alert and channel)."""
     if ctx.invoked_subcommand is not None:
         return
-    with _store(config) as (_, store), store.read() as conn:
-        found = alert_store.list_deliveries(conn, status=status, incident_id=incident)
+    with _store(config) as (_, store):
+        found = store.alerts.deliveries(status=status, incident_id=incident)
     if as_json:
         print_json([d.as_dict() for d in found])
         return

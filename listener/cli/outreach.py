@@ -22,8 +22,7 @@ from listener.cli.common import (
 from listener.cli.core import open_listener
 from listener.errors import NotAllowed
 from listener.outreach.dispatch import Dispatcher
-from listener.store.audit import AuditHead
-from listener.store.outreach import OutreachStore
+from listener.store import AuditHead
 
 ActorOption = Annotated[str | None, typer.Option("--as", help="Who is acting (for the audit log).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
@@ -111,7 +110,7 @@ def contacts_list(
 ) -> None:
     """Everyone who must not be contacted, with why and since when."""
     with _opened(config) as listener:
-        found = OutreachStore(listener.store).contacts(brand)
+        found = listener.store.outreach.contacts(brand)
     if as_json:
         print_json([c.as_dict() for c in found])
         return
@@ -133,7 +132,7 @@ def contacts_add(
     """Add someone to a brand's do-not-contact list; their waiting replies are cancelled."""
     with _opened(config, writes=True) as listener:
         _check_brand(listener, brand)
-        added, cancelled = OutreachStore(listener.store).add_contact(
+        added, cancelled = listener.store.outreach.add_contact(
             brand=brand,
             author=author,
             reason=reason,
@@ -160,7 +159,7 @@ def contacts_remove(
     """Take someone off the list (e.g. they asked to hear from the brand again)."""
     with _opened(config, writes=True) as listener:
         _check_brand(listener, brand)
-        OutreachStore(listener.store).remove_contact(
+        listener.store.outreach.remove_contact(
             brand=brand, author=author, actor=actor_name(actor), at=listener.clock.now()
         )
     console.print(f"{author} removed from the do-not-contact list of {brand}.")
@@ -185,7 +184,7 @@ def cases(
         ctx.obj = config
         return
     with _opened(config) as listener:
-        found = OutreachStore(listener.store).cases(brand=brand, status=status)
+        found = listener.store.outreach.cases(brand=brand, status=status)
         now = listener.clock.now()
         outreach = listener.settings.outreach
         rows = [c.as_dict(now, outreach.first_response_sla, outreach.resolution_sla) for c in found]
@@ -225,7 +224,7 @@ def cases_update(
     if status is None and owner is None and root_cause is None and note is None:
         fail("give at least one of --status, --owner, --root-cause, --note", 2)
     with _opened(config or ctx.obj, writes=True) as listener:
-        case = OutreachStore(listener.store).update_case(
+        case = listener.store.outreach.update_case(
             case_id,
             actor=actor_name(actor),
             at=listener.clock.now(),

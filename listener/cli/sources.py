@@ -25,7 +25,7 @@ def sources(
         try:
             now = listener.clock.now()
             rows = []
-            for status in listener.store.source_statuses(now):
+            for status in listener.store.sources.statuses(now):
                 health = health_of(status, listener.settings, now)
                 rows.append(
                     {

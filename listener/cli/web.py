@@ -20,7 +20,7 @@ from listener.cli.common import (
     user_errors,
 )
 from listener.cli.core import open_listener
-from listener.store import users
+from listener.store import check_role
 
 
 def register(app: typer.Typer) -> None:
@@ -81,19 +81,17 @@ def add_user(
     from listener.web.auth import hash_password
 
     with user_errors():
-        users.check_role(role)
+        check_role(role)
         password_hash = hash_password(_read_password())
         listener = open_listener(config)
         try:
-            with listener.store.write() as conn:
-                user = users.add_user(
-                    conn,
-                    name=name,
-                    role=role,
-                    password_hash=password_hash,
-                    actor=actor_name(actor),
-                    at=listener.clock.now(),
-                )
+            user = listener.store.users.add(
+                name=name,
+                role=role,
+                password_hash=password_hash,
+                actor=actor_name(actor),
+                at=listener.clock.now(),
+            )
         finally:
             listener.close()
     console.print(f"user {user.name} added as {user.role}.")
@@ -105,8 +103,7 @@ def list_users(config: ConfigOption = None) -> None:
     with user_errors():
         listener = open_listener(config)
         try:
-            with listener.store.read() as conn:
-                found = users.list_users(conn)
+            found = listener.store.users.all()
         finally:
             listener.close()
     print_json([u.as_dict() for u in found])
@@ -125,10 +122,9 @@ def new_token(
     with user_errors():
         listener = open_listener(config)
         try:
-            with listener.store.write() as conn:
-                users.set_api_token_hash(
-                    conn, name, token_hash, actor=actor_name(actor), at=listener.clock.now()
-                )
+            listener.store.users.set_api_token_hash(
+                name, token_hash, actor=actor_name(actor), at=listener.clock.now()
+            )
         finally:
             listener.close()
     sys.stdout.write(token + "\n")
@@ -149,10 +145,9 @@ def disable_user(
     with user_errors():
         listener = open_listener(config)
         try:
-            with listener.store.write() as conn:
-                users.set_disabled(
-                    conn, name, not enable, actor=actor_name(actor), at=listener.clock.now()
-                )
+            listener.store.users.set_disabled(
+                name, not enable, actor=actor_name(actor), at=listener.clock.now()
+            )
         finally:
             listener.close()
     console.print(f"user {name} {'enabled' if enable else 'disabled'}.")

@@ -142,12 +142,7 @@ def _dispatch(listener: Listener, report: ReplayReport) -> None:
 
 
 def _waiting(listener: Listener) -> int:
-    from listener.store import alerts as q
-
-    with listener.store.read() as conn:
-        return len(q.list_deliveries(conn, status=q.PENDING)) + len(
-            q.list_deliveries(conn, status=q.SENDING)
-        )
+    return listener.store.alerts.waiting()
 
 
 def replay_file(file: Path, *, config: Path | None, fmt: str | None) -> None:
@@ -206,56 +201,41 @@ def backtest(settings: Settings, file: Path, fmt: str | None = None) -> dict[str
 
 
 def _measure(listener: Listener, data: ReplayInput, settings: Settings) -> dict[str, Any]:
-    from sqlalchemy import select
-
-    from listener.store import incidents as q
-    from listener.store.alerts import ALERT
-    from listener.store.mentions import MENTION
-
     bucket = settings.incidents.bucket
-    with listener.store.read() as conn:
-        found = q.list_incidents(conn, limit=100_000)
-        keyed = {
-            r.id: (r.source, r.external_id)
-            for r in conn.execute(select(MENTION.c.id, MENTION.c.source, MENTION.c.external_id))
-        }
-        alerts = conn.execute(
-            select(ALERT.c.id, ALERT.c.kind, ALERT.c.brand, ALERT.c.incident_id, ALERT.c.created_at)
-        ).all()
-        rows: list[dict[str, Any]] = []
-        detected_labels: set[str] = set()
-        labelled_incidents: set[int] = set()
-        for incident in sorted(found, key=lambda i: i.opened_at):
-            ids = q.mention_ids(conn, incident.id)
-            labels = sorted({data.labels[keyed[i]] for i in ids if keyed.get(i) in data.labels})
-            if labels:
-                labelled_incidents.add(incident.id)
-                detected_labels.update(labels)
-            times = q.mention_times(conn, incident.id)
-            peak = _peak(times, bucket)
-            truth_start = _first_labelled(data, labels)
-            rows.append(
-                {
-                    "id": incident.id,
-                    "brand": incident.brand,
-                    "type": incident.type,
-                    "severity": incident.severity,
-                    "labels": labels,
-                    "first_mention_at": incident.first_mention_at.isoformat(),
-                    "opened_at": incident.opened_at.isoformat(),
-                    "detection_delay_seconds": (
-                        incident.opened_at - (truth_start or incident.first_mention_at)
-                    ).total_seconds(),
-                    "lead_time_before_peak_seconds": (peak - incident.opened_at).total_seconds()
-                    if peak
-                    else None,
-                    "mentions_before_detection": q.mentions_before(
-                        conn, incident.id, incident.opened_at
-                    ),
-                    "mention_count": incident.mention_count,
-                    "trigger": incident.trigger,
-                }
-            )
+    traces = listener.store.incidents.traces()
+    alerts = listener.store.alerts.all()
+    rows: list[dict[str, Any]] = []
+    detected_labels: set[str] = set()
+    labelled_incidents: set[int] = set()
+    for trace in traces:
+        incident = trace.incident
+        labels = sorted({data.labels[k] for k in trace.mention_keys if k in data.labels})
+        if labels:
+            labelled_incidents.add(incident.id)
+            detected_labels.update(labels)
+        times = trace.mention_times
+        peak = _peak(times, bucket)
+        truth_start = _first_labelled(data, labels)
+        rows.append(
+            {
+                "id": incident.id,
+                "brand": incident.brand,
+                "type": incident.type,
+                "severity": incident.severity,
+                "labels": labels,
+                "first_mention_at": incident.first_mention_at.isoformat(),
+                "opened_at": incident.opened_at.isoformat(),
+                "detection_delay_seconds": (
+                    incident.opened_at - (truth_start or incident.first_mention_at)
+                ).total_seconds(),
+                "lead_time_before_peak_seconds": (peak - incident.opened_at).total_seconds()
+                if peak
+                else None,
+                "mentions_before_detection": trace.mentions_before_opening,
+                "mention_count": incident.mention_count,
+                "trigger": incident.trigger,
+            }
+        )
     has_labels = bool(data.labels)
     false_alarms = [a for a in alerts if has_labels and a.incident_id not in labelled_incidents]
     missed = sorted(set(data.labels.values()) - detected_labels)

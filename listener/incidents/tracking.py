@@ -16,8 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection
-
 from listener.alerts.channel import Channel
 from listener.alerts.dispatcher import AlertDispatcher, build_channels
 from listener.alerts.message import ESCALATED, OPENED, incident_body
@@ -33,10 +31,7 @@ from listener.incidents.detector import (
 from listener.incidents.terms import brand_words
 from listener.ops.metrics import Metrics
 from listener.settings import Settings
-from listener.store import Store
-from listener.store import incidents as q
-from listener.store.alerts import enqueue_alert
-from listener.store.mentions import story_key
+from listener.store import DetectionStep, Store, story_key
 
 
 def detection_rules(settings: Settings) -> DetectionRules:
@@ -81,49 +76,48 @@ class IncidentTracker:
         # Taken out first: if the transaction fails, the states changed in it are dropped.
         known = {b: self._known.pop(b) for b in brands if b in self._known}
         committed: dict[str, _Known] = {}
-        with self.store.write() as conn:
+        with self.store.incidents.detection() as tx:
             for brand in brands:
-                committed[brand] = self._brand(conn, brand, by_brand[brand], now, known.get(brand))
+                committed[brand] = self._brand(tx, brand, by_brand[brand], now, known.get(brand))
         self._known.update(committed)
 
     def _brand(
         self,
-        conn: Connection,
+        tx: DetectionStep,
         brand: str,
         stored: Sequence[StoredMention],
         now: datetime,
         known: _Known | None,
     ) -> _Known:
-        locked = q.lock_brand_state(conn, brand, now, known.version if known else None)
+        locked = tx.lock_brand_state(brand, now, known.version if known else None)
         if locked.current and known is not None:
             state = known.state
         else:
             state = BrandState.from_json(locked.state)
         if locked.current or locked.state:
-            stored = [*q.missed_mentions(conn, brand, state.max_mention_id, stored), *stored]
-        incidents = q.active_incidents(conn, brand)
+            stored = [*tx.missed_mentions(brand, state.max_mention_id, stored), *stored]
+        incidents = tx.active_incidents(brand)
         ignore = self.ignore.get(brand, frozenset())
         observations = [observe(s, self.rules, ignore, story_key(s.mention)) for s in stored]
         self.detector.process(state, incidents, observations, now)
         for incident in incidents:
             if incident.changed:
-                self._save(conn, incident, now)
-        version = q.save_state(conn, brand, state.as_json(), now, locked.version)
+                self._save(tx, incident, now)
+        version = tx.save_state(brand, state.as_json(), now, locked.version)
         return _Known(version, state)
 
-    def _save(self, conn: Connection, incident: ActiveIncident, now: datetime) -> None:
+    def _save(self, tx: DetectionStep, incident: ActiveIncident, now: datetime) -> None:
         opened = incident.is_new
-        incident_id = q.save_detected(conn, incident, now)
+        incident_id = tx.save_detected(incident, now)
         if not opened and not incident.escalations:
             return  # mentions joined, no new level: nothing to alert
-        saved = q.get(conn, incident_id)
+        saved = tx.get(incident_id)
         if opened:
             kind, previous, key = OPENED, None, f"incident:{saved.id}:opened"
         else:
             previous = incident.escalations[0][0].value
             kind, key = ESCALATED, f"incident:{saved.id}:severity:{saved.severity}"
-        enqueue_alert(
-            conn,
+        tx.enqueue_alert(
             kind,
             saved.brand,
             saved.severity,
@@ -155,11 +149,7 @@ class QuietResolver:
 
     def run_once(self) -> list[int]:
         now = self.clock.now()
-        with self.store.read() as conn:
-            if not q.quiet_ids(conn, now, self.quiet_after):
-                return []
-        with self.store.write() as conn:
-            return q.resolve_quiet(conn, now, self.quiet_after)
+        return self.store.incidents.resolve_quiet(now, self.quiet_after)
 
 
 def build_incidents(

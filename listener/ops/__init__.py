@@ -43,7 +43,7 @@ def build_ops(settings: Settings, store: Store, clock: Clock) -> Ops:
 
     def judge() -> list[tuple[str, Health]]:
         now = clock.now()
-        return [(s.name, health_of(s, settings, now)) for s in store.source_statuses(now)]
+        return [(s.name, health_of(s, settings, now)) for s in store.sources.statuses(now)]
 
     source_health = SourceHealthCache(
         judge, observed_for=timedelta(minutes=2), judged_for=ops_settings.scrape_cache

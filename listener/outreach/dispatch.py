@@ -28,26 +28,30 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+from listener.alerts.message import NewAlert
 from listener.clock import Clock
 from listener.domain import Channel, Draft, DraftStatus
-from listener.errors import DispatchError, ListenerError, NotAllowed, SourceDisabled
+from listener.errors import DispatchError, ListenerError, SourceDisabled
 from listener.ops.metrics import Metrics
-from listener.outreach.caps import Hold, author_cap_hold, channel_rate_hold, quiet_hours_hold
+from listener.outreach.caps import Hold
 from listener.outreach.cases import Case, CaseStatus
-from listener.outreach.optouts import mention_opt_out
+from listener.outreach.claims import (
+    Cancel,
+    Claim,
+    SendDecision,
+    SendFacts,
+    decide_manual_send,
+    decide_send,
+)
 from listener.outreach.publishers.base import (
     ChannelUnusable,
     OutcomeUnknown,
     Publisher,
     RetryLater,
 )
-from listener.outreach.review import ReviewAction, names_brand
 from listener.settings import Settings
-from listener.store import Store
-from listener.store import outreach as q
-from listener.store.drafts import apply_action, get_draft
+from listener.store import Store, StuckSend
 
 log = logging.getLogger("listener.dispatch")
 
@@ -57,7 +61,7 @@ DEFAULT_RETRY = timedelta(minutes=1)
 CHANNEL_RETRY = timedelta(minutes=15)
 
 PublisherFactory = Callable[[Channel], Publisher]
-SlaAlert = Callable[[Any, Case, list[str], datetime], None]
+SlaAlert = Callable[[Case, list[str], datetime], NewAlert | None]
 
 
 @dataclass
@@ -99,12 +103,10 @@ class DispatchReport:
 
 def alert_sla_breach(settings: Settings) -> SlaAlert:
     """An alert for the responders, queued in the alert outbox in the breach's transaction."""
-    from listener.store.alerts import enqueue_alert
 
-    def alert(conn: Any, case: Case, kinds: list[str], now: datetime) -> None:
+    def alert(case: Case, kinds: list[str], now: datetime) -> NewAlert | None:
         missed = " and ".join(k.replace("_", " ") for k in kinds)
-        enqueue_alert(
-            conn,
+        return NewAlert(
             "case.sla_breach",
             case.brand,
             "medium",
@@ -122,7 +124,6 @@ def alert_sla_breach(settings: Settings) -> SlaAlert:
                 "url": f"{settings.web.public_url}/cases/{case.id}",
             },
             f"case:{case.id}:sla",
-            now,
         )
 
     return alert
@@ -217,8 +218,7 @@ class Dispatcher:
         now = self.clock.now()
         self.recover(report, now)
         channels = [c.value for c in AUTOMATIC_CHANNELS]
-        with self.store.read() as conn:
-            due = q.due_drafts(conn, channels=channels, now=now, limit=self.batch)
+        due = self.store.outreach.due_drafts(channels=channels, now=now, limit=self.batch)
         for draft_id in due:
             try:
                 self._dispatch_one(draft_id, report)
@@ -233,56 +233,29 @@ class Dispatcher:
 
     def recover(self, report: DispatchReport, now: datetime) -> None:
         """Hand drafts stuck in `sending` by a dead process to a person; never resend them."""
-        with self.store.read() as conn:  # an idle pass takes no write lock
-            suspects = [
-                r.id
-                for r in q.stuck_in_sending(conn)
-                if self._is_stuck(r.claimed_by, r.claimed_at, now)
-            ]
+        channels = {
+            r.id: r.channel
+            for r in self.store.outreach.stuck_in_sending()
+            if self._is_stuck(r.claimed_by, r.claimed_at, now)
+        }
+        suspects = list(channels)
         if not suspects:
             return
-        with self.store.write() as conn:
-            q.lock_dispatch(conn)
-            for row in q.stuck_in_sending(conn):
-                if row.id not in suspects:
-                    continue
-                where = "X" if row.channel == Channel.X.value else row.channel
-                error = (
-                    f"sending was interrupted (claimed by {row.claimed_by or 'unknown'} at "
-                    f"{row.claimed_at:%Y-%m-%d %H:%M:%S} UTC, which then stopped): it may or "
-                    f"may not have been posted on {where}. Check {where}: if it is there, mark "
-                    "it as sent; if not, reopen and approve it again. It is never resent "
-                    "automatically"
-                )
-                if q.mark_failed(
-                    conn, row.id, error=error, needs_check=True, actor=self.instance, at=now
-                ):
-                    report.recovered[row.id] = error
-                    self.metrics.delivery("reply", row.channel, "unknown")
 
-    def _unsettled_opt_out(
-        self, conn: Any, brand: str, keys: list[str], now: datetime
-    ) -> q.Contact | None:
-        """An opt-out by this author in a stored mention whose after-store steps have not run
-        (a process killed right after its commit): recorded now, under the send lock, so the
-        send it would have missed is refused."""
-        for mention_id, title, text in q.unsettled_texts_by(conn, brand, keys):
-            phrase = mention_opt_out(title, text)
-            if phrase is None:
-                continue
-            reason = f'opted out ("{phrase}") in mention {mention_id}'
-            for key in keys:
-                q.add_contact(
-                    conn,
-                    brand=brand,
-                    author=key,
-                    reason=reason,
-                    actor=self.instance,
-                    at=now,
-                    mention_id=mention_id,
-                )
-            return q.blocked(conn, brand, keys)
-        return None
+        def error_for(row: StuckSend) -> str:
+            where = "X" if row.channel == Channel.X.value else row.channel
+            return (
+                f"sending was interrupted (claimed by {row.claimed_by or 'unknown'} at "
+                f"{row.claimed_at:%Y-%m-%d %H:%M:%S} UTC, which then stopped): it may or "
+                f"may not have been posted on {where}. Check {where}: if it is there, mark "
+                "it as sent; if not, reopen and approve it again. It is never resent "
+                "automatically"
+            )
+
+        recovered = self.store.outreach.fail_stuck(suspects, error_for, actor=self.instance, at=now)
+        report.recovered.update(recovered)
+        for draft_id in recovered:
+            self.metrics.delivery("reply", channels[draft_id], "unknown")
 
     def _is_stuck(self, claimed_by: str, claimed_at: datetime | None, now: datetime) -> bool:
         if claimed_at is None:
@@ -297,44 +270,26 @@ class Dispatcher:
 
     def _dispatch_one(self, draft_id: int, report: DispatchReport) -> None:
         now = self.clock.now()
-        with self.store.write() as conn:
-            q.lock_dispatch(conn)
-            draft = get_draft(conn, draft_id)
-            if draft.status is not DraftStatus.APPROVED:
-                return  # another dispatcher or a person got there first
-            if draft.next_attempt_at is not None and draft.next_attempt_at > now:
-                return
-            stored = q.mention_of(conn, draft)
-            keys = q.identities(stored.mention, draft)
-            contact = q.blocked(conn, draft.brand, keys) or self._unsettled_opt_out(
-                conn, draft.brand, keys, now
-            )
-            if contact is not None:
-                reason = f"do not contact: {contact.reason}"
-                # Putting someone on the list cancels their drafts already; this one may be.
-                if get_draft(conn, draft.id).status is DraftStatus.APPROVED:
-                    apply_action(
-                        conn,
-                        draft.id,
-                        ReviewAction.CANCEL,
-                        actor=self.instance,
-                        at=now,
-                        reason=reason,
-                    )
-                report.cancelled[draft.id] = reason
-                return
-            stop = self._hold(conn, draft, q.primary_key_of(stored.mention, draft), now)
-            if stop is not None:
-                q.hold(conn, draft, reason=stop.reason, until=stop.until, at=now)
-                report.held[draft.id] = stop.reason
-                return
-            author = q.primary_key_of(stored.mention, draft)
-            if not q.claim(conn, draft, author=author, instance=self.instance, at=now):
-                return
+        decision, facts = self.store.outreach.claim_for_sending(
+            draft_id,
+            now,
+            lambda facts: self._decide(facts, now),
+            instance=self.instance,
+            cap_period=self.settings.outreach.cap_period,
+        )
+        draft = facts.draft
+        if isinstance(decision, Cancel):
+            report.cancelled[draft.id] = decision.reason
+            return
+        if isinstance(decision, Hold):
+            report.held[draft.id] = decision.reason
+            return
+        if not isinstance(decision, Claim):
+            return  # another dispatcher or a person got there first, or it is not due yet
         # Committed: the draft is `sending` and logged. Only now may the platform hear of it.
         publisher = self._publishers[draft.channel]
         try:
-            platform_id = publisher.publish(draft, stored.mention)
+            platform_id = publisher.publish(draft, facts.mention)
         except ChannelUnusable as exc:
             retry_at = self.clock.now() + CHANNEL_RETRY
             self._broken[draft.channel] = str(exc)
@@ -370,81 +325,61 @@ class Dispatcher:
                 report=report,
             )
         else:
-            with self.store.write() as conn:
-                q.mark_sent(
-                    conn,
-                    draft.id,
-                    platform_id=platform_id,
-                    actor=self.instance,
-                    at=self.clock.now(),
-                    from_statuses=(DraftStatus.SENDING.value, DraftStatus.FAILED.value),
-                    claimed_by=self.instance,
-                )
+            self.store.outreach.mark_sent(
+                draft.id,
+                platform_id=platform_id,
+                actor=self.instance,
+                at=self.clock.now(),
+                from_statuses=(DraftStatus.SENDING.value, DraftStatus.FAILED.value),
+                claimed_by=self.instance,
+            )
             report.sent[draft.id] = platform_id
             self.metrics.delivery("reply", draft.channel.value, "sent")
 
-    def _hold(self, conn: Any, draft: Draft, author: str, now: datetime) -> Hold | None:
+    def _decide(self, facts: SendFacts, now: datetime) -> SendDecision:
+        """The send rule (`listener.outreach.claims.decide_send`) with what this dispatcher
+        knows of its channels: none built, or one that refused us during this pass."""
+        draft = facts.draft
+        return decide_send(
+            facts,
+            now=now,
+            channel_hold=self._channel_hold(draft, now),
+            brand=self._brands.get(draft.brand),
+            outreach=self.settings.outreach,
+        )
+
+    def _channel_hold(self, draft: Draft, now: datetime) -> Hold | None:
         if draft.channel not in self._publishers:
             reason = self._unavailable.get(draft.channel, f"no publisher for {draft.channel}")
             return Hold(reason, None)
         if draft.channel in self._broken:
             return Hold(self._broken[draft.channel], now + CHANNEL_RETRY)
-        brand = self._brands.get(draft.brand)
-        if brand is not None and not names_brand(draft.text, brand.reply_names):
-            # Edits are checked for this; a reply approved before that check, or written to
-            # the database some other way, still never goes out without saying who writes.
-            return Hold(
-                f"the reply does not name the brand ({brand.speaks_as}); edit it so the reader "
-                "knows who is writing",
-                None,
-            )
-        outreach = self.settings.outreach
-        return (
-            quiet_hours_hold(draft.brand, brand.quiet_hours if brand else None, now)
-            or author_cap_hold(
-                author,
-                q.sends_to(conn, draft.brand, author, now - outreach.cap_period),
-                max_per_author=outreach.max_per_author,
-                period=outreach.cap_period,
-                now=now,
-            )
-            or channel_rate_hold(
-                draft.channel.value,
-                q.sends_on(conn, draft.channel.value, now - timedelta(minutes=1)),
-                per_minute=outreach.send_rate_per_minute,
-                now=now,
-            )
-        )
+        return None
 
     def _attempts(self, draft_id: int) -> int:
-        with self.store.read() as conn:
-            return q.attempts_of(conn, draft_id)
+        return self.store.outreach.attempts_of(draft_id)
 
     def _retry(self, draft: Draft, reason: str, retry_at: datetime, report: DispatchReport) -> None:
-        with self.store.write() as conn:
-            q.retry_later(
-                conn,
-                draft.id,
-                reason=reason,
-                retry_at=retry_at,
-                actor=self.instance,
-                at=self.clock.now(),
-                claimed_by=self.instance,
-            )
+        self.store.outreach.retry_later(
+            draft.id,
+            reason=reason,
+            retry_at=retry_at,
+            actor=self.instance,
+            at=self.clock.now(),
+            claimed_by=self.instance,
+        )
         report.retrying[draft.id] = reason
         self.metrics.delivery("reply", draft.channel.value, "retry")
 
     def _fail(self, draft: Draft, error: str, *, needs_check: bool, report: DispatchReport) -> None:
-        with self.store.write() as conn:
-            q.mark_failed(
-                conn,
-                draft.id,
-                error=error,
-                needs_check=needs_check,
-                actor=self.instance,
-                at=self.clock.now(),
-                claimed_by=self.instance,
-            )
+        self.store.outreach.mark_failed(
+            draft.id,
+            error=error,
+            needs_check=needs_check,
+            actor=self.instance,
+            at=self.clock.now(),
+            claimed_by=self.instance,
+        )
         (report.needs_check if needs_check else report.failed)[draft.id] = error
         self.metrics.delivery("reply", draft.channel.value, "unknown" if needs_check else "failed")
 
@@ -459,55 +394,17 @@ class Dispatcher:
         quiet hours, frequency cap); a failed draft flagged `needs_check` is recorded as it is.
         """
         now = self.clock.now()
-        with self.store.write() as conn:
-            q.lock_dispatch(conn)
-            draft = get_draft(conn, draft_id)
-            stored = q.mention_of(conn, draft)
-            author = q.primary_key_of(stored.mention, draft)
-            if draft.status is DraftStatus.APPROVED and draft.channel is Channel.MANUAL:
-                keys = q.identities(stored.mention, draft)
-                contact = q.blocked(conn, draft.brand, keys) or self._unsettled_opt_out(
-                    conn, draft.brand, keys, now
-                )
-                if contact is not None:
-                    raise NotAllowed(
-                        f"{contact.author} is on the do-not-contact list of {draft.brand} "
-                        f"({contact.reason}); do not post it"
-                    )
-                stop = self._manual_hold(conn, draft, author, now)
-                if stop is not None:
-                    raise NotAllowed(f"not now: {stop.reason}")
-                if not q.claim(conn, draft, author=author, instance=actor, at=now):
-                    raise NotAllowed(f"draft {draft_id} changed while you were looking; reload")
-                return q.mark_sent(
-                    conn, draft_id, platform_id=platform_id, actor=actor, at=now, note=note
-                )
-            if draft.status is DraftStatus.FAILED and draft.needs_check:
-                return q.mark_sent(
-                    conn,
-                    draft_id,
-                    platform_id=platform_id or draft.platform_id,
-                    actor=actor,
-                    at=now,
-                    from_statuses=(DraftStatus.FAILED.value,),
-                    note=note or "a person checked the platform: it is posted",
-                )
-            raise NotAllowed(
-                f"draft {draft_id} is {draft.status.value} on {draft.channel.value}; only an "
-                "approved manual reply, or a failed one flagged for checking, can be marked sent"
-            )
-
-    def _manual_hold(self, conn: Any, draft: Draft, author: str, now: datetime) -> Hold | None:
-        brand = self._brands.get(draft.brand)
-        outreach = self.settings.outreach
-        return quiet_hours_hold(
-            draft.brand, brand.quiet_hours if brand else None, now
-        ) or author_cap_hold(
-            author,
-            q.sends_to(conn, draft.brand, author, now - outreach.cap_period),
-            max_per_author=outreach.max_per_author,
-            period=outreach.cap_period,
-            now=now,
+        brand = self._brands.get
+        return self.store.outreach.record_posted_by_hand(
+            draft_id,
+            actor=actor,
+            at=now,
+            platform_id=platform_id,
+            note=note,
+            cap_period=self.settings.outreach.cap_period,
+            decide=lambda facts: decide_manual_send(
+                facts, now=now, brand=brand(facts.draft.brand), outreach=self.settings.outreach
+            ),
         )
 
     # -- SLAs --------------------------------------------------------------------------------
@@ -517,16 +414,16 @@ class Dispatcher:
         in the alert outbox, which the alert dispatcher routes to the configured channels)."""
         outreach = self.settings.outreach
         soonest = min(outreach.first_response_sla, outreach.resolution_sla)
-        with self.store.read() as conn:
-            cases = q.cases_to_check_for_sla(conn, opened_before=now - soonest)
+        cases = self.store.outreach.cases_to_check_for_sla(opened_before=now - soonest)
         for case in cases:
             figures = case.figures(now, outreach.first_response_sla, outreach.resolution_sla)
             if not figures.breached or case.status is CaseStatus.CLOSED_NOT_COMPLAINT:
                 continue
-            with self.store.write() as conn:
-                if not q.mark_breach_alerted(conn, case, kinds=figures.breach_kinds, at=now):
-                    continue
-                self.on_sla_breach(conn, case, figures.breach_kinds, now)
+            alert = self.on_sla_breach(case, figures.breach_kinds, now)
+            if not self.store.outreach.note_sla_breach(
+                case, kinds=figures.breach_kinds, at=now, alert=alert
+            ):
+                continue
             log.warning(
                 "case %s (%s, %s) breached its SLA: %s",
                 case.id,

@@ -21,13 +21,13 @@ from listener.clock import Clock
 from listener.domain import Channel, Mention, StoredMention
 from listener.ops.metrics import Metrics
 from listener.outreach.dispatch import Dispatcher, DispatchReport
+from listener.outreach.identity import identities
 from listener.outreach.news import is_news_article
 from listener.outreach.optouts import mention_opt_out
 from listener.outreach.publishers.base import Publisher
 from listener.pipeline import AfterStore
 from listener.settings import Settings
 from listener.store import Store
-from listener.store import outreach as q
 
 log = logging.getLogger("listener.dispatch")
 
@@ -59,22 +59,11 @@ class OptOutStep:
         found = []
         for item in stored:
             phrase = opt_out_of(item.mention)
-            if phrase and q.identities(item.mention):
+            if phrase and identities(item.mention):
                 found.append((item, phrase))
         if not found:
             return
-        with self.store.write() as conn:
-            for item, phrase in found:
-                for key in q.identities(item.mention):
-                    q.add_contact(
-                        conn,
-                        brand=item.brand,
-                        author=key,
-                        reason=f'opted out ("{phrase}") in mention {item.id}',
-                        actor="listener",
-                        at=now,
-                        mention_id=item.id,
-                    )
+        self.store.outreach.add_opt_outs(found, now)
         if self.cache is not None:
             self.cache.invalidate()
 
@@ -103,8 +92,7 @@ class CaseStep:
         ]
         if not customers:
             return
-        with self.store.write() as conn:
-            q.open_cases_for(conn, customers, at=now)
+        self.store.outreach.open_cases_for(customers, now)
 
 
 class DoNotContactCache:
@@ -134,9 +122,8 @@ class DoNotContactCache:
             now = time.monotonic()
             if self._loaded_at is None or now - self._loaded_at > self.ttl:
                 authors: dict[str, set[str]] = {}
-                with self.store.read() as conn:
-                    for contact in q.list_contacts(conn):
-                        authors.setdefault(contact.brand, set()).add(contact.author)
+                for contact in self.store.outreach.contacts():
+                    authors.setdefault(contact.brand, set()).add(contact.author)
                 self._authors = {b: frozenset(keys) for b, keys in authors.items()}
                 self._loaded_at = now
             return self._authors.get(brand, frozenset())
@@ -146,8 +133,7 @@ class DoNotContactCache:
         if not any(key in listed for key in keys):
             return False
         # Rare (only people on the list get here): confirm, so a removal counts at once.
-        with self.store.read() as conn:
-            return q.blocked(conn, brand, keys) is not None
+        return self.store.outreach.blocked(brand, keys) is not None
 
 
 def make_draft_filter(cache: DoNotContactCache) -> Callable[[Mention, str], bool]:
@@ -158,7 +144,7 @@ def make_draft_filter(cache: DoNotContactCache) -> Callable[[Mention, str], bool
             return False
         if not cache.listed(brand):  # the usual case: no one to look for
             return True
-        keys = q.identities(mention)
+        keys = identities(mention)
         return not (keys and cache.blocked(brand, keys))
 
     return wants_draft

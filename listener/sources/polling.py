@@ -14,6 +14,9 @@ leases to expire after one lease period, and the others take over.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,9 +28,8 @@ from listener.clock import Clock
 from listener.errors import StoreError
 from listener.pipeline import PollReport
 from listener.sources.base import Source
-from listener.sources.leases import held_until, next_due, renew_every
+from listener.sources.leases import format_instance_id, held_until, next_due, renew_every
 from listener.store import Store
-from listener.store import leases as lease_rows
 
 log = logging.getLogger("listener.sources.polling")
 
@@ -106,6 +108,13 @@ class ConcurrentPolling:
         return [by_name[source.name] for source in sources]
 
 
+def instance_id(configured: str = "") -> str:
+    """`service.instance` from settings, else hostname:pid:random for this process."""
+    return format_instance_id(
+        configured, host=socket.gethostname(), pid=os.getpid(), token=secrets.token_hex(3)
+    )
+
+
 class SourceLeases:
     """This instance's leases on sources: claim before a poll, renew during, release after."""
 
@@ -133,17 +142,15 @@ class SourceLeases:
             self._renewer.join(timeout=5)
             self._renewer = None
         try:
-            with self.store.write() as conn:
-                lease_rows.release_all(conn, owner=self.owner, now=self.clock.now())
+            self.store.sources.release_all_leases(owner=self.owner, now=self.clock.now())
         except StoreError as exc:
             log.warning("could not release leases on shutdown (they expire anyway): %s", exc)
 
     def claim(self, name: str) -> bool:
         now = self.clock.now()
-        with self.store.write() as conn:
-            held = lease_rows.claim(
-                conn, [name], owner=self.owner, now=now, until=held_until(now, self.lease)
-            )
+        held = self.store.sources.claim_leases(
+            [name], owner=self.owner, now=now, until=held_until(now, self.lease)
+        )
         return bool(held)
 
     def poll_if_due(self, source: Source, every: timedelta, poll_one: PollOne) -> PollReport | None:
@@ -163,10 +170,9 @@ class SourceLeases:
             with self._lock:
                 self._active.discard(source.name)
             try:
-                with self.store.write() as conn:
-                    lease_rows.release(
-                        conn, source.name, owner=self.owner, not_before=next_due(started, every)
-                    )
+                self.store.sources.release_lease(
+                    source.name, owner=self.owner, not_before=next_due(started, every)
+                )
             except StoreError as exc:
                 log.warning(
                     "%s: could not release the lease (it expires anyway): %s",
@@ -183,13 +189,9 @@ class SourceLeases:
             if not names:
                 continue
             try:
-                with self.store.write() as conn:
-                    held = lease_rows.renew(
-                        conn,
-                        names,
-                        owner=self.owner,
-                        until=held_until(self.clock.now(), self.lease),
-                    )
+                held = self.store.sources.renew_leases(
+                    names, owner=self.owner, until=held_until(self.clock.now(), self.lease)
+                )
             except StoreError as exc:
                 log.warning("could not renew source leases: %s", exc)
                 continue

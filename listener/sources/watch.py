@@ -16,8 +16,6 @@ from listener.clock import Clock
 from listener.settings import Settings
 from listener.sources.health import Health, HealthState, assess
 from listener.store import SourceStatus, Store
-from listener.store.alerts import enqueue_alert
-from listener.store.sources import set_health_alerted
 
 log = logging.getLogger("listener.sources")
 
@@ -51,39 +49,33 @@ def watch_sources(
     """
     now = clock.now()
     queued = 0
-    statuses = store.source_statuses(now)
+    statuses = store.sources.statuses(now)
     judged = [(status, health_of(status, settings, now)) for status in statuses]
     if observed is not None:
         observed([(status.name, health) for status, health in judged])
     for status, health in judged:
         if not health.needs_attention:
             if status.health_alerted_at is not None and health.state is HealthState.HEALTHY:
-                with store.write() as conn:
-                    set_health_alerted(conn, status.name, None)
+                store.sources.recovered(status.name)
             continue
         if status.health_alerted_at is not None:
             continue
         since = status.last_success_at.isoformat() if status.last_success_at else "never"
-        with store.write() as conn:
-            alert_id = enqueue_alert(
-                conn,
-                "source.unhealthy",
-                "",
-                "medium",
-                f"Source {status.name} ({status.kind}) is {health.state.value}",
-                {
-                    "kind": "source.unhealthy",
-                    "source": status.name,
-                    "source_kind": status.kind,
-                    "health": health.state.value,
-                    "text": f"{health.reason}. Last success: {since}. "
-                    "Mentions from this source are not being heard until it is fixed.",
-                    "url": f"{settings.web.public_url}/admin",
-                },
-                f"source:{status.name}:{health.state.value}:{since}",
-                now,
-            )
-            set_health_alerted(conn, status.name, now)
+        alert_id = store.sources.alert_unhealthy(
+            status.name,
+            title=f"Source {status.name} ({status.kind}) is {health.state.value}",
+            body={
+                "kind": "source.unhealthy",
+                "source": status.name,
+                "source_kind": status.kind,
+                "health": health.state.value,
+                "text": f"{health.reason}. Last success: {since}. "
+                "Mentions from this source are not being heard until it is fixed.",
+                "url": f"{settings.web.public_url}/admin",
+            },
+            dedupe_key=f"source:{status.name}:{health.state.value}:{since}",
+            at=now,
+        )
         if alert_id is not None:
             queued += 1
             log.warning(

@@ -7,30 +7,31 @@ row on every render.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Integer, and_, func, insert, literal, or_, select, update
 
 from listener.domain import Draft, StoredMention, utc
 from listener.store import audit
-from listener.store.drafts import DraftFilter, row_to_draft
+from listener.store.drafts import row_to_draft
+from listener.store.filters import (
+    DraftFilter,
+    MentionFilter,
+    draft_conditions,
+    drafts_from,
+    mention_conditions,
+)
 from listener.store.mentions import (
     DRAFT,
     DRAFT_EVENT,
     MENTION,
     SCORE,
-    MentionFilter,
     mentions_by_ids,
     row_to_stored,
 )
 from listener.store.tables import BrandRow, SourceRow
-
-if TYPE_CHECKING:
-    from listener.clock import Clock
-    from listener.store.store import Store
 
 BRAND = BrandRow.__table__  # type: ignore[attr-defined]
 SOURCE = SourceRow.__table__  # type: ignore[attr-defined]
@@ -81,49 +82,6 @@ class QueueItem:
     mention: StoredMention | None
 
 
-def _contains(column: Any, text: str) -> Any:
-    return func.lower(column).contains(text.lower(), autoescape=True)
-
-
-def _draft_conditions(f: DraftFilter, mention_ids: Any | None) -> tuple[list[Any], set[str]]:
-    """The WHERE clauses for `f`, and which other tables ("mention", "score") they need."""
-    conditions: list[Any] = []
-    needs: set[str] = set()
-    if f.status and f.status != "all":
-        conditions.append(DRAFT.c.status == f.status)
-    if f.brand:
-        conditions.append(DRAFT.c.brand == f.brand)
-    if f.source:
-        conditions.append(MENTION.c.source == f.source)
-        needs.add("mention")
-    if f.category:
-        conditions.append(SCORE.c.category == f.category)
-        needs.add("score")
-    if f.search:
-        conditions.append(
-            or_(
-                _contains(MENTION.c.text, f.search),
-                _contains(MENTION.c.title, f.search),
-                _contains(MENTION.c.author, f.search),
-                _contains(DRAFT.c.text, f.search),
-            )
-        )
-        needs.add("mention")
-    if mention_ids is not None:
-        conditions.append(DRAFT.c.mention_id.in_(mention_ids))
-    return conditions, needs
-
-
-def _draft_from(needs: set[str]) -> Any:
-    # Join only what the filters read: each join is a lookup per draft walked.
-    joined: Any = DRAFT
-    if "mention" in needs:
-        joined = joined.join(MENTION, MENTION.c.id == DRAFT.c.mention_id)
-    if "score" in needs:
-        joined = joined.join(SCORE, SCORE.c.mention_id == DRAFT.c.mention_id)
-    return joined
-
-
 def queue_page(
     conn: Connection,
     f: DraftFilter,
@@ -136,7 +94,7 @@ def queue_page(
 
     `mention_ids` (a subquery or list) narrows the queue, e.g. to one incident's mentions.
     """
-    conditions, needs = _draft_conditions(f, mention_ids)
+    conditions, needs = draft_conditions(f, mention_ids)
     if after is not None:
         conditions.append(
             or_(
@@ -146,7 +104,7 @@ def queue_page(
         )
     query = (
         select(DRAFT)
-        .select_from(_draft_from(needs))
+        .select_from(drafts_from(needs))
         .where(and_(literal(True), *conditions))
         .order_by(DRAFT.c.priority.desc(), DRAFT.c.id.asc())
         .limit(limit + 1)
@@ -164,44 +122,15 @@ def count_drafts_capped(
     conn: Connection, f: DraftFilter, *, cap: int = COUNT_CAP, mention_ids: Any | None = None
 ) -> int:
     """How many drafts match, counting no further than `cap` + 1 (shown as "1,000+")."""
-    conditions, needs = _draft_conditions(f, mention_ids)
+    conditions, needs = draft_conditions(f, mention_ids)
     inner = (
         select(DRAFT.c.id)
-        .select_from(_draft_from(needs))
+        .select_from(drafts_from(needs))
         .where(and_(literal(True), *conditions))
         .limit(cap + 1)
         .subquery()
     )
     return int(conn.execute(select(func.count()).select_from(inner)).scalar_one())
-
-
-def _mention_conditions(f: MentionFilter, mention_ids: Any | None) -> list[Any]:
-    conditions: list[Any] = []
-    if f.brand:
-        conditions.append(MENTION.c.brand == f.brand)
-    if f.source:
-        conditions.append(MENTION.c.source == f.source)
-    if f.category:
-        conditions.append(SCORE.c.category == f.category)
-    if f.lang:
-        conditions.append(MENTION.c.lang == ("" if f.lang == "-" else f.lang))
-    if f.dissatisfied is not None:
-        conditions.append(SCORE.c.dissatisfied == f.dissatisfied)
-    if f.search:
-        conditions.append(
-            or_(
-                _contains(MENTION.c.text, f.search),
-                _contains(MENTION.c.title, f.search),
-                _contains(MENTION.c.author, f.search),
-            )
-        )
-    if f.since:
-        conditions.append(MENTION.c.published_at >= f.since)
-    if f.until:
-        conditions.append(MENTION.c.published_at < f.until)
-    if mention_ids is not None:
-        conditions.append(MENTION.c.id.in_(mention_ids))
-    return conditions
 
 
 def mention_page(
@@ -213,7 +142,7 @@ def mention_page(
     mention_ids: Any | None = None,
 ) -> tuple[list[StoredMention], FeedCursor | None]:
     """One page of mentions, newest first, and the next page's cursor."""
-    conditions = _mention_conditions(f, mention_ids)
+    conditions = mention_conditions(f, mention_ids)
     if before is not None:
         conditions.append(
             or_(
@@ -320,13 +249,3 @@ def wake_snoozed(conn: Connection, now: datetime) -> list[int]:
         )
         woken.append(int(row.id))
     return woken
-
-
-def wake_snoozed_job(store: Store, clock: Clock) -> Callable[[], list[int]]:
-    """The periodic job that returns snoozed drafts to the queue when their time is up."""
-
-    def run() -> list[int]:
-        with store.write() as conn:
-            return wake_snoozed(conn, clock.now())
-
-    return run

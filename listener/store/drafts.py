@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,17 +12,8 @@ from listener.domain import Channel, Draft, DraftStatus
 from listener.errors import InvalidTransition, NotFound
 from listener.outreach.review import ReviewAction, decide
 from listener.store import audit
-from listener.store.mentions import DRAFT, DRAFT_EVENT, MENTION, SCORE
-
-
-@dataclass(frozen=True, slots=True)
-class DraftFilter:
-    status: str = "pending"
-    brand: str = ""
-    source: str = ""
-    category: str = ""
-    search: str = ""
-    incident_id: int | None = None
+from listener.store.filters import DraftFilter, draft_conditions, drafts_from
+from listener.store.mentions import DRAFT, DRAFT_EVENT
 
 
 def row_to_draft(row: Row[Any]) -> Draft:
@@ -59,34 +49,13 @@ def get_draft(conn: Connection, draft_id: int) -> Draft:
     return row_to_draft(row)
 
 
-def _conditions(f: DraftFilter) -> list[Any]:
-    conditions: list[Any] = []
-    if f.status and f.status != "all":
-        conditions.append(DRAFT.c.status == f.status)
-    if f.brand:
-        conditions.append(DRAFT.c.brand == f.brand)
-    if f.source:
-        conditions.append(MENTION.c.source == f.source)
-    if f.category:
-        conditions.append(SCORE.c.category == f.category)
-    if f.search:
-        pattern = f"%{f.search.lower()}%"
-        conditions.append(func.lower(MENTION.c.text).like(pattern))
-    return conditions
-
-
-def _joined() -> Any:
-    return DRAFT.join(MENTION, MENTION.c.id == DRAFT.c.mention_id).join(
-        SCORE, SCORE.c.mention_id == DRAFT.c.mention_id
-    )
-
-
 def select_drafts(conn: Connection, f: DraftFilter, *, limit: int, offset: int = 0) -> list[Draft]:
     """Drafts, most urgent first (priority already folds dissatisfaction, reach and risk)."""
-    needs_join = bool(f.source or f.category or f.search)
-    base = select(DRAFT).select_from(_joined()) if needs_join else select(DRAFT)
+    conditions, needs = draft_conditions(f)
     query = (
-        base.where(and_(True, *_conditions(f)))
+        select(DRAFT)
+        .select_from(drafts_from(needs))
+        .where(and_(True, *conditions))
         .order_by(DRAFT.c.priority.desc(), DRAFT.c.id.asc())
         .limit(limit)
         .offset(offset)
@@ -95,9 +64,9 @@ def select_drafts(conn: Connection, f: DraftFilter, *, limit: int, offset: int =
 
 
 def count_drafts(conn: Connection, f: DraftFilter) -> int:
-    needs_join = bool(f.source or f.category or f.search)
-    base = select(func.count()).select_from(_joined() if needs_join else DRAFT)
-    return int(conn.execute(base.where(and_(True, *_conditions(f)))).scalar_one())
+    conditions, needs = draft_conditions(f)
+    query = select(func.count()).select_from(drafts_from(needs)).where(and_(True, *conditions))
+    return int(conn.execute(query).scalar_one())
 
 
 def counts_by_status(conn: Connection) -> dict[str, int]:

@@ -9,25 +9,15 @@ also what makes a manual `listener poll` and the service agree.
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
 from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, Table, or_, select, update
 
-from listener.sources.leases import LeaseState, format_instance_id
+from listener.sources.leases import LeaseState
 from listener.store.tables import SourceRow
 
 SOURCE: Table = SourceRow.__table__  # type: ignore[attr-defined]
-
-
-def instance_id(configured: str = "") -> str:
-    """`service.instance` from settings, else hostname:pid:random for this process."""
-    return format_instance_id(
-        configured, host=socket.gethostname(), pid=os.getpid(), token=secrets.token_hex(3)
-    )
 
 
 def _due(now: datetime) -> ColumnElement[bool]:

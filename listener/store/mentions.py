@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, and_, func, or_, select
+from sqlalchemy import Connection, Row, Table, and_, func, select
 from sqlalchemy.engine import Dialect
 
 from listener.domain import (
@@ -30,6 +29,7 @@ from listener.domain import (
     utc,
 )
 from listener.store.bulk import insert_rows, one_of, one_of_sql, placeholder
+from listener.store.filters import MentionFilter, mention_conditions
 from listener.store.tables import (
     DraftEventRow,
     DraftRow,
@@ -406,43 +406,6 @@ def unsettled_batches(
     return [(int(r.id), [int(i) for i in r.mention_ids]) for r in rows]
 
 
-@dataclass(frozen=True, slots=True)
-class MentionFilter:
-    brand: str = ""
-    source: str = ""
-    category: str = ""
-    dissatisfied: bool | None = None
-    search: str = ""
-    since: datetime | None = None
-    until: datetime | None = None
-    incident_id: int | None = None
-    lang: str = ""  # a language code ("zh"); "-" for mentions whose language is unknown
-
-
-def mention_query_conditions(f: MentionFilter) -> list[Any]:
-    conditions: list[Any] = []
-    if f.brand:
-        conditions.append(MENTION.c.brand == f.brand)
-    if f.source:
-        conditions.append(MENTION.c.source == f.source)
-    if f.category:
-        conditions.append(SCORE.c.category == f.category)
-    if f.lang:
-        conditions.append(MENTION.c.lang == ("" if f.lang == "-" else f.lang))
-    if f.dissatisfied is not None:
-        conditions.append(SCORE.c.dissatisfied == f.dissatisfied)
-    if f.search:
-        pattern = f"%{f.search.lower()}%"
-        conditions.append(
-            or_(func.lower(MENTION.c.text).like(pattern), func.lower(MENTION.c.title).like(pattern))
-        )
-    if f.since:
-        conditions.append(MENTION.c.published_at >= f.since)
-    if f.until:
-        conditions.append(MENTION.c.published_at < f.until)
-    return conditions
-
-
 def select_mentions(
     conn: Connection, f: MentionFilter, *, limit: int, offset: int = 0, newest_first: bool = True
 ) -> list[StoredMention]:
@@ -450,7 +413,7 @@ def select_mentions(
     query = (
         select(MENTION, SCORE)
         .join(SCORE, SCORE.c.mention_id == MENTION.c.id)
-        .where(and_(True, *mention_query_conditions(f)))
+        .where(and_(True, *mention_conditions(f)))
         .order_by(order, MENTION.c.id.desc())
         .limit(limit)
         .offset(offset)
@@ -476,7 +439,7 @@ def count_mentions(conn: Connection, f: MentionFilter) -> int:
     query = (
         select(func.count())
         .select_from(MENTION.join(SCORE, SCORE.c.mention_id == MENTION.c.id))
-        .where(and_(True, *mention_query_conditions(f)))
+        .where(and_(True, *mention_conditions(f)))
     )
     return int(conn.execute(query).scalar_one())
 

@@ -1,7 +1,9 @@
 """The Store: the only object in listener that holds a database connection.
 
-It hands out short transactions (`read()`, `write()`) to the store's own modules and offers the
-operations the rest of listener needs in domain terms. SQLAlchemy errors never leave it: they
+It hands out short transactions (`_read()`, `_write()`) to the store's own modules only, and
+offers the operations the rest of listener needs in domain terms: its own methods (mentions,
+drafts, labels, audit) and its area objects (`users`, `desk`, `sources`, `incidents`, `alerts`,
+`outreach`, in `listener.store.areas`). SQLAlchemy errors never leave it: they
 become `StoreError` with the database named and the cause in plain words.
 """
 
@@ -23,11 +25,16 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from listener.domain import BatchWrite, Category, Draft, IngestItem, PollState, StoredMention
 from listener.errors import NotAllowed, NotFound, StoreError
 from listener.outreach.review import ReviewAction
-from listener.store import audit, drafts, mentions, ops, sources
+from listener.store import audit, contacts, drafts, mentions, ops, sends, sources
+from listener.store.areas.alerts import Alerts
+from listener.store.areas.desk import Desk
+from listener.store.areas.incidents import Incidents
+from listener.store.areas.outreach import Outreach
+from listener.store.areas.sources import Sources
+from listener.store.areas.users import Users
 from listener.store.audit import AuditHead, ChainCheck
 from listener.store.bulk import upsert_ignore
 from listener.store.checkpoint import WalCheckpointer
-from listener.store.drafts import DraftFilter
 from listener.store.engine import (
     is_sqlite,
     make_engine,
@@ -36,7 +43,7 @@ from listener.store.engine import (
     sqlite_in_memory,
     unreachable,
 )
-from listener.store.mentions import MentionFilter
+from listener.store.filters import DraftFilter, MentionFilter
 from listener.store.tables import BrandRow, LabelRow
 
 BRAND = BrandRow.__table__  # type: ignore[attr-defined]
@@ -159,6 +166,12 @@ class Store:
         # SQLite: copies the write-ahead log into the file off the writers' path (see
         # `listener.store.checkpoint`); None for PostgreSQL and in-memory databases.
         self.checkpointer = _checkpointer_for(engine)
+        self.users = Users(self)
+        self.desk = Desk(self)
+        self.sources = Sources(self)
+        self.incidents = Incidents(self)
+        self.alerts = Alerts(self)
+        self.outreach = Outreach(self)
 
     @classmethod
     def open(
@@ -194,13 +207,16 @@ class Store:
             self.checkpointer.close()
         self.engine.dispose()
 
+    # Transactions are for the store's own modules (the area objects and the methods below);
+    # everything outside `listener.store` goes through the methods and areas.
+
     @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def _read(self) -> Iterator[Connection]:
         with self._translated("reading"), self.engine.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def _write(self) -> Iterator[Connection]:
         """A write transaction; on SQLite it takes the write lock up front."""
         if self.checkpointer is not None:
             self.checkpointer.start()
@@ -241,50 +257,28 @@ class Store:
             database = url.database or ""
             if not url.query.get("uri") and not Path(database).is_file():
                 raise StoreError(f"the database file {database} no longer exists")
-        with self.read() as conn:
+        with self._read() as conn:
             return ops.schema_state(conn)
 
     def queue_snapshot(self) -> ops.QueueSnapshot:
         """Queue depth, active incidents, outbox ages and source progress (for /metrics)."""
-        with self.read() as conn:
+        with self._read() as conn:
             return ops.queue_snapshot(conn)
 
-    # brands and sources ---------------------------------------------------------------
+    # brands ---------------------------------------------------------------
 
     def ensure_brands(self, names: Sequence[str], at: datetime) -> None:
-        with self.write() as conn:
+        with self._write() as conn:
             if names:
                 conn.execute(
                     upsert_ignore(conn, BRAND),
                     [{"name": n, "created_at": at} for n in names],
                 )
 
-    def ensure_sources(self, entries: list[tuple[str, str, str]]) -> None:
-        with self.write() as conn:
-            sources.ensure_sources(conn, entries)
-
-    def poll_start(self, name: str) -> tuple[datetime | None, PollState]:
-        with self.read() as conn:
-            return sources.poll_start(conn, name)
-
-    def record_failure(
-        self, name: str, error: str, at: datetime, retry_at: datetime | None = None
-    ) -> None:
-        with self.write() as conn:
-            sources.record_failure(conn, name, error, at, retry_at)
-
-    def record_disabled(self, name: str, reason: str) -> None:
-        with self.write() as conn:
-            sources.record_disabled(conn, name, reason)
-
-    def source_statuses(self, now: datetime) -> list[sources.SourceStatus]:
-        with self.read() as conn:
-            return sources.statuses(conn, now)
-
     # mentions -----------------------------------------------------------------------
 
     def known_external_ids(self, source: str, external_ids: Sequence[str]) -> set[str]:
-        with self.read() as conn:
+        with self._read() as conn:
             return mentions.known_external_ids(conn, source, external_ids)
 
     def ingest(
@@ -314,13 +308,10 @@ class Store:
         transaction as its mentions, so a crash loses or keeps a batch whole.
         """
         opt_outs = [seen for w in writes for seen in w.opt_outs]
-        # The do-not-contact list lives with outreach's queries, which build on this module.
-        from listener.store import outreach as contacts
-
-        with self.write() as conn:
+        with self._write() as conn:
             if opt_outs:
                 # Taken first, as every do-not-contact change takes it (see `add_contact`).
-                contacts.lock_dispatch(conn)
+                sends.lock_dispatch(conn)
             everything = [item for w in writes for item in w.items]
             never_copies = frozenset((o.mention.source, o.mention.external_id) for o in opt_outs)
             stored = (
@@ -370,12 +361,12 @@ class Store:
 
     def mark_settled(self, batch_id: int) -> None:
         """Every after-store step has run for this stored batch."""
-        with self.write() as conn:
+        with self._write() as conn:
             mentions.settle_batch(conn, batch_id)
 
     def unsettled(self, *, stored_before: datetime, limit: int = 20) -> list[UnsettledBatch]:
         """Batches stored before `stored_before` whose after-store steps never finished."""
-        with self.read() as conn:
+        with self._read() as conn:
             batches = mentions.unsettled_batches(conn, stored_before=stored_before, limit=limit)
             found = mentions.mentions_by_ids(conn, [i for _, ids in batches for i in ids])
         return [
@@ -386,15 +377,15 @@ class Store:
     def mentions(
         self, f: MentionFilter | None = None, *, limit: int = 100, offset: int = 0
     ) -> list[StoredMention]:
-        with self.read() as conn:
+        with self._read() as conn:
             return mentions.select_mentions(conn, f or MentionFilter(), limit=limit, offset=offset)
 
     def mentions_by_ids(self, ids: Sequence[int]) -> dict[int, StoredMention]:
-        with self.read() as conn:
+        with self._read() as conn:
             return mentions.mentions_by_ids(conn, ids)
 
     def count_mentions(self, f: MentionFilter | None = None) -> int:
-        with self.read() as conn:
+        with self._read() as conn:
             return mentions.count_mentions(conn, f or MentionFilter())
 
     # drafts -------------------------------------------------------------------------
@@ -402,19 +393,19 @@ class Store:
     def drafts(
         self, f: DraftFilter | None = None, *, limit: int = 100, offset: int = 0
     ) -> list[Draft]:
-        with self.read() as conn:
+        with self._read() as conn:
             return drafts.select_drafts(conn, f or DraftFilter(), limit=limit, offset=offset)
 
     def count_drafts(self, f: DraftFilter | None = None) -> int:
-        with self.read() as conn:
+        with self._read() as conn:
             return drafts.count_drafts(conn, f or DraftFilter())
 
     def draft(self, draft_id: int) -> Draft:
-        with self.read() as conn:
+        with self._read() as conn:
             return drafts.get_draft(conn, draft_id)
 
     def draft_history(self, draft_id: int) -> list[dict[str, Any]]:
-        with self.read() as conn:
+        with self._read() as conn:
             drafts.get_draft(conn, draft_id)
             return drafts.draft_history(conn, draft_id)
 
@@ -431,7 +422,7 @@ class Store:
         snooze_until: datetime | None = None,
         reply_names: Mapping[str, Sequence[str]] | None = None,
     ) -> Draft:
-        with self.write() as conn:
+        with self._write() as conn:
             return drafts.apply_action(
                 conn,
                 draft_id,
@@ -456,7 +447,7 @@ class Store:
         score; `not_about_us` cancels any reply still waiting for the mention.
         """
         kind, value = _check_label(kind, value)
-        with self.write() as conn:
+        with self._write() as conn:
             row = conn.execute(
                 select(mentions.SCORE).where(mentions.SCORE.c.mention_id == mention_id)
             ).first()
@@ -500,7 +491,7 @@ class Store:
             )
 
     def labels(self) -> list[dict[str, Any]]:
-        with self.read() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(LABEL, mentions.MENTION.c.text)
                 .join(mentions.MENTION, mentions.MENTION.c.id == LABEL.c.mention_id)
@@ -541,7 +532,7 @@ class Store:
     def audit(
         self, *, limit: int = 100, entity: str = "", entity_id: str = ""
     ) -> list[audit.AuditRecord]:
-        with self.read() as conn:
+        with self._read() as conn:
             query = select(audit.AUDIT).order_by(audit.AUDIT.c.id.desc()).limit(limit)
             if entity:
                 query = query.where(audit.AUDIT.c.entity == entity)
@@ -560,7 +551,7 @@ class Store:
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> None:
-        with self.write() as conn:
+        with self._write() as conn:
             audit.append(
                 conn,
                 at=at,
@@ -574,12 +565,12 @@ class Store:
 
     def verify_audit(self, expected: AuditHead | None = None) -> ChainCheck:
         """Check the chain, its stored head, and `expected` (a head kept elsewhere) if given."""
-        with self.read() as conn:
+        with self._read() as conn:
             return audit.verify(conn, expected)
 
     def audit_head(self) -> tuple[ChainCheck, AuditHead]:
         """The chain checked, and where it ends (to keep outside the database)."""
-        with self.read() as conn:
+        with self._read() as conn:
             return audit.head(conn)
 
 

@@ -22,7 +22,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from listener.app import Listener
-from listener.store import users
+from listener.store import WebUser
 
 log = logging.getLogger("listener.web")
 
@@ -52,7 +52,7 @@ class Role(StrEnum):
 _RANK = {Role.VIEWER: 0, Role.APPROVER: 1, Role.ADMIN: 2}
 
 
-def role_of(user: users.WebUser) -> Role:
+def role_of(user: WebUser) -> Role:
     return Role(user.role)
 
 
@@ -110,8 +110,7 @@ def session_secret(listener: Listener, environ: Mapping[str, str]) -> str:
         name or "web.secret_key_env",
         name or "the variable named by web.secret_key_env",
     )
-    with listener.store.write() as conn:
-        return users.stored_secret(conn, SECRET_NAME, listener.clock.now())
+    return listener.store.users.secret(SECRET_NAME, listener.clock.now())
 
 
 class LoginLimiter:

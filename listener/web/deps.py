@@ -12,7 +12,7 @@ from starlette.templating import Jinja2Templates
 
 from listener.app import Listener
 from listener.domain import Category
-from listener.store import users
+from listener.store import WebUser
 from listener.web.auth import LoginLimiter, Role, csrf_matches, new_csrf_token, role_of, token_hash
 from listener.web.pages import NavLink
 
@@ -63,7 +63,7 @@ def get_desk(request: Request) -> Desk:
     return desk
 
 
-def session_user(request: Request) -> users.WebUser | None:
+def session_user(request: Request) -> WebUser | None:
     """The signed-in user, re-read on every request so a disabled account stops at once.
 
     The cookie also carries the account's session epoch from sign-in; signing out (or a new
@@ -74,8 +74,7 @@ def session_user(request: Request) -> users.WebUser | None:
     if not isinstance(name, str) or not name:
         return None
     desk = get_desk(request)
-    with desk.listener.store.read() as conn:
-        user = users.find_user(conn, name)
+    user = desk.listener.store.users.by_name(name)
     epoch = request.session.get("epoch")
     if user is None or user.disabled or epoch != user.session_epoch:
         request.session.pop("user", None)
@@ -93,14 +92,14 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def requires(role: Role) -> Callable[[Request], Coroutine[Any, Any, users.WebUser]]:
+def requires(role: Role) -> Callable[[Request], Coroutine[Any, Any, WebUser]]:
     """A page dependency: a signed-in user with at least `role`; POSTs must carry the CSRF token.
 
     The CSRF check runs before the role check and before any handler, so a forged POST is
     refused whoever's browser sends it.
     """
 
-    async def dependency(request: Request) -> users.WebUser:
+    async def dependency(request: Request) -> WebUser:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             await check_csrf(request)
         user = session_user(request)
@@ -127,20 +126,19 @@ async def check_csrf(request: Request) -> None:
         raise Forbidden("the form has expired or did not come from this site; reload the page")
 
 
-def api_requires(role: Role) -> Callable[[Request], Coroutine[Any, Any, users.WebUser]]:
+def api_requires(role: Role) -> Callable[[Request], Coroutine[Any, Any, WebUser]]:
     """An API dependency: `Authorization: Bearer <token>` of a user with at least `role`.
 
     Cookies are ignored here, so the API needs no CSRF token and a page session cannot be
     turned against it.
     """
 
-    async def dependency(request: Request) -> users.WebUser:
+    async def dependency(request: Request) -> WebUser:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized()
         desk = get_desk(request)
-        with desk.listener.store.read() as conn:
-            user = users.user_by_token_hash(conn, token_hash(token.strip()))
+        user = desk.listener.store.users.by_token_hash(token_hash(token.strip()))
         if user is None or user.disabled:
             raise Unauthorized()
         if not role_of(user).allows(role):
@@ -152,7 +150,7 @@ def api_requires(role: Role) -> Callable[[Request], Coroutine[Any, Any, users.We
 
 def page_context(request: Request) -> dict[str, Any]:
     desk = get_desk(request)
-    user: users.WebUser | None = getattr(request.state, "user", None)
+    user: WebUser | None = getattr(request.state, "user", None)
     if user is None and "user" in request.session:
         user = session_user(request)
     role = role_of(user) if user else None
@@ -190,9 +188,9 @@ def record_id_text(value: str) -> str:
 
 
 # Route parameters that sign in and check a role; declared once for every router.
-Viewer = Annotated[users.WebUser, Depends(requires(Role.VIEWER))]
-Approver = Annotated[users.WebUser, Depends(requires(Role.APPROVER))]
-Admin = Annotated[users.WebUser, Depends(requires(Role.ADMIN))]
+Viewer = Annotated[WebUser, Depends(requires(Role.VIEWER))]
+Approver = Annotated[WebUser, Depends(requires(Role.APPROVER))]
+Admin = Annotated[WebUser, Depends(requires(Role.ADMIN))]
 
 CATEGORIES = [c.value for c in Category]
 # The desk's label buttons and the (kind, value) each records with Store.add_label.

@@ -1,18 +1,13 @@
-"""What the pages need from incident storage (`listener.store.incidents`), in one place.
-
-Incident storage belongs to the incidents area; it is imported lazily so the desk still works
-(and says "no incident data") in an installation without it.
-"""
+"""What the pages need from incident storage (`store.incidents`), in one place."""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import datetime
-from types import ModuleType
 from typing import Any
 
 from listener.app import Listener
+from listener.store import Incident
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,27 +19,13 @@ class IncidentMarker:
     short: str
 
 
-def _module() -> ModuleType | None:
-    try:
-        return importlib.import_module("listener.store.incidents")
-    except ImportError:
-        return None
-
-
 def available() -> bool:
-    return _module() is not None
+    return True
 
 
-def board(listener: Listener, *, active_only: bool = True, limit: int = 100) -> list[Any]:
+def board(listener: Listener, *, active_only: bool = True, limit: int = 100) -> list[Incident]:
     """Incidents for the board: active ones, most severe first (or all, newest first)."""
-    module = _module()
-    if module is None:
-        return []
-    with listener.store.read() as conn:
-        found: list[Any] = module.list_incidents(
-            conn, module.IncidentFilter(active_only=active_only), limit=limit
-        )
-    return found
+    return listener.store.incidents.find(active_only=active_only, limit=limit)
 
 
 def board_json(listener: Listener, *, active_only: bool = False) -> list[dict[str, Any]]:
@@ -53,27 +34,15 @@ def board_json(listener: Listener, *, active_only: bool = False) -> list[dict[st
 
 def detail(listener: Listener, incident_id: int) -> Any:
     """One incident with its timeline, amplifying authors and mention ids (NotFound if none)."""
-    module = _module()
-    if module is None:
-        from listener.errors import NotFound
-
-        raise NotFound("there is no incident data in this installation")
-    with listener.store.read() as conn:
-        return module.get_incident(conn, incident_id)
+    return listener.store.incidents.detail(incident_id)
 
 
 def acknowledge(listener: Listener, incident_id: int, *, actor: str) -> None:
-    module = _module()
-    if module is not None:
-        with listener.store.write() as conn:
-            module.acknowledge(conn, incident_id, actor=actor, at=listener.clock.now())
+    listener.store.incidents.acknowledge(incident_id, actor=actor, at=listener.clock.now())
 
 
 def close(listener: Listener, incident_id: int, *, actor: str, reason: str) -> None:
-    module = _module()
-    if module is not None:
-        with listener.store.write() as conn:
-            module.close(conn, incident_id, actor=actor, at=listener.clock.now(), reason=reason)
+    listener.store.incidents.close(incident_id, actor=actor, at=listener.clock.now(), reason=reason)
 
 
 def choices(listener: Listener) -> list[tuple[int, str]]:
@@ -85,13 +54,7 @@ def choices(listener: Listener) -> list[tuple[int, str]]:
 
 def markers(listener: Listener, *, since: datetime, until: datetime) -> list[IncidentMarker]:
     """Incidents opened in [since, until), placed over their mentions' time span."""
-    module = _module()
-    if module is None:
-        return []
-    with listener.store.read() as conn:
-        found = module.list_incidents(
-            conn, module.IncidentFilter(since=since, until=until), limit=50
-        )
+    found = listener.store.incidents.find(since=since, until=until, limit=50)
     return [
         IncidentMarker(
             i.first_mention_at,
@@ -104,11 +67,3 @@ def markers(listener: Listener, *, since: datetime, until: datetime) -> list[Inc
         )
         for i in found
     ]
-
-
-def mention_ids(listener: Listener, incident_id: int) -> Any:
-    """The incident's mention ids as a subquery (an empty list without incident data)."""
-    module = _module()
-    if module is None:
-        return []
-    return module.mention_ids_query(incident_id)

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from listener.errors import NotAllowed, NotFound
 from listener.settings import format_duration
-from listener.store import users
+from listener.store import ROLES
 from listener.web.auth import hash_password
 from listener.web.deps import Admin, Viewer, flash, get_desk
 from listener.web.pages import NavLink, render
@@ -140,13 +140,12 @@ def _toml_value(value: Any) -> str:
 @router.get("/admin")
 def admin_page(request: Request, user: Admin) -> Response:
     desk = get_desk(request)
-    with desk.listener.store.read() as conn:
-        accounts = users.list_users(conn)
+    accounts = desk.listener.store.users.all()
     settings_view = as_toml(redacted_settings(desk.listener.settings, desk.listener.store.url))
     return render(
         request,
         "admin.html",
-        {"accounts": accounts, "settings_toml": settings_view, "roles": users.ROLES},
+        {"accounts": accounts, "settings_toml": settings_view, "roles": ROLES},
     )
 
 
@@ -161,15 +160,13 @@ def add_user(
     desk = get_desk(request)
     try:
         password_hash = hash_password(password)
-        with desk.listener.store.write() as conn:
-            users.add_user(
-                conn,
-                name=name,
-                role=role,
-                password_hash=password_hash,
-                actor=user.name,
-                at=desk.listener.clock.now(),
-            )
+        desk.listener.store.users.add(
+            name=name,
+            role=role,
+            password_hash=password_hash,
+            actor=user.name,
+            at=desk.listener.clock.now(),
+        )
     except NotAllowed as exc:
         flash(request, "error", str(exc))
     else:
@@ -190,8 +187,9 @@ def set_disabled(
         flash(request, "error", "you cannot disable your own account")
         return RedirectResponse("/admin", status_code=303)
     try:
-        with desk.listener.store.write() as conn:
-            users.set_disabled(conn, name, want, actor=user.name, at=desk.listener.clock.now())
+        desk.listener.store.users.set_disabled(
+            name, want, actor=user.name, at=desk.listener.clock.now()
+        )
     except NotFound as exc:
         flash(request, "error", str(exc))
     else:

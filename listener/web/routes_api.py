@@ -19,17 +19,22 @@ from listener.errors import NotAllowed
 from listener.outreach.review import ReviewAction, check_text
 from listener.scoring.language import language_filter
 from listener.settings import parse_duration
-from listener.store import DraftFilter, MentionFilter, users
-from listener.store import desk as desk_store
-from listener.store.mentions import stored_as_dict
+from listener.store import (
+    DraftFilter,
+    FeedCursor,
+    MentionFilter,
+    QueueCursor,
+    WebUser,
+    stored_as_dict,
+)
 from listener.web import incident_data
 from listener.web.auth import Role
 from listener.web.deps import CATEGORIES, MAX_RECORD_ID, RecordId, api_requires, get_desk
 
 router = APIRouter(prefix="/api")
 
-ApiViewer = Annotated[users.WebUser, Depends(api_requires(Role.VIEWER))]
-ApiApprover = Annotated[users.WebUser, Depends(api_requires(Role.APPROVER))]
+ApiViewer = Annotated[WebUser, Depends(api_requires(Role.VIEWER))]
+ApiApprover = Annotated[WebUser, Depends(api_requires(Role.APPROVER))]
 STATUSES = [s.value for s in DraftStatus] + ["all"]
 
 
@@ -87,18 +92,12 @@ def api_queue(
         return _unprocessable(f"category {category!r} is unknown; expected one of {CATEGORIES}")
     desk = get_desk(request)
     f = DraftFilter(status=status, brand=brand, source=source, category=category, search=q)
-    mention_ids = (
-        incident_data.mention_ids(desk.listener, incident) if incident is not None else None
+    items, cursor, count = desk.listener.store.desk.queue_page(
+        f,
+        after=QueueCursor.decode(after) if after else None,
+        limit=limit,
+        incident=incident,
     )
-    with desk.listener.store.read() as conn:
-        items, cursor = desk_store.queue_page(
-            conn,
-            f,
-            after=desk_store.QueueCursor.decode(after) if after else None,
-            limit=limit,
-            mention_ids=mention_ids,
-        )
-        count = desk_store.count_drafts_capped(conn, f, mention_ids=mention_ids)
     return JSONResponse(
         {
             "items": [
@@ -106,8 +105,8 @@ def api_queue(
                 for i in items
             ],
             "next": cursor.encode() if cursor else None,
-            "count": min(count, desk_store.COUNT_CAP),
-            "count_is_lower_bound": count > desk_store.COUNT_CAP,
+            "count": min(count, desk.listener.store.desk.COUNT_CAP),
+            "count_is_lower_bound": count > desk.listener.store.desk.COUNT_CAP,
         }
     )
 
@@ -118,7 +117,7 @@ def api_draft(request: Request, draft_id: RecordId, user: ApiViewer) -> JSONResp
 
 
 def _act(
-    request: Request, user: users.WebUser, draft_id: RecordId, action: ReviewAction, **kwargs: Any
+    request: Request, user: WebUser, draft_id: RecordId, action: ReviewAction, **kwargs: Any
 ) -> JSONResponse:
     desk = get_desk(request)
     listener = desk.listener
@@ -205,17 +204,12 @@ def api_mentions(
         search=q,
         lang=language_filter(lang),
     )
-    mention_ids = (
-        incident_data.mention_ids(desk.listener, incident) if incident is not None else None
+    found, cursor = desk.listener.store.desk.mention_page(
+        f,
+        before=FeedCursor.decode(before) if before else None,
+        limit=limit,
+        incident=incident,
     )
-    with desk.listener.store.read() as conn:
-        found, cursor = desk_store.mention_page(
-            conn,
-            f,
-            before=desk_store.FeedCursor.decode(before) if before else None,
-            limit=limit,
-            mention_ids=mention_ids,
-        )
     return JSONResponse(
         {"items": [stored_as_dict(m) for m in found], "next": cursor.encode() if cursor else None}
     )

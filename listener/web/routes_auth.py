@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from listener.store import audit, users
 from listener.web.auth import verify_password
 from listener.web.deps import check_csrf, get_desk, session_user
 from listener.web.pages import local_path, render
@@ -49,35 +48,16 @@ async def login(
         message = f"Too many failed sign-ins. Try again in about {minutes} minute(s)."
         context = {"next": target, "error": message}
         return render(request, "login.html", context, status_code=429)
-    with desk.listener.store.read() as conn:
-        user = users.find_user(conn, name) if name else None
+    user = desk.listener.store.users.by_name(name) if name else None
     ok = verify_password(user.password_hash if user else None, password)
     now = desk.listener.clock.now()
     if not ok or user is None or user.disabled:
         desk.limiter.failed(name, address)
-        with desk.listener.store.write() as conn:
-            audit.append(
-                conn,
-                at=now,
-                actor=name[:200] or "anonymous",
-                action="user.login_failed",
-                entity="user",
-                entity_id=name[:200],
-                after={"address": address},
-            )
+        desk.listener.store.users.record_sign_in(name, ok=False, address=address, at=now)
         context = {"next": target, "error": "Wrong user name or password."}
         return render(request, "login.html", context, status_code=401)
     desk.limiter.succeeded(name, address)
-    with desk.listener.store.write() as conn:
-        audit.append(
-            conn,
-            at=now,
-            actor=user.name,
-            action="user.login",
-            entity="user",
-            entity_id=user.name,
-            after={"address": address},
-        )
+    desk.listener.store.users.record_sign_in(user.name, ok=True, address=address, at=now)
     # A new session on sign-in (fresh CSRF token): nothing planted before it carries over.
     request.session.clear()
     request.session["user"] = user.name
@@ -97,13 +77,8 @@ async def logout(request: Request) -> Response:
     user = session_user(request)
     if user is not None:
         desk = get_desk(request)
-        with desk.listener.store.write() as conn:
-            users.end_sessions(
-                conn,
-                user.name,
-                actor=user.name,
-                at=desk.listener.clock.now(),
-                why="user.logout",
-            )
+        desk.listener.store.users.end_sessions(
+            user.name, actor=user.name, at=desk.listener.clock.now(), why="user.logout"
+        )
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

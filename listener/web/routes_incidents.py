@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from listener.errors import InvalidTransition, NotAllowed
-from listener.store import users
+from listener.store import WebUser
 from listener.web import incident_data
 from listener.web.deps import Approver, RecordId, Viewer, flash, get_desk
 from listener.web.pages import NavLink, render
@@ -61,7 +61,7 @@ def _act(
     request: Request, incident_id: RecordId, done: str, action: str, **kwargs: str
 ) -> Response:
     desk = get_desk(request)
-    user: users.WebUser = request.state.user
+    user: WebUser = request.state.user
     try:
         if action == "acknowledge":
             incident_data.acknowledge(desk.listener, incident_id, actor=user.name)

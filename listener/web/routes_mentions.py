@@ -10,8 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from listener.errors import NotAllowed
 from listener.scoring.language import language_choices, language_filter
-from listener.store import MentionFilter
-from listener.store import desk as desk_store
+from listener.store import FeedCursor, MentionFilter
 from listener.web import incident_data
 from listener.web.deps import (
     CATEGORIES,
@@ -68,23 +67,15 @@ class FeedFilters:
 def mentions_page(request: Request, user: Viewer) -> Response:
     desk = get_desk(request)
     filters = FeedFilters.from_request(request)
-    before = desk_store.FeedCursor.decode(request.query_params.get("before", ""))
-    mention_ids = (
-        incident_data.mention_ids(desk.listener, int(filters.incident))
-        if filters.incident
-        else None
+    before = FeedCursor.decode(request.query_params.get("before", ""))
+    incident = int(filters.incident) if filters.incident else None
+    found, cursor, drafts = desk.listener.store.desk.feed_page(
+        filters.mention_filter(),
+        before=before,
+        limit=desk.listener.settings.web.page_size,
+        incident=incident,
     )
-    with desk.listener.store.read() as conn:
-        found, cursor = desk_store.mention_page(
-            conn,
-            filters.mention_filter(),
-            before=before,
-            limit=desk.listener.settings.web.page_size,
-            mention_ids=mention_ids,
-        )
-        drafts = desk_store.draft_for_mentions(conn, [m.id for m in found])
-        brands = desk_store.brand_names(conn)
-        sources = desk_store.source_names(conn)
+    brands, sources = desk.listener.store.desk.menus()
     return render(
         request,
         "mentions.html",

@@ -19,10 +19,7 @@ from listener.outreach.cases import ROOT_CAUSES, Case, CaseStatus, Sla
 from listener.outreach.dispatch import Dispatcher
 from listener.outreach.publishers.manual import ManualPost, manual_post
 from listener.outreach.tone import promotional_phrases
-from listener.store import DraftFilter, users
-from listener.store import outreach as q
-from listener.store.drafts import get_draft, select_drafts
-from listener.store.mentions import mentions_by_ids
+from listener.store import WebUser
 from listener.web.auth import Role, role_of
 from listener.web.deps import Approver, Desk, RecordId, Viewer, flash, get_desk
 from listener.web.pages import NavLink, local_path, render
@@ -38,7 +35,7 @@ CASE_FILTERS = ["open", "all", *[s.value for s in CaseStatus]]
 OUTBOX_STATUSES = ("approved", "sending", "failed")
 
 
-def _can_act(user: users.WebUser) -> bool:
+def _can_act(user: WebUser) -> bool:
     return role_of(user).allows(Role.APPROVER)
 
 
@@ -65,11 +62,7 @@ def outbox_page(request: Request, user: Viewer) -> Response:
     warn = desk.listener.settings.outreach.warn_promotional
     items: list[OutboxItem] = []
     limit = desk.listener.settings.web.page_size
-    with desk.listener.store.read() as conn:
-        drafts: list[Draft] = []
-        for status in OUTBOX_STATUSES:
-            drafts.extend(select_drafts(conn, DraftFilter(status=status), limit=limit))
-        found = mentions_by_ids(conn, [d.mention_id for d in drafts])
+    drafts, found = desk.listener.store.outreach.outbox(OUTBOX_STATUSES, limit)
     for draft in drafts:
         mention = found.get(draft.mention_id)
         post = (
@@ -151,13 +144,11 @@ def cases_page(request: Request, user: Viewer) -> Response:
     brand = request.query_params.get("brand", "")[:200]
     shown = request.query_params.get("status", "open")
     shown = shown if shown in CASE_FILTERS else "open"
-    with desk.listener.store.read() as conn:
-        cases = q.list_cases(
-            conn,
-            brand=brand,
-            status="" if shown in ("open", "all") else shown,
-            open_only=shown == "open",
-        )
+    cases = desk.listener.store.outreach.cases(
+        brand=brand,
+        status="" if shown in ("open", "all") else shown,
+        open_only=shown == "open",
+    )
     views = _case_views(desk, cases)
     outreach = desk.listener.settings.outreach
     return render(
@@ -179,10 +170,7 @@ def cases_page(request: Request, user: Viewer) -> Response:
 @router.get("/cases/{case_id}")
 def case_page(request: Request, case_id: RecordId, user: Viewer) -> Response:
     desk = get_desk(request)
-    with desk.listener.store.read() as conn:
-        case = q.get_case(conn, case_id)
-        found = mentions_by_ids(conn, case.mention_ids)
-        drafts = [get_draft(conn, i) for i in case.draft_ids]
+    case, found, drafts = desk.listener.store.outreach.case_with_items(case_id)
     (view,) = _case_views(desk, [case])
     return render(
         request,
@@ -212,18 +200,16 @@ def update_case(
     desk = get_desk(request)
     listener = desk.listener
     try:
-        with listener.store.write() as conn:
-            current = q.get_case(conn, case_id)
-            q.update_case(
-                conn,
-                case_id,
-                actor=user.name,
-                at=listener.clock.now(),
-                status=status or None,
-                owner=owner if owner != current.owner else None,
-                root_cause=root_cause if root_cause != current.root_cause else None,
-                note=note or None,
-            )
+        listener.store.outreach.update_case(
+            case_id,
+            actor=user.name,
+            at=listener.clock.now(),
+            status=status or None,
+            owner=owner,
+            root_cause=root_cause,
+            note=note or None,
+            only_changes=True,
+        )
     except (NotAllowed, InvalidTransition) as exc:
         flash(request, "error", str(exc))
     else:
@@ -238,8 +224,7 @@ def update_case(
 def contacts_page(request: Request, user: Viewer) -> Response:
     desk = get_desk(request)
     brand = request.query_params.get("brand", "")[:200]
-    with desk.listener.store.read() as conn:
-        contacts = q.list_contacts(conn, brand)
+    contacts = desk.listener.store.outreach.contacts(brand)
     return render(
         request,
         "contacts.html",
@@ -270,15 +255,13 @@ def add_contact(
     desk = get_desk(request)
     listener = desk.listener
     try:
-        with listener.store.write() as conn:
-            added, cancelled = q.add_contact(
-                conn,
-                brand=_known_brand(desk, brand),
-                author=author,
-                reason=reason,
-                actor=user.name,
-                at=listener.clock.now(),
-            )
+        added, cancelled = listener.store.outreach.add_contact(
+            brand=_known_brand(desk, brand),
+            author=author,
+            reason=reason,
+            actor=user.name,
+            at=listener.clock.now(),
+        )
     except NotAllowed as exc:
         flash(request, "error", str(exc))
     else:
@@ -302,10 +285,9 @@ def remove_contact(
     desk = get_desk(request)
     listener = desk.listener
     try:
-        with listener.store.write() as conn:
-            q.remove_contact(
-                conn, brand=brand, author=author, actor=user.name, at=listener.clock.now()
-            )
+        listener.store.outreach.remove_contact(
+            brand=brand, author=author, actor=user.name, at=listener.clock.now()
+        )
     except NotFound as exc:
         flash(request, "error", str(exc))
     else:

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from listener.store import DraftFilter
-from listener.store import desk as desk_store
 from listener.web import incident_data
 from listener.web.charts import Marker, Series, line_chart, zero_filled
 from listener.web.deps import Viewer, get_desk
@@ -31,9 +30,8 @@ def overview_page(request: Request, user: Viewer, period: str = "7d") -> Respons
     now = desk.listener.clock.now()
     end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     start = end - length
-    with desk.listener.store.read() as conn:
-        points = desk_store.volume_series(conn, since=start, until=end, bucket_seconds=bucket)
-        pending = desk_store.count_drafts_capped(conn, DraftFilter(status="pending"))
+    points = desk.listener.store.desk.volume(since=start, until=end, bucket_seconds=bucket)
+    pending = desk.listener.store.desk.count_drafts(DraftFilter(status="pending"))
     volume: dict[str, list[tuple[object, float]]] = defaultdict(list)
     share: dict[str, list[tuple[object, float]]] = defaultdict(list)
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])

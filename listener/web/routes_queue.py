@@ -17,8 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from listener.domain import CHANNEL_LIMITS, Draft, DraftStatus, StoredMention
 from listener.errors import InvalidTransition, NotAllowed
 from listener.outreach.review import ReviewAction, decide
-from listener.store import DraftFilter, users
-from listener.store import desk as desk_store
+from listener.store import DraftFilter, QueueCursor, WebUser
 from listener.web import incident_data
 from listener.web.auth import Role, role_of
 from listener.web.deps import (
@@ -90,7 +89,7 @@ class Card:
 
 
 def make_card(
-    desk: Desk, user: users.WebUser, draft: Draft, mention: StoredMention | None, **extra: Any
+    desk: Desk, user: WebUser, draft: Draft, mention: StoredMention | None, **extra: Any
 ) -> Card:
     actions: set[str] = set()
     blocked = ""
@@ -122,20 +121,13 @@ def make_card(
     )
 
 
-def _card_for(desk: Desk, user: users.WebUser, draft_id: RecordId, **extra: Any) -> Card:
-    with desk.listener.store.read() as conn:
-        from listener.store.drafts import get_draft
-        from listener.store.mentions import mentions_by_ids
-
-        draft = get_draft(conn, draft_id)
-        mention = mentions_by_ids(conn, [draft.mention_id]).get(draft.mention_id)
+def _card_for(desk: Desk, user: WebUser, draft_id: RecordId, **extra: Any) -> Card:
+    draft, mention = desk.listener.store.desk.card(draft_id)
     return make_card(desk, user, draft, mention, **extra)
 
 
 def _options(desk: Desk) -> dict[str, Any]:
-    with desk.listener.store.read() as conn:
-        brands = desk_store.brand_names(conn)
-        sources = desk_store.source_names(conn)
+    brands, sources = desk.listener.store.desk.menus()
     return {
         "brands": brands,
         "sources": sources,
@@ -149,20 +141,12 @@ def _options(desk: Desk) -> dict[str, Any]:
 def queue_page(request: Request, user: Viewer) -> Response:
     desk = get_desk(request)
     filters = QueueFilters.from_request(request)
-    after = desk_store.QueueCursor.decode(request.query_params.get("after", ""))
+    after = QueueCursor.decode(request.query_params.get("after", ""))
     page_size = desk.listener.settings.web.page_size
-    mention_ids = (
-        incident_data.mention_ids(desk.listener, int(filters.incident))
-        if filters.incident
-        else None
+    incident = int(filters.incident) if filters.incident else None
+    items, cursor, total = desk.listener.store.desk.queue_page(
+        filters.draft_filter(), after=after, limit=page_size, incident=incident
     )
-    with desk.listener.store.read() as conn:
-        items, cursor = desk_store.queue_page(
-            conn, filters.draft_filter(), after=after, limit=page_size, mention_ids=mention_ids
-        )
-        total = desk_store.count_drafts_capped(
-            conn, filters.draft_filter(), mention_ids=mention_ids
-        )
     cards = [make_card(desk, user, i.draft, i.mention) for i in items]
     return render(
         request,
@@ -229,7 +213,7 @@ def _card_response(request: Request, card: Card, status_code: int = 200) -> Resp
 def _done(
     request: Request,
     desk: Desk,
-    user: users.WebUser,
+    user: WebUser,
     draft_id: RecordId,
     next_path: str,
     message: str,
@@ -245,7 +229,7 @@ def _done(
 
 def _review(
     request: Request,
-    user: users.WebUser,
+    user: WebUser,
     draft_id: RecordId,
     action: ReviewAction,
     next_path: str,
