@@ -17,8 +17,7 @@ from listener.ops.metrics import JobView, Metrics, SourceHealthCache, StateColle
 from listener.settings import Settings
 from listener.sources.health import Health
 from listener.sources.watch import health_of
-from listener.store import Store
-from listener.store.ops import QueueSnapshot
+from listener.store import QueueSnapshot, Store
 
 __all__ = ["Ops", "build_ops"]
 

@@ -30,7 +30,7 @@ from prometheus_client.registry import Collector
 from listener.clock import Clock
 from listener.incidents.model import Severity
 from listener.sources.health import Health, HealthState
-from listener.store.ops import ACTIVE_INCIDENTS, QUEUE_STATUSES, QueueSnapshot
+from listener.store import ACTIVE_INCIDENTS, QUEUE_STATUSES, QueueSnapshot
 
 log = logging.getLogger("listener.ops")
 

@@ -14,11 +14,14 @@ from listener.store.group_commit import GroupCommit, PendingWrite
 from listener.store.incidents import Incident
 from listener.store.instance_lock import single_instance
 from listener.store.mentions import stored_as_dict, story_key
+from listener.store.ops import ACTIVE_INCIDENTS, QUEUE_STATUSES, QueueSnapshot
 from listener.store.sources import SourceStatus
 from listener.store.store import Store
 from listener.store.users import ROLES, WebUser, check_role
 
 __all__ = [
+    "ACTIVE_INCIDENTS",
+    "QUEUE_STATUSES",
     "ROLES",
     "AuditHead",
     "Delivery",
@@ -30,6 +33,7 @@ __all__ = [
     "MentionFilter",
     "PendingWrite",
     "QueueCursor",
+    "QueueSnapshot",
     "SourceStatus",
     "Store",
     "StuckSend",
