@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from tests.outreach_support import NOW
 
 REPO = Path(__file__).resolve().parents[1]
 CHINESE_COMPLAINT = "我的云帆航空航班又延误了三个小时，太糟糕了！"
+FRENCH_COMPLAINT = "Skyline Air mon vol est encore en retard de trois heures, c'est inadmissible !"
 TRADITIONAL_COMPLAINT = "我的雲帆航空航班又延誤了三個小時，太糟糕了！"
 
 
@@ -93,20 +93,18 @@ def test_a_chinese_complaint_is_dissatisfied_and_answered_in_chinese(
     assert draft.hold_reason == ""
 
 
-def test_without_a_chinese_template_the_draft_is_left_to_a_person(
-    open_listener: Callable[..., Listener], tmp_path: Path
+def test_without_a_template_in_its_language_the_draft_is_left_to_a_person(
+    open_listener: Callable[..., Listener],
 ) -> None:
-    templates = tmp_path / "templates"
-    shutil.copytree(REPO / "templates", templates)
-    shutil.rmtree(templates / "outreach" / "zh")
-    listener = open_listener(outreach={"templates_dir": str(templates)})
+    # French has no built-in reply templates (and an override folder can only add or replace).
+    listener = open_listener()
 
-    listener.pipeline.ingest([forum_post(1, CHINESE_COMPLAINT)], now=NOW)
+    listener.pipeline.ingest([forum_post(1, FRENCH_COMPLAINT)], now=NOW)
 
     (draft,) = listener.store.drafts(limit=10)
     assert draft.text == ""  # nothing in English to approve by mistake
-    assert draft.template == "zh/complaint"
-    assert draft.hold_reason.startswith("no Chinese complaint template: write the reply by hand")
+    assert draft.template == "fr/complaint"
+    assert draft.hold_reason.startswith("no French complaint template: write the reply by hand")
 
 
 def test_a_spanish_complaint_is_answered_in_spanish_and_an_unknown_language_in_the_brands(
@@ -211,13 +209,10 @@ def test_mentions_are_filtered_by_language_in_the_store_and_the_cli(
 
 
 def test_a_draft_left_to_a_person_is_written_before_it_can_be_approved(
-    open_listener: Callable[..., Listener], tmp_path: Path
+    open_listener: Callable[..., Listener],
 ) -> None:
-    templates = tmp_path / "templates"
-    shutil.copytree(REPO / "templates", templates)
-    shutil.rmtree(templates / "outreach" / "zh")
-    listener = open_listener(outreach={"templates_dir": str(templates)})
-    listener.pipeline.ingest([forum_post(1, CHINESE_COMPLAINT)], now=NOW)
+    listener = open_listener()
+    listener.pipeline.ingest([forum_post(1, FRENCH_COMPLAINT)], now=NOW)
     (draft,) = listener.store.drafts(limit=10)
 
     with pytest.raises(NotAllowed, match="has no text yet: write the reply first"):
@@ -228,7 +223,8 @@ def test_a_draft_left_to_a_person_is_written_before_it_can_be_approved(
         ReviewAction.EDIT,
         actor="ann",
         at=NOW,
-        text="您好！这里是 Skyline Air 客服团队，航班延误非常抱歉，请私信告诉我们订单号。",
+        text="Bonjour, ici le service client de Skyline Air : nous sommes désolés pour ce "
+        "retard. Écrivez-nous en message privé avec votre numéro de réservation.",
         reply_names=names,
     )
     assert written.hold_reason == ""
