@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from listener._process import quiet_resource_tracker, tune_garbage_collector
-from listener.cli import core, incidents, init, outreach, sources, web
+from listener.cli import incidents, init, mentions, outreach, queue, service, sources, web
 
 
 class ListenerApp(typer.Typer):
@@ -51,7 +51,9 @@ app = ListenerApp(
 )
 
 init.register(app)
-core.register(app)
+service.register(app)
+mentions.register(app)
+queue.register(app)
 sources.register(app)
 outreach.register(app)
 web.register(app)

@@ -12,13 +12,25 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
+from listener._process import settle_heap
+from listener.app import Listener, make_listener
 from listener.errors import (
     InvalidTransition,
     ListenerError,
@@ -39,6 +51,7 @@ ConfigOption = Annotated[
         show_default=False,
     ),
 ]
+ActorOption = Annotated[str | None, typer.Option("--as", help="Who is acting (for the audit log).")]
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -105,3 +118,52 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str))
     sys.stdout.write("\n")
     sys.stdout.flush()
+
+
+def open_listener(
+    config: Path | None, *, scoring: bool = False, writes: bool = False, **kwargs: Any
+) -> Listener:
+    """The listener for one command; its scorer is built at once only for commands that
+    score (`scoring`), so reading and reviewing the queue starts quickly.
+
+    A command that `writes` first settles what an interrupted run left unsettled (opt-outs,
+    cases, incidents of mentions stored just before a crash), so it never acts on a store
+    whose after-store steps are behind.
+    """
+    settings = settings_from(config)
+    listener = make_listener(settings, defer_scorer=not scoring, **kwargs)
+    if writes:
+        try:
+            settle_left_over(listener)
+        except BaseException:
+            listener.close()
+            raise
+    settle_heap()
+    return listener
+
+
+def settle_left_over(listener: Listener) -> int:
+    """Run the after-store steps of every batch still unsettled; says so when it did any.
+
+    The steps are keyed by mention id, so a batch another process is settling at this moment
+    is only settled twice, never counted twice.
+    """
+    settled = listener.pipeline.settle_pending(grace=timedelta(0))
+    if settled:
+        console.print(
+            f"settled {settled:,} mention(s) an interrupted run had stored without finishing "
+            "(opt-outs, cases, incidents)"
+        )
+    return settled
+
+
+def _progress(total: int | None, *, unit_bytes: bool) -> Progress:
+    columns: list[Any] = [TextColumn("{task.description}"), BarColumn(), TaskProgressColumn()]
+    columns += [TransferSpeedColumn()] if unit_bytes else [MofNCompleteColumn()]
+    columns += [TimeRemainingColumn()]
+    return Progress(
+        *columns,
+        console=console,
+        transient=False,
+        disable=not console.is_terminal and total is None,
+    )

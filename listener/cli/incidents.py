@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from listener.cli.common import (
+    ActorOption,
     ConfigOption,
     actor_name,
     console,
@@ -24,7 +25,6 @@ from listener.settings import Settings
 from listener.store import Store
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
-ActorOption = Annotated[str | None, typer.Option("--as", help="Who is acting (for the audit log).")]
 
 incidents_app = typer.Typer(
     help="Incidents: list them, or acknowledge, close or merge one.",

@@ -11,20 +11,20 @@ import typer
 
 from listener.app import Listener
 from listener.cli.common import (
+    ActorOption,
     ConfigOption,
     actor_name,
     console,
     fail,
+    open_listener,
     print_json,
     setup_logging,
     user_errors,
 )
-from listener.cli.core import open_listener
 from listener.errors import NotAllowed
 from listener.outreach.dispatch import Dispatcher
 from listener.store import AuditHead
 
-ActorOption = Annotated[str | None, typer.Option("--as", help="Who is acting (for the audit log).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 

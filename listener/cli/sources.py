@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from listener.cli.common import ConfigOption, console, print_json, user_errors
-from listener.cli.core import open_listener
+from listener.cli.common import ConfigOption, console, open_listener, print_json, user_errors
 from listener.sources.watch import health_of
 
 

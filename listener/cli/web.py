@@ -15,11 +15,11 @@ from listener.cli.common import (
     actor_name,
     console,
     fail,
+    open_listener,
     print_json,
     setup_logging,
     user_errors,
 )
-from listener.cli.core import open_listener
 from listener.store import check_role
 
 

@@ -147,8 +147,7 @@ def _waiting(listener: Listener) -> int:
 
 def replay_file(file: Path, *, config: Path | None, fmt: str | None) -> None:
     """`listener import FILE --replay`: a replay with a progress bar and a closing summary."""
-    from listener.cli.common import console, settings_from
-    from listener.cli.core import _progress
+    from listener.cli.common import _progress, console, settings_from
 
     settings = settings_from(config)
     data = load_sorted(file, fmt)
