@@ -15,6 +15,7 @@ from email.utils import format_datetime
 from listener.alerts.channel import OutgoingAlert, idempotency_key
 from listener.alerts.message import headline, plain_text
 from listener.errors import DispatchError
+from listener.outreach.publishers.email import connect_smtp
 from listener.settings import AlertChannelSettings
 
 
@@ -48,12 +49,7 @@ class EmailChannel:
         msg = self.message(alert)
         timeout = s.timeout.total_seconds()
         try:
-            if s.smtp_tls == "ssl":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(
-                    s.smtp_host, s.smtp_port, timeout=timeout, context=ssl.create_default_context()
-                )
-            else:
-                client = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=timeout)
+            client = connect_smtp(s.smtp_host, s.smtp_port, tls=s.smtp_tls, timeout=timeout)
             with client:
                 if s.smtp_tls == "starttls":
                     client.starttls(context=ssl.create_default_context())

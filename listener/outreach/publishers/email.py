@@ -41,6 +41,17 @@ def build_email_publisher(
     return EmailPublisher(settings, brands, password)
 
 
+def connect_smtp(host: str, port: int, *, tls: str, timeout: float) -> smtplib.SMTP:
+    """A client connected to the mail server: over TLS from the first byte when `tls` is "ssl";
+    otherwise in plain text, for the caller to upgrade with STARTTLS when `tls` asks for it.
+
+    Shared by reply emails and email alerts, so both reach a server the same way.
+    """
+    if tls == "ssl":
+        return smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+    return smtplib.SMTP(host, port, timeout=timeout)
+
+
 class EmailPublisher:
     channel = Channel.EMAIL
 
@@ -81,13 +92,7 @@ class EmailPublisher:
         where = f"{s.smtp_host}:{s.smtp_port}"
         timeout = s.timeout.total_seconds()
         try:
-            smtp: smtplib.SMTP
-            if s.smtp_tls == "ssl":
-                smtp = smtplib.SMTP_SSL(
-                    s.smtp_host, s.smtp_port, timeout=timeout, context=ssl.create_default_context()
-                )
-            else:
-                smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=timeout)
+            smtp = connect_smtp(s.smtp_host, s.smtp_port, tls=s.smtp_tls, timeout=timeout)
         except (OSError, smtplib.SMTPException) as exc:
             raise DispatchError(f"cannot reach the mail server {where}: {exc}; will retry") from exc
         with smtp:
