@@ -27,7 +27,11 @@ def write_settings(
     lease: str = "3s",
     timeout: str = "5s",
     extra: str = "",
+    ops_endpoints: bool = False,
 ) -> Path:
+    """Settings for a `listener run` in a test. Without `ops_endpoints` (or an `[ops]` table
+    in `extra`) the health and metrics endpoints are off: several instances run side by side
+    on this host, and with the desk off each would take the desk's port for them."""
     lines = [
         "[database]",
         f"url = {json.dumps(database_url)}",
@@ -52,6 +56,8 @@ def write_settings(
             f"every = {json.dumps(every)}",
             f"timeout = {json.dumps(timeout)}",
         ]
+    if not ops_endpoints and "[ops]" not in extra:
+        lines += ["[ops]", "enabled = false"]
     path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
     return path
 

@@ -230,6 +230,7 @@ def test_the_desk_port_serves_health_and_metrics_and_readyz_fails_on_an_unknown_
             database_url=f"sqlite:///{database}",
             feeds=[("good", feeds.url("/good.xml")), ("slow", feeds.url("/slow.xml"))],
             every="1s",
+            ops_endpoints=True,
         )
         service = start_service(config, tmp_path / "out.log")
         base = f"http://127.0.0.1:{port}"
