@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 _WORD = re.compile(r"[^\W\d_][\w'-]{2,}", re.UNICODE)
+# Links, handles and retweet marks: they say where a post came from, not what it says.
+_NOISE = re.compile(
+    r"(?:https?://|www\.|pic\.twitter\.com/|t\.co/)\S*|@\w+|^\s*rt\b:?|\bvia\s+@?\w+\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
 _STOPWORD_TEXT = """
     about above after again against all also and any are aren't because been before being below
     between both but can can't cannot could couldn't did didn't does doesn't doing don't down
@@ -27,6 +33,8 @@ _STOPWORD_TEXT = """
     were weren't what what's when where which while who whom why will with won't would wouldn't
     you you're your yours yourself yourselves yet get got gets via http https www com amp rt
     today really still even one two new know think going want need make made says said
+    twitter pic status statuses tweet tweets retweet instagram youtube tiktok facebook
+    watch html php bit tinyurl ift utm_source utm_medium utm_campaign
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 MAX_TERMS = 4000
@@ -34,7 +42,7 @@ MAX_TERMS = 4000
 
 def tokens(text: str, ignore: frozenset[str] = frozenset()) -> frozenset[str]:
     """Lower-case words of three letters or more, without stopwords and the brand's own name."""
-    words = {w.strip("'-") for w in _WORD.findall(text.lower())}
+    words = {w.strip("'-") for w in _WORD.findall(_NOISE.sub(" ", text.lower()))}
     # The set's iteration order changes with PYTHONHASHSEED: whoever ranks or sums these words
     # must not depend on it (see `model.ranked`, `TermStats._rebase`). Built in sorted order,
     # as a saved state rebuilds it from its sorted list, so within one process the set kept in
@@ -46,6 +54,22 @@ def tokens(text: str, ignore: frozenset[str] = frozenset()) -> frozenset[str]:
 @lru_cache(maxsize=256)
 def _excluded(ignore: frozenset[str]) -> frozenset[str]:
     return STOPWORDS | ignore
+
+
+def fingerprint(text: str, author: str = "") -> int:
+    """A stable hash of the words of a post without links, handles and retweet marks.
+
+    The same text posted through several apps (each adding its own link or "via @app") and
+    retweets ("RT @someone: ...") of one post all have one fingerprint, so they count once
+    towards a spike. crc32, not `hash`: it must not change between runs (PYTHONHASHSEED).
+    """
+    words = _WORD.findall(_NOISE.sub(" ", text.lower()))
+    if not words:
+        return 0  # nothing to compare: never a duplicate
+    if len(words) < 4:
+        # "down again?" from two people is two people; from one, through two apps, is one.
+        words.append("\x00" + author)
+    return zlib.crc32(" ".join(words).encode("utf-8")) or 1
 
 
 def brand_words(terms: Iterable[str]) -> frozenset[str]:

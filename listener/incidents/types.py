@@ -1,0 +1,289 @@
+"""What kind of story an incident is, decided from its mentions together, phrase by phrase.
+
+One word never types a story: "data" is mobile data to a phone network's customers, "down"
+is how someone feels, "leak" is a plumber's daily work, "crash" a gamer's. Each type has
+phrase cues (a few words together, or a word with the right company) with a weight, and a few
+everyday phrases that cancel a cue ("my data is so slow", "feeling down", "let me down").
+A mention's cues are evidence; an incident sums the evidence of its mentions, and its type is
+the best-supported one when the support is clear (enough of it, well ahead of the next),
+otherwise "other".
+
+The type vocabulary lives here, apart from the scorer's per-mention categories: the scorer
+says what one post is about, this says what a story is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+
+
+class IncidentType(StrEnum):
+    PRIVACY = "privacy/data breach"
+    OUTAGE = "outage/service down"
+    SPAM = "spam/abuse"
+    CONDUCT = "customer treatment/conduct"
+    SAFETY = "product safety/recall"
+    PRICING = "pricing/billing"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    @property
+    def meaning(self) -> str:
+        """What this type of incident is, in one plain sentence, for alerts."""
+        return _MEANINGS[self]
+
+
+_LABELS = {
+    IncidentType.PRIVACY: "Data breach",
+    IncidentType.OUTAGE: "Service outage",
+    IncidentType.SPAM: "Spam or abuse",
+    IncidentType.CONDUCT: "Customer treatment",
+    IncidentType.SAFETY: "Product safety",
+    IncidentType.PRICING: "Pricing or billing",
+    IncidentType.OTHER: "Complaints",
+}
+_MEANINGS = {
+    IncidentType.PRIVACY: "People say customers' personal data was leaked, exposed or misused.",
+    IncidentType.OUTAGE: "People say the service is down or not working for many of them.",
+    IncidentType.SPAM: "People report spam, scams or abuse sent in the brand's name.",
+    IncidentType.CONDUCT: (
+        "People object to how staff or security treated a customer (removal, force, "
+        "discrimination, rudeness)."
+    ),
+    IncidentType.SAFETY: "People report a product that is unsafe, harmful, or recalled.",
+    IncidentType.PRICING: "People object to prices, charges or bills.",
+    IncidentType.OTHER: "A burst of complaints without one clear theme.",
+}
+
+# Earlier spellings of the types, as incidents saved before this vocabulary carry them.
+LEGACY_TYPES = {
+    "privacy/data": IncidentType.PRIVACY,
+    "outage": IncidentType.OUTAGE,
+    "service failure": IncidentType.OTHER,
+}
+
+
+def incident_kind(value: str) -> IncidentType:
+    """The type saved on an incident, read back (older spellings included)."""
+    try:
+        return IncidentType(value)
+    except ValueError:
+        return LEGACY_TYPES.get(value, IncidentType.OTHER)
+
+
+def _cue(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+_PERSONAL = (
+    r"(?:personal|customer|customers'?|user|users'?|private|card|credit card|bank|payment|"
+    r"account|passport|medical|health)\s+(?:data|details|info|information|records|numbers?)"
+    r"|passwords?|phone numbers?|home addresses?|addresses|emails? addresses|email addresses"
+    r"|dates? of birth|social security|card numbers|bank details|my details|our details"
+    r"|my (?:personal )?information|our information"
+)
+# (pattern, weight): the weight is how sure one such phrase makes us.
+_CUES: dict[IncidentType, list[tuple[re.Pattern[str], float]]] = {
+    IncidentType.PRIVACY: [
+        (_cue(r"\bdata (?:breach|leak|leaked|exposed|hack|theft|stolen)"), 2.0),
+        (
+            _cue(
+                r"\b(?:breach|leak|leaked|exposed|hacked|stolen|sold|selling|shared)\b[^.!?]{0,40}"
+                rf"\b(?:{_PERSONAL})\b"
+            ),
+            2.0,
+        ),
+        (
+            _cue(
+                rf"\b(?:{_PERSONAL})\b[^.!?]{{0,40}}\b(?:leak|leaked|exposed|breach|breached|"
+                r"hacked|stolen|sold|published|online for anyone|visible to)"
+            ),
+            2.0,
+        ),
+        (
+            _cue(
+                r"\bprivacy (?:breach|violation|scandal|nightmare)|\bgdpr\b|"
+                r"\binformation commissioner|\bico\b (?:complaint|investigat)"
+            ),
+            1.5,
+        ),
+        (_cue(r"\b(?:was|were|been|got) hacked\b|\bhackers?\b"), 1.0),
+        (_cue(r"\bidentity theft|\bdoxx?ed\b"), 1.5),
+    ],
+    IncidentType.OUTAGE: [
+        (
+            _cue(
+                r"\b(?:is|are|was|went|still|all|goes|been)\s+(?:completely |totally )?down\b"
+                r"(?! to earth)"
+            ),
+            1.0,
+        ),
+        (_cue(r"\b(?:outage|outages|blackout)\b"), 1.5),
+        (_cue(r"\bno (?:signal|service|network|coverage|internet|connection)\b"), 1.0),
+        (
+            _cue(
+                r"\b(?:app|website|site|network|service|servers?|system|payments?|checkout|login)"
+                r"\s+(?:is |are |has |keeps )?(?:down|not working|offline|broken|crashed|"
+                r"crashing|unavailable)"
+            ),
+            1.5,
+        ),
+        (_cue(r"\bcan'?t (?:log ?in|sign in|connect|make calls|access|pay|get online)"), 1.0),
+        (_cue(r"\b(?:error|500|502|503)\b[^.!?]{0,20}\b(?:everywhere|for everyone|again)"), 0.5),
+    ],
+    IncidentType.SPAM: [
+        (_cue(r"\b(?:spam|spamming|spammed|scam|scams|scammers?|phishing|fraudulent)\b"), 1.5),
+        (_cue(r"\b(?:unsolicited|nuisance|cold) (?:calls?|texts?|messages?|emails?)"), 1.5),
+        (_cue(r"\b(?:stop|keep) (?:texting|calling|emailing|messaging) me\b"), 1.0),
+        (_cue(r"\b(?:harass|harassing|harassment|abusive messages?|trolling)\b"), 1.0),
+    ],
+    IncidentType.CONDUCT: [
+        (
+            _cue(
+                r"\b(?:dragged|removed|thrown|kicked|forced|pulled|escorted|manhandled)\s+"
+                r"(?:off|out|from)\b"
+            ),
+            2.0,
+        ),
+        (
+            _cue(
+                r"\b(?:staff|employee|employees|security|guards?|officers?|crew|manager|"
+                r"police)\b[^.!?]{0,40}\b(?:assault\w*|attack\w*|beat|beaten|drag\w*|"
+                r"shov\w*|push\w*|hit|punch\w*|abus\w*|humiliat\w*|rude|racis\w*|threat\w*)"
+            ),
+            2.0,
+        ),
+        (
+            _cue(
+                r"\b(?:racism|racist|racial profiling|discriminat\w+|sexist|homophobic|"
+                r"mistreat\w*|manhandl\w*|brutal\w*|bloodied|injured passenger)\b"
+            ),
+            1.5,
+        ),
+        (_cue(r"\b(?:boycott\w*|#boycott\w*)\b"), 1.0),
+        (_cue(r"\bhow (?:they|you) treat(?:ed)? (?:customers|passengers|people|him|her)"), 1.5),
+        (
+            _cue(
+                r"\b(?:viral|the) video\b[^.!?]{0,40}\b(?:passenger|customer|man|woman|staff|"
+                r"security)"
+            ),
+            1.0,
+        ),
+    ],
+    IncidentType.SAFETY: [
+        (_cue(r"\b(?:recall|recalled|recalling)\b"), 2.0),
+        (
+            _cue(
+                r"\b(?:caught fire|catching fire|exploded|explode|explodes|overheat\w*|"
+                r"burns? (?:hazard|risk)|choking hazard|fire hazard)\b"
+            ),
+            2.0,
+        ),
+        (
+            _cue(
+                r"\b(?:food poisoning|contaminat\w+|made (?:me|us|my \w+) (?:sick|ill)|"
+                r"allergic reaction|hospitali[sz]ed)\b"
+            ),
+            2.0,
+        ),
+        (_cue(r"\b(?:unsafe|dangerous|safety (?:issue|concern|warning|defect))\b"), 1.0),
+        (
+            _cue(
+                r"\b(?:glass|metal|plastic|insects?|mould|mold) (?:in|inside) (?:the |my |our )?"
+                r"(?:food|drink|meal|bottle|can|product|sandwich|box)"
+            ),
+            2.0,
+        ),
+    ],
+    IncidentType.PRICING: [
+        (
+            _cue(
+                r"\b(?:overcharg\w+|double charg\w+|charged twice|hidden (?:fees?|charges?)|"
+                r"price (?:hike|rise|increase|gouging)|rip-?off|extortionate)\b"
+            ),
+            1.5,
+        ),
+        (_cue(r"\b(?:my|the|this|huge|massive|wrong) (?:bill|invoice)\b"), 1.0),
+        (
+            _cue(
+                r"\b(?:raised|raising|increase[sd]?|hiked|doubled) (?:the |their |our |my )?"
+                r"(?:prices?|fees?|tariffs?|charges?)\b"
+            ),
+            1.5,
+        ),
+        (_cue(r"\brefund\w*\b[^.!?]{0,30}\b(?:refus\w+|denied|still waiting|never)"), 1.0),
+    ],
+}
+# Everyday phrases that look like a cue but are not one: removed from the text first.
+_NOT_CUES = _cue(
+    r"\b(?:mobile|my|your|our|the|4g|5g|roaming|more|extra|unlimited|no)\s+data\b"
+    r"(?:\s+(?:is|was|are|keeps|has been|plan|allowance|bundle|speeds?|signal|"
+    r"connection|usage|limit|cap|roaming|package|add-?on))?"
+    r"|\bdata (?:plan|allowance|bundle|speeds?|usage|limit|cap|roaming|package|add-?on|signal)"
+    r"|\b(?:feel|feeling|felt|so|bit|little|really) down\b|\blet (?:me|us|you|them) down\b"
+    r"|\bdown to earth\b|\bcalm down\b|\bslow(?:ed)? down\b|\bdown the (?:road|street)\b"
+    r"|\bwater leak\w*|\bleak(?:ing|y|s)? (?:tap|taps|pipe|pipes|roof|boiler|radiator|toilet)"
+    r"|\b(?:pipe|tap|roof|boiler|radiator|toilet)s? (?:is |are |was )?leak\w*"
+)
+
+
+def mention_cues(text: str) -> dict[IncidentType, float]:
+    """Evidence for each type in one mention's text (types with none are absent).
+
+    Within a mention a type counts once, at its strongest cue: repeating "down down down"
+    in one post is not three posts' worth of evidence.
+    """
+    if not text:
+        return {}
+    cleaned = _NOT_CUES.sub(" ", text)
+    found: dict[IncidentType, float] = {}
+    for kind, cues in _CUES.items():
+        best = 0.0
+        for pattern, weight in cues:
+            if weight > best and pattern.search(cleaned):
+                best = weight
+        if best:
+            found[kind] = best
+    return found
+
+
+# A type needs this much summed evidence, and this lead over the runner-up, to name a story.
+MIN_EVIDENCE = 2.0
+MIN_LEAD = 1.25
+
+
+def story_type(evidence: Mapping[str, float], mentions: int) -> IncidentType:
+    """The story's type from its mentions' summed cues; "other" when the evidence is thin.
+
+    Thin is: less than `MIN_EVIDENCE` in all, or under one cue in twelve mentions (a big story
+    in which two posts say "outage" is not an outage), or less than `MIN_LEAD` times the
+    runner-up when two types compete. Ties are broken by name, so the answer never depends
+    on the order mentions came in.
+    """
+    ranked = sorted(evidence.items(), key=lambda kv: (-kv[1], kv[0]))
+    if not ranked:
+        return IncidentType.OTHER
+    name, best = ranked[0]
+    if best < MIN_EVIDENCE or best < mentions / 12.0:
+        return IncidentType.OTHER
+    if len(ranked) > 1 and best < MIN_LEAD * ranked[1][1]:
+        return IncidentType.OTHER
+    try:
+        return IncidentType(name)
+    except ValueError:
+        return LEGACY_TYPES.get(name, IncidentType.OTHER)
+
+
+def dominant_cue(cues: Mapping[IncidentType, float]) -> IncidentType | None:
+    """The mention's own strongest type, when it has a clear one."""
+    if not cues:
+        return None
+    ranked = sorted(cues.items(), key=lambda kv: (-kv[1], kv[0].value))
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return None
+    return ranked[0][0]
