@@ -372,10 +372,10 @@ class Detector:
         self._roll(state, self._bucket_of(moment))
         concerning = obs.concerning(rules.risk_threshold)
         duplicate = self._seen_before(state, obs)
-        if concerning:
-            state.burst_now += 1
         if not duplicate:
             state.total += 1
+            if concerning:
+                state.burst_now += 1
         target = self._best_match(state, incidents, obs, concerning, moment)
         if target is not None:
             # Explained by an incident already: it must not make the volume test fire again.
@@ -427,9 +427,14 @@ class Detector:
             return  # late mentions count in the open bucket
         spike = self.rules.spike
         hour, weekend = self._slot_of(state.bucket)
+        _, usual = state.base_concerning.shape_and_mean(hour, spike, weekend)
+        # Mentions that joined a story are not the brand's usual chatter, but leaving them all
+        # out would sink the baseline while a long story lasts (and the brand would look in a
+        # burst for ever): they count up to the usual level, never above it.
+        concerning = max(state.concerning, min(state.burst_now, math.floor(usual + 0.5)))
         for base, count in (
             (state.base_total, state.total),
-            (state.base_concerning, state.concerning),
+            (state.base_concerning, concerning),
         ):
             spiked = False
             if count >= spike.min_count:
@@ -489,6 +494,10 @@ class Detector:
     def _in_burst(self, state: BrandState, moment: datetime) -> bool:
         """Whether the brand's concerning volume (joined mentions too) is well above usual."""
         rules = self.rules
+        if state.base_concerning.weight < rules.spike.half_life_buckets:
+            # Less than a day of history: "usual" is still mostly the prior, and a story
+            # that started now would hold the brand in a burst for as long as it is learning.
+            return False
         n = rules.burst_buckets
         count = state.burst_now + sum(state.burst)
         _, mean = state.base_concerning.shape_and_mean(

@@ -114,9 +114,11 @@ class Baseline:
         weekend: bool = False,
         spiked: bool = False,
     ) -> None:
-        """Fold in one closed bucket (after `empty_before` buckets with no mentions at all);
-        a bucket that `spiked` (its count was cut to the spike threshold) says nothing about
-        the brand's ordinary burstiness and is left out of it."""
+        """Fold in one closed bucket (after `empty_before` buckets with no mentions at all).
+
+        `count` is cut to the spike threshold by the caller (a spike is not the new normal); a
+        bucket that `spiked` says nothing about the brand's ordinary burstiness and is left
+        out of it: a story's first buckets must not make the next story harder to see."""
         decay = 1.0 - rule.alpha
         factor = self.factor(hour, weekend, rule)
         if self.weight > 0 and not spiked:
