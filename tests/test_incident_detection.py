@@ -15,9 +15,8 @@ from listener.incidents.detector import (
     BrandState,
     DetectionRules,
     Detector,
-    cues_of,
 )
-from listener.incidents.model import IncidentProfile, IncidentType, Observation, Severity
+from listener.incidents.model import IncidentProfile, IncidentType, Observation, Severity, cues_of
 from listener.incidents.spike import Baseline, SpikeRule, negative_binomial_tail, spike_test
 from listener.incidents.terms import tokens
 

@@ -12,9 +12,8 @@ from listener.incidents.detector import (
     BrandState,
     DetectionRules,
     Detector,
-    cues_of,
 )
-from listener.incidents.model import IncidentProfile, Observation, summary, title
+from listener.incidents.model import IncidentProfile, Observation, cues_of, summary, title
 from listener.incidents.terms import fingerprint, tokens
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -41,8 +41,8 @@ from listener.incidents.spike import (
     spike_test,
     threshold,
 )
-from listener.incidents.terms import TermStats, fingerprint, tokens
-from listener.incidents.types import IncidentType, dominant_cue, mention_cues
+from listener.incidents.terms import TermStats, read
+from listener.incidents.types import IncidentType, dominant_cue
 from listener.urls import domain_under, host_of
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -128,12 +128,14 @@ def observe(
     at = utc(m.published_at or m.fetched_at or _EPOCH)
     author = m.author or m.author_name
     text = m.full_text
-    concerning = score.dissatisfied or score.incident_risk >= rules.risk_threshold
     news = m.source_kind == "news"
     if (not news and rules.news_domains) or not author:
         host = host_of(m.url)
         news = news or bool(domain_under(host, rules.news_domains))
         author = author or host
+    concerning = score.dissatisfied or score.incident_risk >= rules.risk_threshold
+    # Only concerning mentions are compared for copies (see `Detector._one`).
+    words, print_ = read(text, ignore, author if concerning else None)
     return Observation(
         mention_id=stored.id,
         brand=stored.brand,
@@ -151,18 +153,12 @@ def observe(
         category=score.category.value,
         dissatisfied=score.dissatisfied,
         risk=float(score.incident_risk),
-        words=tokens(text, ignore),
+        words=words,
         # Only concerning mentions are evidence of what went wrong (and only they are typed:
         # it is most of the cost of typing).
-        cues=cues_of(text) if concerning else (),
         reach_known=m.author_followers is not None,
-        fingerprint=fingerprint(text, author) if text else 0,
+        fingerprint=print_,
     )
-
-
-def cues_of(text: str) -> tuple[tuple[str, float], ...]:
-    """A text's type evidence as an observation carries it: (type, weight), by type."""
-    return tuple(sorted((k.value, w) for k, w in mention_cues(text).items()))
 
 
 @dataclass
@@ -278,7 +274,10 @@ class BrandState:
 def _saved_form(o: Observation) -> Observation:
     """The observation as `_obs_from_json(_obs_json(o))` rebuilds it (usually `o` itself)."""
     # The words are the same set either way; nothing downstream depends on a set's order.
-    return replace(o, title=o.title[:300], text=o.text[:500], risk=float(round(o.risk, 4)))
+    # Type cues are not saved: both forms read them again from the same shortened text.
+    return replace(
+        o, title=o.title[:300], text=o.text[:500], risk=float(round(o.risk, 4)), cues=None
+    )
 
 
 def _obs_json(o: Observation) -> dict[str, Any]:
@@ -300,7 +299,6 @@ def _obs_json(o: Observation) -> dict[str, Any]:
         "dissatisfied": o.dissatisfied,
         "risk": round(o.risk, 4),
         "words": sorted(o.words),
-        "cues": [[k, w] for k, w in o.cues],
         "rk": o.reach_known,
         "fp": o.fingerprint,
     }
@@ -325,7 +323,6 @@ def _obs_from_json(d: dict[str, Any]) -> Observation:
         dissatisfied=bool(d["dissatisfied"]),
         risk=float(d["risk"]),
         words=frozenset(d["words"]),
-        cues=tuple((str(k), float(w)) for k, w in d.get("cues", [])),
         reach_known=bool(d.get("rk", True)),
         fingerprint=int(d.get("fp", 0)),
     )
@@ -371,7 +368,8 @@ class Detector:
         moment = min(obs.at, now)
         self._roll(state, self._bucket_of(moment))
         concerning = obs.concerning(rules.risk_threshold)
-        duplicate = self._seen_before(state, obs)
+        # Only concerning mentions make spikes, so only theirs are compared for copies.
+        duplicate = concerning and self._seen_before(state, obs)
         if not duplicate:
             state.total += 1
             if concerning:
@@ -458,7 +456,7 @@ class Detector:
         state.total = 0
         state.concerning = 0
         state.burst_now = 0
-        if len(state.prints) > 64:
+        if len(state.prints) > 64 and bucket % 6 == 0:
             oldest = bucket - self._duplicate_buckets
             state.prints = {f: b for f, b in state.prints.items() if b >= oldest}
 
@@ -491,6 +489,21 @@ class Detector:
                 return total
         return None
 
+    def _cue_of(self, obs: Observation) -> IncidentType | None:
+        """The mention's clearest kind of trouble, from its text's cues."""
+        cues = obs.type_cues(self.rules.risk_threshold)
+        return dominant_cue({IncidentType(k): w for k, w in cues}) if cues else None
+
+    def _another_story(self, obs: Observation, profile: IncidentProfile) -> bool:
+        """A mention plainly about another kind of trouble than the story's own evidence."""
+        if not profile.evidence:
+            return False
+        kind = self._cue_of(obs)
+        if kind is None:
+            return False
+        lead, weight = min(profile.evidence.items(), key=lambda kv: (-kv[1], kv[0]))
+        return lead != kind.value and profile.evidence.get(kind.value, 0.0) < 0.5 * weight
+
     def _in_burst(self, state: BrandState, moment: datetime) -> bool:
         """Whether the brand's concerning volume (joined mentions too) is well above usual."""
         rules = self.rules
@@ -518,7 +531,11 @@ class Detector:
         if last is None or now - last >= self.rules.cooldown:
             return False
         live = [i for i in incidents if i.profile.brand == obs.brand]
-        return not (obs.cues and live and all(_another_story(obs, i.profile) for i in live))
+        return not (
+            live
+            and obs.type_cues(self.rules.risk_threshold)
+            and all(self._another_story(obs, i.profile) for i in live)
+        )
 
     def _has_reach(self, obs: Observation) -> bool:
         rules = self.rules
@@ -530,15 +547,12 @@ class Detector:
         # (a type cue: "data breach", "dragged off", "recall"), not only sound risky.
         big = obs.followers >= rules.reach_followers
         verified = obs.verified and obs.followers >= rules.reach_followers // 10
-        return (big or verified) and bool(obs.cues)
+        return (big or verified) and bool(obs.type_cues(rules.risk_threshold))
 
     def _similarity(self, state: BrandState, obs: Observation, profile: IncidentProfile) -> float:
         rules = self.rules
         if obs.story_key and obs.story_key in profile.story_keys:
             return 100.0
-        if obs.cues and _another_story(obs, profile):
-            # Shared outrage words do not make an outage and a data leak one story.
-            return 0.0
         terms = state.terms
         counted: list[float] = []
         for word in obs.words & profile.terms.keys():
@@ -548,11 +562,14 @@ class Detector:
         # fsum is exact, so the total does not depend on the set's (hash-seeded) order; a plain
         # sum could differ in the last bit between runs and flip a comparison at `join_weight`.
         weight = math.fsum(counted)
-        if obs.cues and weight < rules.join_weight:
+        if weight >= rules.join_weight:
+            # Shared outrage words do not make an outage and a data leak one story.
+            return 0.0 if self._another_story(obs, profile) else weight
+        if obs.concerning(rules.risk_threshold) and profile.evidence:
             # The same kind of trouble as a typed story ("down" phrases for an outage).
-            kind = _cue_of(obs)
-            if kind is not None and kind != IncidentType.OTHER and kind == profile.type:
-                weight = rules.join_weight
+            kind = profile.type
+            if kind != IncidentType.OTHER and self._cue_of(obs) == kind:
+                return rules.join_weight
         return weight
 
     def _best_match(
@@ -588,9 +605,9 @@ class Detector:
                     live, live_key = incident, key
         if best is not None:
             return best
-        if live is None or _another_story(obs, live.profile):
+        if live is None or not self._in_burst(state, moment):
             return None
-        return live if self._in_burst(state, moment) else None
+        return None if self._another_story(obs, live.profile) else live
 
     def _join(self, incident: ActiveIncident, obs: Observation) -> None:
         profile = incident.profile
@@ -675,20 +692,6 @@ class Detector:
 
 _EXTREME = 1e-3
 _MILESTONES = frozenset({10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000})
-
-
-def _cue_of(obs: Observation) -> IncidentType | None:
-    """The mention's clearest kind of trouble, from its text's cues."""
-    return dominant_cue({IncidentType(k): w for k, w in obs.cues})
-
-
-def _another_story(obs: Observation, profile: IncidentProfile) -> bool:
-    """A mention plainly about another kind of trouble than the story's own evidence."""
-    kind = _cue_of(obs)
-    if kind is None or not profile.evidence:
-        return False
-    lead, weight = min(profile.evidence.items(), key=lambda kv: (-kv[1], kv[0]))
-    return lead != kind.value and profile.evidence.get(kind.value, 0.0) < 0.5 * weight
 
 
 def rules_summary(rules: DetectionRules) -> dict[str, Any]:

@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from listener.domain import Category
-from listener.incidents.types import IncidentType, story_type
+from listener.incidents.types import IncidentType, mention_cues, story_type
 
 __all__ = ["IncidentType"]
 
@@ -37,7 +38,9 @@ class Severity(StrEnum):
 
 _LEVELS = [Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
 UNKNOWN_REACH = -1
-GROWTH_LIMIT = 40
+_READ_ALL = 200
+_READ_EVERY = 5
+GROWTH_LIMIT = 24
 
 
 class IncidentStatus(StrEnum):
@@ -52,6 +55,13 @@ class IncidentStatus(StrEnum):
     @property
     def is_active(self) -> bool:
         return self in (IncidentStatus.OPEN, IncidentStatus.ACKNOWLEDGED)
+
+
+@lru_cache(maxsize=4096)
+def cues_of(text: str) -> tuple[tuple[str, float], ...]:
+    """A text's type evidence as an observation carries it: (type, weight), by type. Cached:
+    a story's copies and a mention asked about again are read once."""
+    return tuple(sorted((k.value, w) for k, w in mention_cues(text).items()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +85,9 @@ class Observation:
     dissatisfied: bool
     risk: float
     words: frozenset[str]
-    # Evidence of incident types in the text (see `types.mention_cues`), as (type, weight).
-    cues: tuple[tuple[str, float], ...] = ()
+    # Evidence of incident types in the text (see `types.mention_cues`), as (type, weight);
+    # None: not read yet (`type_cues` reads it when needed, only for concerning mentions).
+    cues: tuple[tuple[str, float], ...] | None = None
     # False when the source did not say how many followers the author has (`followers` is 0).
     reach_known: bool = True
     # The text with links, handles and retweet marks removed, hashed: near-duplicates match.
@@ -85,6 +96,14 @@ class Observation:
     @property
     def reach(self) -> int:
         return self.followers
+
+    def type_cues(self, risk_threshold: float) -> tuple[tuple[str, float], ...]:
+        """The type evidence of a concerning mention (none for others), read once per text."""
+        if self.cues is not None:
+            return self.cues
+        if not self.concerning(risk_threshold):
+            return ()
+        return cues_of(f"{self.title}\n{self.text}" if self.title else self.text)
 
     def concerning(self, risk_threshold: float) -> bool:
         """Dissatisfied or risky: what the crisis series counts."""
@@ -133,8 +152,14 @@ class IncidentProfile:
         if obs.concerning(risk_threshold):
             self.concerning_count += 1
             self.categories[obs.category] += 1
-        for kind, weight in obs.cues:
-            self.evidence[kind] = round(self.evidence.get(kind, 0.0) + weight, 4)
+            count = self.concerning_count
+            if count <= _READ_ALL or count % _READ_EVERY == 0:
+                # Past the first few hundred, one concerning mention in five is read for type
+                # evidence, counted five times: a big story's type is settled by then, and
+                # reading every post of it would cost more than the rest of detection.
+                scale = 1 if count <= _READ_ALL else _READ_EVERY
+                for kind, weight in obs.type_cues(risk_threshold):
+                    self.evidence[kind] = round(self.evidence.get(kind, 0.0) + weight * scale, 4)
         self.risk_sum += obs.risk
         self.first_at = min(self.first_at, obs.at)
         self.last_at = max(self.last_at, obs.at)
@@ -145,8 +170,8 @@ class IncidentProfile:
             self.story_keys.append(obs.story_key)
         self.terms.update(obs.words)
         self.recent_terms.update(obs.words)
-        if len(self.recent_terms) > 300:
-            self.recent_terms = Counter(dict(ranked(self.recent_terms, 150)))
+        if len(self.recent_terms) > 120:
+            self.recent_terms = Counter(dict(ranked(self.recent_terms, 60)))
         if len(self.terms) > 300:
             self.terms = Counter(dict(ranked(self.terms, 150)))
         self.sources[obs.source_kind or obs.source] += 1
@@ -285,7 +310,7 @@ class IncidentProfile:
             "samples": self.samples,
             "evidence": dict(sorted(self.evidence.items())),
             "growth": self.growth,
-            "recent_terms": dict(ranked(self.recent_terms, 150)),
+            "recent_terms": dict(ranked(self.recent_terms, 60)),
         }
 
     @classmethod

@@ -40,15 +40,35 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 MAX_TERMS = 4000
 
 
-def tokens(text: str, ignore: frozenset[str] = frozenset()) -> frozenset[str]:
-    """Lower-case words of three letters or more, without stopwords and the brand's own name."""
-    words = {w.strip("'-") for w in _WORD.findall(_NOISE.sub(" ", text.lower()))}
+def _words(text: str) -> list[str]:
+    """The words of a text in order, lower-cased, without links, handles and retweet marks."""
+    lower = text.lower()
+    # The noise pattern costs more than the words one: most posts have none of it.
+    if "/" in lower or "@" in lower or "www." in lower or "rt" in lower or "via" in lower:
+        lower = _NOISE.sub(" ", lower)
+    return _WORD.findall(lower)
+
+
+def _token_set(words: list[str], ignore: frozenset[str]) -> frozenset[str]:
+    found = {w.strip("'-") for w in words}
     # The set's iteration order changes with PYTHONHASHSEED: whoever ranks or sums these words
     # must not depend on it (see `model.ranked`, `TermStats._rebase`). Built in sorted order,
     # as a saved state rebuilds it from its sorted list, so within one process the set kept in
     # memory and the one read back iterate alike and count words into the state in one order.
     excluded = _excluded(ignore)
-    return frozenset(sorted(w for w in words if len(w) >= 3 and w not in excluded))
+    return frozenset(sorted(w for w in found if len(w) >= 3 and w not in excluded))
+
+
+def tokens(text: str, ignore: frozenset[str] = frozenset()) -> frozenset[str]:
+    """Lower-case words of three letters or more, without stopwords and the brand's own name."""
+    return _token_set(_words(text), ignore)
+
+
+def read(text: str, ignore: frozenset[str], author: str | None) -> tuple[frozenset[str], int]:
+    """`tokens` and `fingerprint` of a text, reading it once (no fingerprint, 0, when
+    `author` is None)."""
+    words = _words(text)
+    return _token_set(words, ignore), 0 if author is None else _fingerprint_of(words, author)
 
 
 @lru_cache(maxsize=256)
@@ -61,14 +81,18 @@ def fingerprint(text: str, author: str = "") -> int:
 
     The same text posted through several apps (each adding its own link or "via @app") and
     retweets ("RT @someone: ...") of one post all have one fingerprint, so they count once
-    towards a spike. crc32, not `hash`: it must not change between runs (PYTHONHASHSEED).
+    towards a spike. Posts of under four words are only the same when the author is too.
+    crc32, not `hash`: it must not change between runs (PYTHONHASHSEED).
     """
-    words = _WORD.findall(_NOISE.sub(" ", text.lower()))
+    return _fingerprint_of(_words(text), author)
+
+
+def _fingerprint_of(words: list[str], author: str) -> int:
     if not words:
         return 0  # nothing to compare: never a duplicate
     if len(words) < 4:
         # "down again?" from two people is two people; from one, through two apps, is one.
-        words.append("\x00" + author)
+        words = [*words, "\x00" + author]
     return zlib.crc32(" ".join(words).encode("utf-8")) or 1
 
 
