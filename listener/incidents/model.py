@@ -152,6 +152,10 @@ class IncidentProfile:
         if obs.concerning(risk_threshold):
             self.concerning_count += 1
             self.categories[obs.category] += 1
+            # What the upset are saying lately: the story's sub-themes as they appear.
+            self.recent_terms.update(obs.words)
+            if len(self.recent_terms) > 120:
+                self.recent_terms = Counter(dict(ranked(self.recent_terms, 60)))
             count = self.concerning_count
             if count <= _READ_ALL or count % _READ_EVERY == 0:
                 # Past the first few hundred, one concerning mention in five is read for type
@@ -169,9 +173,6 @@ class IncidentProfile:
         if obs.story_key and obs.story_key not in self.story_keys and len(self.story_keys) < 50:
             self.story_keys.append(obs.story_key)
         self.terms.update(obs.words)
-        self.recent_terms.update(obs.words)
-        if len(self.recent_terms) > 120:
-            self.recent_terms = Counter(dict(ranked(self.recent_terms, 60)))
         if len(self.terms) > 300:
             self.terms = Counter(dict(ranked(self.terms, 150)))
         self.sources[obs.source_kind or obs.source] += 1

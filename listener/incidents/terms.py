@@ -44,7 +44,14 @@ def _words(text: str) -> list[str]:
     """The words of a text in order, lower-cased, without links, handles and retweet marks."""
     lower = text.lower()
     # The noise pattern costs more than the words one: most posts have none of it.
-    if "/" in lower or "@" in lower or "www." in lower or "rt" in lower or "via" in lower:
+    if (
+        "/" in lower
+        or "@" in lower
+        or "www." in lower
+        or "via " in lower
+        or lower.lstrip().startswith("rt")
+        or "\nrt" in lower
+    ):
         lower = _NOISE.sub(" ", lower)
     return _WORD.findall(lower)
 
