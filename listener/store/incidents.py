@@ -20,6 +20,7 @@ from listener.incidents.model import (
     IncidentProfile,
     IncidentStatus,
     Severity,
+    ranked,
     summary,
     title,
 )
@@ -159,7 +160,7 @@ def _incident(row: Any) -> Incident:
         closed_by=row.closed_by,
         sources=dict(profile.get("sources", {})),
         samples=list(profile.get("samples", [])),
-        themes=IncidentProfile.from_json(profile).themes(6) if profile else [],
+        themes=[t for t, _ in ranked(dict(profile.get("terms", {})), 6)],
         growth=list(profile.get("growth", [])),
         evidence={str(k): float(v) for k, v in dict(profile.get("evidence", {})).items()},
     )
