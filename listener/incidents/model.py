@@ -38,8 +38,8 @@ class Severity(StrEnum):
 
 _LEVELS = [Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
 UNKNOWN_REACH = -1
-_READ_ALL = 200
-_READ_EVERY = 5
+_READ_ALL = 50
+_READ_EVERY = 10
 GROWTH_LIMIT = 24
 
 
@@ -158,8 +158,8 @@ class IncidentProfile:
                 self.recent_terms = Counter(dict(ranked(self.recent_terms, 60)))
             count = self.concerning_count
             if count <= _READ_ALL or count % _READ_EVERY == 0:
-                # Past the first few hundred, one concerning mention in five is read for type
-                # evidence, counted five times: a big story's type is settled by then, and
+                # Past the first fifty, one concerning mention in ten is read for type
+                # evidence, counted ten times: a big story's type is settled by then, and
                 # reading every post of it would cost more than the rest of detection.
                 scale = 1 if count <= _READ_ALL else _READ_EVERY
                 for kind, weight in obs.type_cues(risk_threshold):
