@@ -10,8 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from listener.incidents.detector import ActiveIncident, BrandState, DetectionRules, Detector
-from listener.incidents.model import IncidentProfile, IncidentType, Observation, Severity
+from listener.incidents.detector import (
+    ActiveIncident,
+    BrandState,
+    DetectionRules,
+    Detector,
+)
+from listener.incidents.model import IncidentProfile, IncidentType, Observation, Severity, cues_of
 from listener.incidents.spike import Baseline, SpikeRule, negative_binomial_tail, spike_test
 from listener.incidents.terms import tokens
 
@@ -51,6 +56,7 @@ def obs(
         dissatisfied=dissatisfied,
         risk=risk,
         words=tokens(text, frozenset({"o2"})),
+        cues=cues_of(text) if dissatisfied or risk >= 0.6 else (),
     )
 
 
@@ -128,8 +134,16 @@ def test_a_busy_brand_needs_a_real_jump_not_a_few_more_than_usual() -> None:
     assert spike_test(70, baseline, 12, rule).spike
 
 
-def test_daily_rhythm_is_learnt_once_there_is_enough_history() -> None:
-    rule = SpikeRule(seasonal_after_buckets=24 * 12 * 3)
+def test_the_night_is_quieter_than_the_day_from_the_first_day() -> None:
+    rule = SpikeRule()
+    fresh = Baseline()
+    _, night = fresh.shape_and_mean(3, rule)
+    _, noon = fresh.shape_and_mean(13, rule)
+    assert noon > 4 * night
+
+
+def test_the_brands_own_daily_rhythm_replaces_the_prior_shape() -> None:
+    rule = SpikeRule()
     baseline = Baseline()
     for _day in range(4):
         for bucket in range(288):

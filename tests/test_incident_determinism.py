@@ -166,10 +166,8 @@ def test_a_replay_prints_the_same_bytes_whatever_the_hash_seed(
             assert runs[seed][part] == output, f"{part} differs between seeds {SEEDS[0]} and {seed}"
     # Equally frequent words are ranked by name.
     [incident] = json.loads(first["incidents"])
-    assert incident["title"] == "O2: privacy/data (addresses customer home)"
-    assert (
-        "Top terms: addresses, customer, home, leaked, numbers, passwords." in (incident["summary"])
-    )
+    assert incident["title"] == "Data breach at O2: addresses, customer, home, leaked — in the news"
+    assert "Themes: addresses, customer, home, leaked, numbers, passwords." in (incident["summary"])
 
 
 # the same rules, in process --------------------------------------------------------------------
@@ -190,7 +188,11 @@ def test_equally_frequent_terms_and_sources_are_ranked_by_name_whatever_the_inse
     forward = profile_with(Counter({w: 3 for w in words}), {})
     backward = profile_with(Counter({w: 3 for w in reversed(words)}), {})
 
-    assert title(forward) == title(backward) == "O2: other (addresses customer leaked)"
+    assert (
+        title(forward)
+        == title(backward)
+        == "Complaints at O2: addresses, customer, leaked, numbers"
+    )
     assert summary(forward) == summary(backward)
     assert "from feed (2), x (2)." in summary(forward)
     assert forward.as_json() == backward.as_json()
@@ -199,7 +201,7 @@ def test_equally_frequent_terms_and_sources_are_ranked_by_name_whatever_the_inse
 def test_a_more_frequent_term_still_comes_first() -> None:
     profile = profile_with(Counter({"addresses": 1, "zebra": 5, "leaked": 3}), {})
 
-    assert title(profile) == "O2: other (zebra leaked addresses)"
+    assert title(profile) == "Complaints at O2: zebra, leaked, addresses"
 
 
 def observation(author: str, followers: int) -> Observation:

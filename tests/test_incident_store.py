@@ -122,7 +122,13 @@ def test_new_mentions_join_and_each_severity_level_alerts_once(
     assert kinds[-1][1] == incident.severity
     with listener.store._read() as conn:
         amplifiers = q.get_incident(conn, incident.id).amplifiers
-    assert amplifiers[0] == {"author": "user0", "followers": 2_000_000, "posts": 1, "source": "x"}
+    assert amplifiers[0] == {
+        "author": "user0",
+        "followers": 2_000_000,
+        "reach_known": True,
+        "posts": 1,
+        "source": "x",
+    }
 
 
 def test_detection_carries_on_after_a_restart(settings: Settings, opened: list[Listener]) -> None:

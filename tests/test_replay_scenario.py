@@ -119,7 +119,7 @@ def test_a_leak_story_opens_one_incident_fast_and_alerts_every_channel_once(
     [incident] = incidents
     opened = datetime.fromisoformat(incident["opened_at"])
     assert opened - FIRST_POST <= timedelta(minutes=15)
-    assert incident["type"] == "privacy/data"
+    assert incident["type"] == "privacy/data breach"
     assert datetime.fromisoformat(incident["first_mention_at"]) == FIRST_POST
     assert incident["mention_count"] > 150
     assert incident["top_authors"][0]["author"] == "techreporter_sam"
@@ -146,7 +146,7 @@ def test_a_leak_story_opens_one_incident_fast_and_alerts_every_channel_once(
     assert len({b["alert_id"] for b in bodies}) == len(bodies), "never the same alert twice"
 
     slack = [json.loads(r.body)["text"] for r in http_server.requests if r.path == "/slack"]
-    assert sum("New incident" in text for text in slack) == 1
+    assert sum("New incident" in text for text in slack) == 1, slack
     mails = smtp_server.messages
     assert sum("New incident" in m["Subject"] for m in mails) == 1
     assert len(mails) == len(slack) == len(bodies)

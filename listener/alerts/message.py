@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from listener.incidents.types import incident_kind
+
 if TYPE_CHECKING:
     from listener.store import Incident
 
@@ -33,21 +35,26 @@ ESCALATED = "incident.escalated"
 def incident_body(
     incident: Incident, kind: str, public_url: str, *, previous_severity: str | None = None
 ) -> dict[str, Any]:
-    """The alert payload: what, how big, since when, who amplifies, where to look."""
+    """The alert payload: what, how big, since when, who amplifies, how it grew, where to look."""
+    kind_of = incident_kind(incident.type)
     return {
         "kind": kind,
         "incident_id": incident.id,
         "brand": incident.brand,
         "type": incident.type,
+        "type_label": kind_of.label,
+        "what_it_is": kind_of.meaning,
         "severity": incident.severity,
         "previous_severity": previous_severity,
         "title": incident.title,
         "summary": incident.summary,
+        "themes": incident.themes,
         "mention_count": incident.mention_count,
         "total_reach": incident.total_reach,
         "first_mention_at": incident.first_mention_at.isoformat(),
         "opened_at": incident.opened_at.isoformat(),
         "top_authors": incident.top_authors[:5],
+        "growth": incident.growth[-6:],
         "sources": incident.sources,
         "url": f"{public_url.rstrip('/')}/incidents/{incident.id}",
     }
@@ -64,10 +71,19 @@ def headline(body: dict[str, Any], title: str, severity: str) -> str:
     return f"[{severity.upper()}] {title}"
 
 
+def _reach(author: dict[str, Any]) -> str:
+    followers = author.get("followers")
+    if followers is None or author.get("reach_known") is False or int(followers) < 0:
+        return "reach unknown"
+    return f"{int(followers):,} followers"
+
+
 def plain_text(body: dict[str, Any], title: str, severity: str) -> str:
-    """The alert for a person: headline, figures, amplifiers, summary, link."""
+    """The alert for a person: headline, what it is, figures, amplifiers, growth, link."""
     lines = [headline(body, title, severity)]
     if "incident_id" in body:
+        if body.get("what_it_is"):
+            lines.append(f"{body.get('type_label') or body.get('type')}: {body['what_it_is']}")
         lines.append(
             f"{body.get('mention_count', 0)} mention(s) about {body.get('brand')} "
             f"({body.get('type')}), first seen {body.get('first_mention_at')}, "
@@ -76,9 +92,18 @@ def plain_text(body: dict[str, Any], title: str, severity: str) -> str:
         authors = body.get("top_authors") or []
         if authors:
             lines.append(
-                "Amplifying: "
-                + ", ".join(f"{a.get('author')} ({int(a.get('followers', 0)):,})" for a in authors)
+                "Amplifying: " + ", ".join(f"{a.get('author')} ({_reach(a)})" for a in authors)
             )
+        growth = body.get("growth") or []
+        if growth:
+            lines.append("How it grew:")
+            for point in growth:
+                themes = ", ".join(point.get("themes", [])[:3])
+                lines.append(
+                    f"  {point.get('at', '')[:16].replace('T', ' ')} {point.get('what')}: "
+                    f"{point.get('mentions')} mention(s), {point.get('severity')}"
+                    + (f" ({themes})" if themes else "")
+                )
         if body.get("summary"):
             lines.append("")
             lines.append(str(body["summary"]))

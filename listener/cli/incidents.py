@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -212,42 +212,127 @@ def dispatch_alerts(config: ConfigOption = None) -> None:
 
 
 def backtest(
-    file: Annotated[Path, typer.Argument(help="JSONL or CSV of mentions to replay.")],
+    file: Annotated[Path | None, typer.Argument(help="JSONL or CSV of mentions to replay.")] = None,
     config: ConfigOption = None,
     fmt: Annotated[
         str | None, typer.Option("--format", help="jsonl or csv (default: by extension).")
     ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario",
+            help="Replay a generated scenario instead of a file: calm-month, storm, two-stories.",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated scenario.")] = 7,
+    nab: Annotated[
+        Path | None,
+        typer.Option(
+            "--nab",
+            help="A NAB realTweets folder (Twitter_volume_*.csv, windows.json, labels.json): "
+            "replay its counts through the detector.",
+        ),
+    ] = None,
+    companies: Annotated[
+        list[str] | None,
+        typer.Option("--company", help="With --nab: only this series (repeatable), e.g. UPS."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Replay FILE into a temporary store without sending: detection delay and false alarms."""
+    """Replay without sending: incidents opened, lead time to each labelled story, false alarms
+    per brand per week, and alerts per channel."""
+    from listener.incidents.backtest import nab_backtest, scenario_backtest
     from listener.incidents.replay import backtest as run_backtest
 
     setup_logging()
-    if not file.is_file():
-        fail(f"{file} does not exist or is not a file")
+    if sum(x is not None for x in (file, scenario, nab)) != 1:
+        fail("give one of: a FILE, --scenario NAME, or --nab FOLDER")
     with user_errors():
-        result = run_backtest(settings_from(config), file, fmt)
+        settings = settings_from(config)
+        if nab is not None:
+            from listener.incidents.tracking import detection_rules
+
+            if not nab.is_dir():
+                fail(f"{nab} is not a folder")
+            result = nab_backtest(nab, detection_rules(settings), companies or None, seed)
+            if as_json:
+                print_json(result)
+            else:
+                _print_nab(result)
+            return
+        if scenario is not None:
+            result = scenario_backtest(settings, scenario, seed)
+        else:
+            assert file is not None
+            if not file.is_file():
+                fail(f"{file} does not exist or is not a file")
+            result = run_backtest(settings, file, fmt)
     if as_json:
         print_json(result)
         return
-    console.print(f"{result['mentions']:,} mention(s), {len(result['incidents'])} incident(s):")
+    _print_replay(result)
+
+
+def _say(text: str) -> None:
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _print_replay(result: dict[str, Any]) -> None:
+    _say(f"{result['mentions']:,} mention(s), {len(result['incidents'])} incident(s):")
     for row in result["incidents"]:
         lead = row["lead_time_before_peak_seconds"]
-        console.print(
-            f"  #{row['id']} {row['brand']} {row['type']} {row['severity']}: detected "
-            f"{row['detection_delay_seconds'] / 60:.1f} min after the first mention, "
+        _say(
+            f"  #{row['id']} {row['brand']} {row['type']} {row['severity']}: {row['title']}; "
+            f"detected {row['detection_delay_seconds'] / 60:.1f} min after the first mention, "
             f"{row['mentions_before_detection']} mention(s) before detection"
             + (f", {lead / 60:.1f} min before the peak" if lead is not None else "")
-            + (f" [labels: {', '.join(row['labels'])}]" if row["labels"] else ""),
-            markup=False,
-            highlight=False,
+            + (f" [labels: {', '.join(row['labels'])}]" if row["labels"] else "")
         )
-    calm = result["calm"]
+    for label, story in result.get("stories", {}).items():
+        delay = story["delay_seconds"]
+        _say(
+            f"story {label}: {len(story['incidents'])} incident(s) "
+            f"{story['types'] or ''}, "
+            + (
+                f"detected {delay / 60:.1f} min after its first post"
+                if delay is not None
+                else "missed"
+            )
+        )
+    for label, verdict in result.get("expected", {}).items():
+        _say(
+            f"  expected {label}: {'ok' if verdict['ok'] else 'NOT MET'} "
+            f"(incidents {verdict['incidents']}, on time {verdict['on_time']}, "
+            f"type {verdict['type']} {'matches' if verdict['type_matches'] else 'differs'})"
+        )
+    false = result.get("false_alarms")
+    if false:
+        per_brand = ", ".join(f"{b} {n:g}" for b, n in false["per_brand_per_week"].items())
+        _say(
+            f"false alarms: {false['incidents']} over {false['weeks']:g} week(s) "
+            f"({false['note']}); per brand per week: {per_brand or 'none'}"
+        )
+    for channel, kinds in result.get("alerts_by_channel", {}).items():
+        counts = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) or "none"
+        _say(f"alerts to {channel}: {counts}")
     if result["labelled"]:
-        console.print(
-            f"calm periods: {calm['alerts_would_have_fired']} alert(s) would have fired "
-            f"{calm['by_brand']}; missed labelled incidents: {result['missed_labels'] or 'none'}",
-            markup=False,
+        _say(f"missed labelled incidents: {', '.join(result['missed_labels']) or 'none'}")
+
+
+def _print_nab(result: dict[str, Any]) -> None:
+    for company, figures in result["series"].items():
+        leads = ", ".join(
+            f"{w['lead_minutes']:g} min" if w["lead_minutes"] is not None else "missed"
+            for w in figures["windows"]
         )
-    else:
-        console.print(f"alerts per brand (no labels in the file): {calm['by_brand']}", markup=False)
+        _say(
+            f"{company}: {figures['incidents']} incident(s); {figures['detected']}/"
+            f"{len(figures['windows'])} window(s) detected (lead before the label: {leads}); "
+            f"{figures['false_alarms']} false alarm(s), {figures['false_alarms_per_week']:g} "
+            f"per week"
+        )
+    t = result["totals"]
+    _say(
+        f"total: {t['detected']}/{t['windows']} windows detected, {t['false_alarms']} false "
+        f"alarm(s), {t['false_alarms_per_brand_week']:g} per brand per week"
+    )

@@ -27,14 +27,22 @@ from typing import Any
 
 from listener.domain import StoredMention, utc
 from listener.incidents.model import (
-    SPECIFIC_CATEGORIES,
     IncidentProfile,
     Observation,
     Severity,
     SeverityRule,
 )
-from listener.incidents.spike import Baseline, SpikeRule, SpikeVerdict, spike_test
-from listener.incidents.terms import TermStats, tokens
+from listener.incidents.spike import (
+    Baseline,
+    SpikeRule,
+    SpikeVerdict,
+    judge,
+    p_value_for_budget,
+    spike_test,
+    threshold,
+)
+from listener.incidents.terms import TermStats, read
+from listener.incidents.types import IncidentType, dominant_cue
 from listener.text.urls import domain_under, host_of
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -59,20 +67,32 @@ class DetectionRules:
     min_idf: float = 1.0
     pool_buckets: int = 3
     window_buckets: int = 3
+    # A concerning mention joins the brand's live story (last mention within `story_gap`)
+    # while the brand's concerning volume is at least `burst_ratio` x its usual.
+    story_gap: timedelta = timedelta(hours=2)
+    burst_ratio: float = 2.0
+    burst_buckets: int = 6
+    # The same text (links, handles, "RT" aside) within this window counts once to a spike.
+    duplicate_window: timedelta = timedelta(hours=1)
+    false_alarms_per_month: float = 1.0
 
     @classmethod
     def from_settings(cls, incidents: Any, risk_threshold: float) -> DetectionRules:
         bucket_s = incidents.bucket.total_seconds()
+        p_value = incidents.p_value or p_value_for_budget(
+            incidents.false_alarms_per_month, bucket_s
+        )
         return cls(
             bucket=incidents.bucket,
             spike=SpikeRule(
                 min_count=incidents.min_count,
                 min_ratio=incidents.min_ratio,
-                p_value=incidents.p_value,
+                p_value=p_value,
                 prior_rate=incidents.prior_rate,
                 prior_buckets=incidents.prior_buckets,
                 half_life_buckets=max(1.0, incidents.baseline_half_life.total_seconds() / bucket_s),
-                seasonal_after_buckets=int(incidents.seasonal_after.total_seconds() // bucket_s),
+                rhythm_prior_weight=max(1.0, incidents.rhythm_prior_days * 3600 / bucket_s),
+                day_shape_offset=incidents.day_shape_offset_hours,
             ),
             severity=SeverityRule(
                 mentions=(
@@ -92,6 +112,10 @@ class DetectionRules:
             group_window=incidents.group_window,
             cooldown=incidents.cooldown,
             join_weight=incidents.join_weight,
+            story_gap=incidents.story_gap,
+            burst_ratio=incidents.burst_ratio,
+            duplicate_window=incidents.duplicate_window,
+            false_alarms_per_month=incidents.false_alarms_per_month,
         )
 
 
@@ -100,13 +124,18 @@ def observe(
 ) -> Observation:
     """Reduce a stored mention to what detection reads (`story_key`: its normalised link)."""
     m = stored.mention
+    score = stored.score
     at = utc(m.published_at or m.fetched_at or _EPOCH)
     author = m.author or m.author_name
+    text = m.full_text
     news = m.source_kind == "news"
     if (not news and rules.news_domains) or not author:
         host = host_of(m.url)
         news = news or bool(domain_under(host, rules.news_domains))
         author = author or host
+    concerning = score.dissatisfied or score.incident_risk >= rules.risk_threshold
+    # Only concerning mentions are compared for copies (see `Detector._one`).
+    words, print_ = read(text, ignore, author if concerning else None)
     return Observation(
         mention_id=stored.id,
         brand=stored.brand,
@@ -121,10 +150,14 @@ def observe(
         story_key=story_key,
         title=m.title,
         text=m.text,
-        category=stored.score.category.value,
-        dissatisfied=stored.score.dissatisfied,
-        risk=float(stored.score.incident_risk),
-        words=tokens(m.full_text, ignore),
+        category=score.category.value,
+        dissatisfied=score.dissatisfied,
+        risk=float(score.incident_risk),
+        words=words,
+        # Only concerning mentions are evidence of what went wrong (and only they are typed:
+        # it is most of the cost of typing).
+        reach_known=m.author_followers is not None,
+        fingerprint=print_,
     )
 
 
@@ -163,6 +196,12 @@ class BrandState:
     pool: list[Observation] = field(default_factory=list)
     last_volume_open: datetime | None = None
     max_mention_id: int = 0
+    # Concerning mentions per bucket counting those that joined an incident (current, then
+    # the previous `burst_buckets - 1`): whether the brand is in a burst.
+    burst_now: int = 0
+    burst: list[int] = field(default_factory=list)
+    # Fingerprints of recent texts -> the bucket they were last seen in (duplicates).
+    prints: dict[int, int] = field(default_factory=dict)
     # Not saved themselves: the saved form of each pool entry already saved once, by mention
     # id (see `as_json`), and a time no pool entry is older than (None: not known), which
     # lets `Detector._trim_pool` skip the pool when nothing in it can have expired.
@@ -203,6 +242,9 @@ class BrandState:
             if self.last_volume_open
             else None,
             "max_mention_id": self.max_mention_id,
+            "burst_now": self.burst_now,
+            "burst": self.burst,
+            "prints": [[f, b] for f, b in sorted(self.prints.items())],
         }
 
     @classmethod
@@ -222,6 +264,9 @@ class BrandState:
             pool=pool,
             last_volume_open=datetime.fromisoformat(last) if last else None,
             max_mention_id=int(data.get("max_mention_id", 0)),
+            burst_now=int(data.get("burst_now", 0)),
+            burst=[int(v) for v in data.get("burst", [])],
+            prints={int(f): int(b) for f, b in data.get("prints", [])},
             settled={o.mention_id: _obs_json(o) for o in pool},
         )
 
@@ -229,7 +274,10 @@ class BrandState:
 def _saved_form(o: Observation) -> Observation:
     """The observation as `_obs_from_json(_obs_json(o))` rebuilds it (usually `o` itself)."""
     # The words are the same set either way; nothing downstream depends on a set's order.
-    return replace(o, title=o.title[:300], text=o.text[:500], risk=float(round(o.risk, 4)))
+    # Type cues are not saved: both forms read them again from the same shortened text.
+    return replace(
+        o, title=o.title[:300], text=o.text[:500], risk=float(round(o.risk, 4)), cues=None
+    )
 
 
 def _obs_json(o: Observation) -> dict[str, Any]:
@@ -251,6 +299,8 @@ def _obs_json(o: Observation) -> dict[str, Any]:
         "dissatisfied": o.dissatisfied,
         "risk": round(o.risk, 4),
         "words": sorted(o.words),
+        "rk": o.reach_known,
+        "fp": o.fingerprint,
     }
 
 
@@ -273,6 +323,8 @@ def _obs_from_json(d: dict[str, Any]) -> Observation:
         dissatisfied=bool(d["dissatisfied"]),
         risk=float(d["risk"]),
         words=frozenset(d["words"]),
+        reach_known=bool(d.get("rk", True)),
+        fingerprint=int(d.get("fp", 0)),
     )
 
 
@@ -282,6 +334,7 @@ class Detector:
     def __init__(self, rules: DetectionRules) -> None:
         self.rules = rules
         self._bucket_s = rules.bucket.total_seconds()
+        self._duplicate_buckets = int(rules.duplicate_window.total_seconds() // self._bucket_s)
 
     def process(
         self,
@@ -315,11 +368,19 @@ class Detector:
         moment = min(obs.at, now)
         self._roll(state, self._bucket_of(moment))
         concerning = obs.concerning(rules.risk_threshold)
-        state.total += 1
-        target = self._best_match(state, incidents, obs)
+        # Only concerning mentions make spikes, so only theirs are compared for copies.
+        duplicate = concerning and self._seen_before(state, obs)
+        if not duplicate:
+            state.total += 1
+            if concerning:
+                state.burst_now += 1
+        target = self._best_match(state, incidents, obs, concerning, moment)
         if target is not None:
             # Explained by an incident already: it must not make the volume test fire again.
             self._join(target, obs)
+            return None
+        if duplicate:
+            # A copy of a post already counted: it may join a story, never make one.
             return None
         if concerning:
             state.concerning += 1
@@ -329,7 +390,7 @@ class Detector:
         if self._has_reach(obs):
             return self._open(state, obs, now, trigger="reach", by_volume=False)
         verdict = self._volume_spike(state, moment)
-        if verdict is not None and not self._cooling(state, now):
+        if verdict is not None and not self._cooling(state, incidents, obs, now):
             state.last_volume_open = now
             return self._open(state, obs, now, trigger=f"volume: {verdict.describe()}")
         state.pool.append(obs)
@@ -338,11 +399,22 @@ class Detector:
         self._trim_pool(state, moment)
         return None
 
+    def _seen_before(self, state: BrandState, obs: Observation) -> bool:
+        """Whether the same text came in within `duplicate_window`; remembers this one."""
+        if not obs.fingerprint:
+            return False
+        prints = state.prints
+        last = prints.get(obs.fingerprint)
+        prints[obs.fingerprint] = state.bucket
+        return last is not None and state.bucket - last <= self._duplicate_buckets
+
     def _bucket_of(self, moment: datetime) -> int:
         return int((moment - _EPOCH).total_seconds() // self._bucket_s)
 
-    def _hour_of(self, bucket: int) -> int:
-        return (_EPOCH + timedelta(seconds=bucket * self._bucket_s)).hour
+    def _slot_of(self, bucket: int) -> tuple[int, bool]:
+        """(hour of day, weekend?) of a bucket."""
+        start = _EPOCH + timedelta(seconds=bucket * self._bucket_s)
+        return start.hour, start.weekday() >= 5
 
     def _roll(self, state: BrandState, bucket: int) -> None:
         """Close the current bucket (and any empty ones) when time moves past it."""
@@ -352,68 +424,130 @@ class Detector:
         if bucket <= state.bucket:
             return  # late mentions count in the open bucket
         spike = self.rules.spike
+        hour, weekend = self._slot_of(state.bucket)
+        _, usual = state.base_concerning.shape_and_mean(hour, spike, weekend)
+        # Mentions that joined a story are not the brand's usual chatter, but leaving them all
+        # out would sink the baseline while a long story lasts (and the brand would look in a
+        # burst for ever): they count up to the usual level, never above it.
+        concerning = max(state.concerning, min(state.burst_now, math.floor(usual + 0.5)))
         for base, count in (
             (state.base_total, state.total),
-            (state.base_concerning, state.concerning),
+            (state.base_concerning, concerning),
         ):
-            _, mean = base.shape_and_mean(self._hour_of(state.bucket), spike)
-            # A spike is not the new normal: learn it only up to where it would start to count.
-            cap = max(float(spike.min_count - 1), spike.min_ratio * mean)
-            base.learn(min(float(count), cap), self._hour_of(state.bucket), spike)
+            spiked = False
+            if count >= spike.min_count:
+                # A spike is not the new normal: learn it only up to where it starts to count.
+                shape, mean = base.shape_and_mean(hour, spike, weekend)
+                cap = threshold(shape, mean, spike) - 1
+                spiked = count > cap
+                count = min(count, cap)
+            base.learn(float(count), hour, spike, weekend=weekend, spiked=spiked)
         gap = bucket - state.bucket - 1
         if gap > 0:
             # Empty buckets are learnt in one step; the hourly profile sees only the real ones.
-            state.base_total.learn(0.0, self._hour_of(bucket - 1), spike, empty_before=gap - 1)
-            state.base_concerning.learn(0.0, self._hour_of(bucket - 1), spike, empty_before=gap - 1)
+            hour, weekend = self._slot_of(bucket - 1)
+            state.base_total.learn(0.0, hour, spike, empty_before=gap - 1, weekend=weekend)
+            state.base_concerning.learn(0.0, hour, spike, empty_before=gap - 1, weekend=weekend)
         keep = self.rules.window_buckets - 1
         state.recent = ([0] * min(gap, keep) + [state.concerning] + state.recent)[:keep]
+        keep_burst = self.rules.burst_buckets - 1
+        state.burst = ([0] * min(gap, keep_burst) + [state.burst_now] + state.burst)[:keep_burst]
         state.bucket = bucket
         state.total = 0
         state.concerning = 0
+        state.burst_now = 0
+        if len(state.prints) > 64 and bucket % 6 == 0:
+            oldest = bucket - self._duplicate_buckets
+            state.prints = {f: b for f, b in state.prints.items() if b >= oldest}
 
     def _volume_spike(self, state: BrandState, moment: datetime) -> SpikeVerdict | None:
+        """A spike of concerning mentions that is sustained: a story builds over buckets, while
+        a bot's scheduled burst or one viral post fills one bucket and is gone. The bucket
+        fires when the bucket before was already raised (or at once when the count is beyond
+        doubt: a thousand times past the p-value); the last few buckets together fire
+        when at least two of them were raised; all mentions fire with a concerning share."""
         spike = self.rules.spike
-        hour = moment.hour
-        verdict = spike_test(state.concerning, state.base_concerning, hour, spike)
-        if verdict.spike:
+        hour, weekend = moment.hour, moment.weekday() >= 5
+        shape, mean = state.base_concerning.shape_and_mean(hour, spike, weekend)
+        raised = max(2.0, spike.min_ratio * mean)
+        previous = state.recent[0] if state.recent else 0
+        verdict = judge(state.concerning, shape, mean, spike)
+        if verdict.spike and (previous >= raised or verdict.p_value < spike.p_value * _EXTREME):
             return verdict
         window = state.concerning + sum(state.recent)
         if state.recent and window > state.concerning:
-            wide = SpikeRule(
-                min_count=spike.min_count,
-                min_ratio=spike.min_ratio,
-                p_value=spike.p_value,
-                prior_rate=spike.prior_rate * (1 + len(state.recent)),
-                prior_buckets=spike.prior_buckets,
-                half_life_buckets=spike.half_life_buckets,
-                seasonal_after_buckets=spike.seasonal_after_buckets,
-            )
-            scaled = Baseline(
-                weighted_sum=state.base_concerning.weighted_sum * (1 + len(state.recent)),
-                weight=state.base_concerning.weight,
-                buckets_seen=state.base_concerning.buckets_seen,
-                hourly_sum=state.base_concerning.hourly_sum,
-                hourly_weight=state.base_concerning.hourly_weight,
-            )
-            verdict = spike_test(window, scaled, hour, wide)
-            if verdict.spike:
-                return verdict
-        total = spike_test(state.total, state.base_total, hour, spike)
-        if total.spike and state.concerning >= self.rules.min_share * state.total:
-            return total
+            counts = [state.concerning, *state.recent]
+            if sum(1 for c in counts if c >= raised) >= 2:
+                # The last few buckets together, against as many buckets' worth of baseline.
+                n = len(counts)
+                verdict = judge(window, shape * n, mean * n, spike)
+                if verdict.spike:
+                    return verdict
+        if previous >= raised and state.concerning >= self.rules.min_share * state.total:
+            total = spike_test(state.total, state.base_total, hour, spike, weekend)
+            if total.spike:
+                return total
         return None
 
-    def _cooling(self, state: BrandState, now: datetime) -> bool:
+    def _cue_of(self, obs: Observation) -> IncidentType | None:
+        """The mention's clearest kind of trouble, from its text's cues."""
+        cues = obs.type_cues(self.rules.risk_threshold)
+        return dominant_cue({IncidentType(k): w for k, w in cues}) if cues else None
+
+    def _another_story(self, obs: Observation, profile: IncidentProfile) -> bool:
+        """A mention plainly about another kind of trouble than the story's own evidence."""
+        if not profile.evidence:
+            return False
+        kind = self._cue_of(obs)
+        if kind is None:
+            return False
+        lead, weight = min(profile.evidence.items(), key=lambda kv: (-kv[1], kv[0]))
+        return lead != kind.value and profile.evidence.get(kind.value, 0.0) < 0.5 * weight
+
+    def _in_burst(self, state: BrandState, moment: datetime) -> bool:
+        """Whether the brand's concerning volume (joined mentions too) is well above usual."""
+        rules = self.rules
+        if state.base_concerning.weight < rules.spike.half_life_buckets:
+            # Less than a day of history: "usual" is still mostly the prior, and a story
+            # that started now would hold the brand in a burst for as long as it is learning.
+            return False
+        n = rules.burst_buckets
+        count = state.burst_now + sum(state.burst)
+        _, mean = state.base_concerning.shape_and_mean(
+            moment.hour, rules.spike, moment.weekday() >= 5
+        )
+        return count >= max(rules.spike.min_count, rules.burst_ratio * mean * n)
+
+    def _cooling(
+        self,
+        state: BrandState,
+        incidents: Sequence[ActiveIncident],
+        obs: Observation,
+        now: datetime,
+    ) -> bool:
+        """Within `cooldown` of the last volume opening, unless this mention is plainly another
+        kind of trouble than every live story (an outage, then a data leak)."""
         last = state.last_volume_open
-        return last is not None and now - last < self.rules.cooldown
+        if last is None or now - last >= self.rules.cooldown:
+            return False
+        live = [i for i in incidents if i.profile.brand == obs.brand]
+        return not (
+            live
+            and obs.type_cues(self.rules.risk_threshold)
+            and all(self._another_story(obs, i.profile) for i in live)
+        )
 
     def _has_reach(self, obs: Observation) -> bool:
         rules = self.rules
         if obs.risk < rules.reach_incident_risk:
             return False
+        if obs.news:
+            return True
+        # A big account's grumble is not a crisis by itself: it must say what went wrong
+        # (a type cue: "data breach", "dragged off", "recall"), not only sound risky.
         big = obs.followers >= rules.reach_followers
         verified = obs.verified and obs.followers >= rules.reach_followers // 10
-        return big or verified or obs.news
+        return (big or verified) and bool(obs.type_cues(rules.risk_threshold))
 
     def _similarity(self, state: BrandState, obs: Observation, profile: IncidentProfile) -> float:
         rules = self.rules
@@ -428,38 +562,77 @@ class Detector:
         # fsum is exact, so the total does not depend on the set's (hash-seeded) order; a plain
         # sum could differ in the last bit between runs and flip a comparison at `join_weight`.
         weight = math.fsum(counted)
-        if (
-            obs.category in SPECIFIC_CATEGORIES
-            and obs.concerning(rules.risk_threshold)
-            and obs.category == profile.dominant_category
-        ):
-            weight = max(weight, rules.join_weight)
+        if weight >= rules.join_weight:
+            # Shared outrage words do not make an outage and a data leak one story.
+            return 0.0 if self._another_story(obs, profile) else weight
+        if obs.concerning(rules.risk_threshold) and profile.evidence:
+            # The same kind of trouble as a typed story ("down" phrases for an outage).
+            kind = profile.type
+            if kind != IncidentType.OTHER and self._cue_of(obs) == kind:
+                return rules.join_weight
         return weight
 
     def _best_match(
-        self, state: BrandState, incidents: Sequence[ActiveIncident], obs: Observation
+        self,
+        state: BrandState,
+        incidents: Sequence[ActiveIncident],
+        obs: Observation,
+        concerning: bool,
+        moment: datetime,
     ) -> ActiveIncident | None:
+        """The incident this mention belongs to: the most similar one (shared link, distinctive
+        words, same kind of trouble) within `group_window`; else, for a concerning mention while
+        the brand is in a burst, its live story (unless the mention is plainly another kind of
+        trouble: two stories at once stay two)."""
+        rules = self.rules
         best: ActiveIncident | None = None
         best_score = 0.0
+        live: ActiveIncident | None = None
+        live_key: tuple[float, datetime] | None = None
         for incident in incidents:
             profile = incident.profile
-            if profile.brand != obs.brand or obs.at - profile.last_at > self.rules.group_window:
+            if profile.brand != obs.brand:
+                continue
+            gap = obs.at - profile.last_at
+            if gap > rules.group_window:
                 continue
             score = self._similarity(state, obs, profile)
-            if score >= self.rules.join_weight and score > best_score:
+            if score >= rules.join_weight and score > best_score:
                 best, best_score = incident, score
-        return best
+            if concerning and gap <= rules.story_gap:
+                key = (score, profile.last_at)
+                if live_key is None or key > live_key:
+                    live, live_key = incident, key
+        if best is not None:
+            return best
+        if live is None or not self._in_burst(state, moment):
+            return None
+        return None if self._another_story(obs, live.profile) else live
 
     def _join(self, incident: ActiveIncident, obs: Observation) -> None:
-        incident.profile.add(obs, self.rules.risk_threshold)
+        profile = incident.profile
+        profile.add(obs, self.rules.risk_threshold)
         incident.joined.append(obs.mention_id)
-        self._reassess(incident)
+        self._reassess(incident, obs.at)
+        if profile.mention_count in _MILESTONES:
+            themes, fresh = profile.talk_now(4)
+            profile.note(
+                obs.at,
+                f"{profile.mention_count} mentions",
+                incident.severity,
+                themes=themes,
+                new_themes=fresh,
+            )
 
-    def _reassess(self, incident: ActiveIncident) -> None:
+    def _reassess(self, incident: ActiveIncident, at: datetime) -> None:
         severity = incident.profile.severity(self.rules.severity)
         if severity.level > incident.severity.level:
             incident.escalations.append((incident.severity, severity))
             incident.severity = severity
+            themes, fresh = incident.profile.talk_now(4)
+            incident.profile.note(
+                at, f"escalated to {severity.value}", severity, themes=themes, new_themes=fresh
+            )
 
     def _open(
         self,
@@ -483,10 +656,18 @@ class Detector:
         profile = IncidentProfile.starting_with(seed, self.rules.risk_threshold)
         for o in sorted(related, key=lambda o: o.at):
             profile.add(o, self.rules.risk_threshold)
+        severity = profile.severity(self.rules.severity)
+        profile.note(
+            min(seed.at, now),
+            "opened",
+            severity,
+            themes=profile.themes(4),
+            trigger=trigger.split(":")[0],
+        )
         incident = ActiveIncident(
             id=None,
             profile=profile,
-            severity=profile.severity(self.rules.severity),
+            severity=severity,
             opened_at=now,
             trigger=trigger,
             joined=[seed.mention_id, *sorted(chosen)],
@@ -509,6 +690,10 @@ class Detector:
         state.pool_floor = min((o.at for o in kept), default=None)
 
 
+_EXTREME = 1e-3
+_MILESTONES = frozenset({10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000})
+
+
 def rules_summary(rules: DetectionRules) -> dict[str, Any]:
     """The thresholds in force, for reports (`listener backtest`)."""
     s = rules.spike
@@ -520,7 +705,8 @@ def rules_summary(rules: DetectionRules) -> dict[str, Any]:
         "reach_followers": rules.reach_followers,
         "reach_incident_risk": rules.reach_incident_risk,
         "half_life_hours": round(s.half_life_buckets * rules.bucket.total_seconds() / 3600, 2),
-        "seasonal_after_days": math.floor(
-            s.seasonal_after_buckets * rules.bucket.total_seconds() / 86400
-        ),
+        "false_alarms_per_month": rules.false_alarms_per_month,
+        "story_gap_minutes": rules.story_gap.total_seconds() / 60,
+        "burst_ratio": rules.burst_ratio,
+        "duplicate_window_minutes": rules.duplicate_window.total_seconds() / 60,
     }

@@ -12,9 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from listener.domain import Category
+from listener.incidents.types import IncidentType, mention_cues, story_type
+
+__all__ = ["IncidentType"]
 
 
 class Severity(StrEnum):
@@ -33,14 +37,10 @@ class Severity(StrEnum):
 
 
 _LEVELS = [Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
-
-
-class IncidentType(StrEnum):
-    PRIVACY = "privacy/data"
-    SPAM = "spam/abuse"
-    OUTAGE = "outage"
-    SERVICE = "service failure"
-    OTHER = "other"
+UNKNOWN_REACH = -1
+_READ_ALL = 50
+_READ_EVERY = 10
+GROWTH_LIMIT = 24
 
 
 class IncidentStatus(StrEnum):
@@ -57,16 +57,11 @@ class IncidentStatus(StrEnum):
         return self in (IncidentStatus.OPEN, IncidentStatus.ACKNOWLEDGED)
 
 
-_TYPE_OF_CATEGORY = {
-    Category.PRIVACY.value: IncidentType.PRIVACY,
-    Category.SPAM_COMPLAINT.value: IncidentType.SPAM,
-    Category.OUTAGE.value: IncidentType.OUTAGE,
-    Category.COMPLAINT.value: IncidentType.SERVICE,
-}
-# Categories precise enough that sharing one groups two concerning mentions by itself.
-SPECIFIC_CATEGORIES = frozenset(
-    {Category.PRIVACY.value, Category.SPAM_COMPLAINT.value, Category.OUTAGE.value}
-)
+@lru_cache(maxsize=4096)
+def cues_of(text: str) -> tuple[tuple[str, float], ...]:
+    """A text's type evidence as an observation carries it: (type, weight), by type. Cached:
+    a story's copies and a mention asked about again are read once."""
+    return tuple(sorted((k.value, w) for k, w in mention_cues(text).items()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +85,25 @@ class Observation:
     dissatisfied: bool
     risk: float
     words: frozenset[str]
+    # Evidence of incident types in the text (see `types.mention_cues`), as (type, weight);
+    # None: not read yet (`type_cues` reads it when needed, only for concerning mentions).
+    cues: tuple[tuple[str, float], ...] | None = None
+    # False when the source did not say how many followers the author has (`followers` is 0).
+    reach_known: bool = True
+    # The text with links, handles and retweet marks removed, hashed: near-duplicates match.
+    fingerprint: int = 0
 
     @property
     def reach(self) -> int:
         return self.followers
+
+    def type_cues(self, risk_threshold: float) -> tuple[tuple[str, float], ...]:
+        """The type evidence of a concerning mention (none for others), read once per text."""
+        if self.cues is not None:
+            return self.cues
+        if not self.concerning(risk_threshold):
+            return ()
+        return cues_of(f"{self.title}\n{self.text}" if self.title else self.text)
 
     def concerning(self, risk_threshold: float) -> bool:
         """Dissatisfied or risky: what the crisis series counts."""
@@ -130,12 +140,30 @@ class IncidentProfile:
     sources: Counter[str] = field(default_factory=Counter)
     authors: dict[str, int] = field(default_factory=dict)
     samples: list[dict[str, Any]] = field(default_factory=list)
+    # Summed type evidence of the mentions (type value -> weight): what `type` is decided from.
+    evidence: dict[str, float] = field(default_factory=dict)
+    # How the story grew: opened, each severity step, mention milestones, new themes.
+    growth: list[dict[str, Any]] = field(default_factory=list)
+    # Words since the last growth point: what people say now, as opposed to overall.
+    recent_terms: Counter[str] = field(default_factory=Counter)
 
     def add(self, obs: Observation, risk_threshold: float) -> None:
         self.mention_count += 1
         if obs.concerning(risk_threshold):
             self.concerning_count += 1
             self.categories[obs.category] += 1
+            # What the upset are saying lately: the story's sub-themes as they appear.
+            self.recent_terms.update(obs.words)
+            if len(self.recent_terms) > 120:
+                self.recent_terms = Counter(dict(ranked(self.recent_terms, 60)))
+            count = self.concerning_count
+            if count <= _READ_ALL or count % _READ_EVERY == 0:
+                # Past the first fifty, one concerning mention in ten is read for type
+                # evidence, counted ten times: a big story's type is settled by then, and
+                # reading every post of it would cost more than the rest of detection.
+                scale = 1 if count <= _READ_ALL else _READ_EVERY
+                for kind, weight in obs.type_cues(risk_threshold):
+                    self.evidence[kind] = round(self.evidence.get(kind, 0.0) + weight * scale, 4)
         self.risk_sum += obs.risk
         self.first_at = min(self.first_at, obs.at)
         self.last_at = max(self.last_at, obs.at)
@@ -149,9 +177,11 @@ class IncidentProfile:
             self.terms = Counter(dict(ranked(self.terms, 150)))
         self.sources[obs.source_kind or obs.source] += 1
         if obs.author:
-            known = self.authors.get(obs.author, -1)
-            if obs.followers > known:
-                self.authors[obs.author] = obs.followers
+            # -1: the source did not say how many followers the author has (reach unknown).
+            followers = obs.followers if obs.reach_known else UNKNOWN_REACH
+            known = self.authors.get(obs.author)
+            if known is None or followers > known:
+                self.authors[obs.author] = followers
                 if len(self.authors) > 60:
                     self.authors = dict(
                         sorted(self.authors.items(), key=lambda kv: (-kv[1], kv[0]))[:40]
@@ -173,6 +203,7 @@ class IncidentProfile:
             "mention_id": obs.mention_id,
             "author": obs.author,
             "followers": obs.followers,
+            "reach_known": obs.reach_known,
             "source": obs.source,
             "text": (obs.title or obs.text)[:280],
             "risk": round(obs.risk, 3),
@@ -195,7 +226,12 @@ class IncidentProfile:
         self.categories.update(other.categories)
         self.sources.update(other.sources)
         for author, followers in other.authors.items():
-            self.authors[author] = max(followers, self.authors.get(author, -1))
+            self.authors[author] = max(followers, self.authors.get(author, UNKNOWN_REACH))
+        for kind, weight in other.evidence.items():
+            self.evidence[kind] = round(self.evidence.get(kind, 0.0) + weight, 4)
+        self.growth = sorted([*self.growth, *other.growth], key=lambda g: str(g["at"]))[
+            -GROWTH_LIMIT:
+        ]
         self.samples = sorted(
             [*self.samples, *other.samples],
             key=lambda s: (-int(s["followers"]), -float(s["risk"])),
@@ -213,11 +249,45 @@ class IncidentProfile:
 
     @property
     def type(self) -> IncidentType:
-        return incident_type(self.categories)
+        return story_type(self.evidence, self.concerning_count or self.mention_count)
 
     def top_authors(self, n: int = 5) -> list[dict[str, Any]]:
+        """The biggest amplifiers; `followers` is None where the source gave no count."""
         top = sorted(self.authors.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
-        return [{"author": a, "followers": f} for a, f in top]
+        return [
+            {"author": a, "followers": f if f >= 0 else None, "reach_known": f >= 0} for a, f in top
+        ]
+
+    def themes(self, n: int = 5) -> list[str]:
+        """The story's most frequent distinctive words (links and platform words never count)."""
+        return [t for t, _ in ranked(self.terms, n)]
+
+    def talk_now(self, n: int = 4) -> tuple[list[str], list[str]]:
+        """The words of the mentions since the last growth point, and those of them that no
+        earlier point had: the story's new sub-themes (a boycott, a CEO statement ...)."""
+        now = [t for t, _ in ranked(self.recent_terms, n)]
+        seen = self.noted_themes()
+        return now, [t for t in now if t not in seen]
+
+    def note(self, at: datetime, what: str, severity: Severity, **detail: Any) -> None:
+        """Add a point to the story's growth timeline (kept to the last `GROWTH_LIMIT`)."""
+        self.growth.append(
+            {
+                "at": at.isoformat(),
+                "what": what,
+                "mentions": self.mention_count,
+                "severity": severity.value,
+                **detail,
+            }
+        )
+        del self.growth[:-GROWTH_LIMIT]
+        self.recent_terms = Counter()
+
+    def noted_themes(self) -> set[str]:
+        seen: set[str] = set()
+        for point in self.growth:
+            seen.update(point.get("themes", ()))
+        return seen
 
     def severity(self, rule: SeverityRule) -> Severity:
         return severity_of(self, rule)
@@ -239,6 +309,9 @@ class IncidentProfile:
             "sources": dict(self.sources),
             "authors": self.authors,
             "samples": self.samples,
+            "evidence": dict(sorted(self.evidence.items())),
+            "growth": self.growth,
+            "recent_terms": dict(ranked(self.recent_terms, 60)),
         }
 
     @classmethod
@@ -261,6 +334,11 @@ class IncidentProfile:
             sources=Counter({str(k): int(v) for k, v in dict(data.get("sources", {})).items()}),
             authors={str(k): int(v) for k, v in dict(data.get("authors", {})).items()},
             samples=list(data.get("samples", [])),
+            evidence={str(k): float(v) for k, v in dict(data.get("evidence", {})).items()},
+            growth=list(data.get("growth", [])),
+            recent_terms=Counter(
+                {str(k): int(v) for k, v in dict(data.get("recent_terms", {})).items()}
+            ),
         )
 
     @classmethod
@@ -284,18 +362,6 @@ def _parse_time(value: Any) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def incident_type(categories: Counter[str]) -> IncidentType:
-    """The type of the most common concerning category; a specific one wins over 'complaint'."""
-    if not categories:
-        return IncidentType.OTHER
-    specific = [(c, n) for c, n in categories.items() if c in SPECIFIC_CATEGORIES]
-    if specific:
-        category = max(specific, key=lambda cn: (cn[1], cn[0]))[0]
-        return _TYPE_OF_CATEGORY[category]
-    category = ranked(categories, 1)[0][0]
-    return _TYPE_OF_CATEGORY.get(category, IncidentType.OTHER)
-
-
 def severity_of(profile: IncidentProfile, rule: SeverityRule) -> Severity:
     """The larger of the volume level and the reach level, one up when nearly all is high risk."""
     count = profile.mention_count
@@ -313,19 +379,25 @@ def severity_of(profile: IncidentProfile, rule: SeverityRule) -> Severity:
     return Severity.at_level(level)
 
 
+def reach_text(followers: int | None) -> str:
+    """ "12,000 followers", or "reach unknown" where the source gave no count."""
+    return "reach unknown" if followers is None or followers < 0 else f"{followers:,} followers"
+
+
 def summary(profile: IncidentProfile, *, top_terms: int = 6) -> str:
-    """A short plain-text account: how many, from where, since when, the words, a sample."""
-    terms = ", ".join(t for t, _ in ranked(profile.terms, top_terms)) or "no common words"
+    """A short plain-text account: what kind, how many, from where, the themes, who, a sample."""
+    kind = profile.type
+    themes = ", ".join(profile.themes(top_terms)) or "no common words"
     sources = ", ".join(f"{s} ({n})" for s, n in ranked(profile.sources, 4))
     lines = [
-        f"{profile.type.value.capitalize()} incident about {profile.brand}: "
+        f"{kind.label} about {profile.brand}: {kind.meaning}",
         f"{profile.mention_count} mention(s) since {profile.first_at:%Y-%m-%d %H:%M} UTC "
         f"from {sources}.",
-        f"Top terms: {terms}.",
+        f"Themes: {themes}.",
     ]
     if profile.authors:
         amplifiers = ", ".join(
-            f"{a['author']} ({a['followers']:,} followers)" for a in profile.top_authors(3)
+            f"{a['author']} ({reach_text(a['followers'])})" for a in profile.top_authors(3)
         )
         lines.append(f"Amplified by: {amplifiers}.")
     if profile.samples:
@@ -333,6 +405,19 @@ def summary(profile: IncidentProfile, *, top_terms: int = 6) -> str:
     return "\n".join(lines)
 
 
-def title(profile: IncidentProfile, *, top_terms: int = 3) -> str:
-    words = " ".join(t for t, _ in ranked(profile.terms, top_terms))
-    return f"{profile.brand}: {profile.type.value} ({words})" if words else profile.brand
+def title(profile: IncidentProfile, *, top_terms: int = 4) -> str:
+    """A title a person reads: "Customer treatment at Skyline Air: passenger, dragged, video —
+    in the news", the kind of story, its themes, and how it is spreading."""
+    kind = profile.type
+    themes = ", ".join(profile.themes(top_terms))
+    head = f"{kind.label} at {profile.brand}"
+    text = f"{head}: {themes}" if themes else head
+    if profile.news_count:
+        spread = "in the news"
+    elif profile.max_followers >= 100_000:
+        spread = "shared by large accounts"
+    elif profile.mention_count >= 50:
+        spread = "spreading"
+    else:
+        spread = ""
+    return f"{text} — {spread}" if spread else text

@@ -233,6 +233,7 @@ def _measure(listener: Listener, data: ReplayInput, settings: Settings) -> dict[
                 "mentions_before_detection": trace.mentions_before_opening,
                 "mention_count": incident.mention_count,
                 "trigger": incident.trigger,
+                "title": incident.title,
             }
         )
     has_labels = bool(data.labels)
@@ -256,6 +257,66 @@ def _measure(listener: Listener, data: ReplayInput, settings: Settings) -> dict[
             else "no ground-truth labels in the file: by_brand counts every alert",
         },
         "alerts_total": len(alerts),
+        **story_figures(
+            rows,
+            {label: _first_labelled(data, [label]) for label in sorted(set(data.labels.values()))},
+            [(a.brand, a.severity, a.kind) for a in alerts],
+            settings,
+            span,
+        ),
+    }
+
+
+def story_figures(
+    rows: Sequence[dict[str, Any]],
+    stories: dict[str, datetime | None],
+    alerts: Sequence[tuple[str, str, str]],
+    settings: Settings,
+    span: dict[str, str | None],
+) -> dict[str, Any]:
+    """What a responder asks of a replay: each labelled story (how many incidents, how soon,
+    what type), false alarms per brand per week, and alerts per channel and kind."""
+    from listener.alerts.dispatcher import routes_to
+
+    per_story: dict[str, Any] = {}
+    for label, first_post in stories.items():
+        found = [r for r in rows if label in r["labels"]]
+        opened = min((datetime.fromisoformat(r["opened_at"]) for r in found), default=None)
+        per_story[label] = {
+            "first_post_at": first_post.isoformat() if first_post else None,
+            "incidents": [r["id"] for r in found],
+            "types": sorted({r["type"] for r in found}),
+            "detected_at": opened.isoformat() if opened else None,
+            "delay_seconds": (opened - first_post).total_seconds()
+            if opened and first_post
+            else None,
+        }
+    labelled = bool(stories)
+    false_rows = [r for r in rows if not r["labels"]] if labelled else list(rows)
+    weeks = 1.0
+    if span["start"] and span["end"]:
+        days = (datetime.fromisoformat(span["end"]) - datetime.fromisoformat(span["start"])).days
+        weeks = max(1.0, (days + 1) / 7)
+    per_brand = {b.name: 0 for b in settings.brands}
+    for r in false_rows:
+        per_brand[r["brand"]] = per_brand.get(r["brand"], 0) + 1
+    channels: dict[str, dict[str, int]] = {c.name: {} for c in settings.alerts}
+    for brand, severity, kind in alerts:
+        for channel in settings.alerts:
+            if routes_to(channel, brand, severity):
+                counts = channels[channel.name]
+                counts[kind] = counts.get(kind, 0) + 1
+    return {
+        "stories": per_story,
+        "false_alarms": {
+            "incidents": len(false_rows),
+            "weeks": round(weeks, 2),
+            "per_brand_per_week": {b: round(n / weeks, 3) for b, n in sorted(per_brand.items())},
+            "note": "incidents with no labelled mention"
+            if labelled
+            else "no labels in the file: every incident counts",
+        },
+        "alerts_by_channel": channels,
     }
 
 

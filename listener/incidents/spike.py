@@ -7,12 +7,16 @@ exponentially weighted history), so the predictive count is negative-binomial: w
 brand is young, close to Poisson once it has history. A minimum count and a minimum ratio keep
 three mentions at 4 a.m. from being a crisis whatever the tail says.
 
-Once the brand has `seasonal_after` of history, the expected count is scaled by the hour of day
-(the brand's own daily rhythm), so the evening peak is not an incident every evening.
+The expected count follows the brand's rhythm from the first day: the level is learnt on
+counts divided by the hour-of-day and weekday/weekend factors, and the factors start from a
+plain prior shape (quiet nights, busy days, weekends like weekdays) that the brand's own
+history replaces as it accumulates, so the morning ramp is not a spike on day one, and on
+day thirty the brand's own rhythm is used.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +41,18 @@ def negative_binomial_tail(k: int, shape: float, mean: float) -> float:
     return float(betainc(k, shape, 1.0 - p))
 
 
+# Relative mention rate by hour of day (UTC unless `day_shape_offset` says otherwise) before a
+# brand has its own: people post little from midnight to six, most from late morning to evening.
+PRIOR_DAY_SHAPE = (
+    0.45, 0.3, 0.22, 0.2, 0.2, 0.25, 0.4, 0.7, 1.0, 1.2, 1.35, 1.4,
+    1.45, 1.45, 1.4, 1.4, 1.4, 1.4, 1.4, 1.35, 1.3, 1.2, 0.95, 0.7,
+)  # fmt: skip
+_PRIOR_MEAN = sum(PRIOR_DAY_SHAPE) / HOURS
+_DISPERSION_AFTER = 36.0  # buckets of history before the brand's burstiness is trusted
+_MIN_SHAPE = 0.5
+_DISPERSION_PRIOR = 36.0
+
+
 @dataclass(frozen=True, slots=True)
 class SpikeRule:
     """Thresholds of the volume test (from `[incidents]` settings)."""
@@ -47,58 +63,147 @@ class SpikeRule:
     prior_rate: float = 1.0
     prior_buckets: float = 12.0
     half_life_buckets: float = 288.0  # one day of 5-minute buckets
-    seasonal_after_buckets: int = 14 * 288  # two weeks
+    # How many buckets' worth of the brand's own history for one hour of the day (or for
+    # weekends) outweighs the prior shape: at 12, about a day's worth.
+    rhythm_prior_weight: float = 12.0
+    day_shape_offset: int = 0  # hours to add to UTC to get the brands' local time
 
     @property
     def alpha(self) -> float:
         return float(1.0 - 0.5 ** (1.0 / self.half_life_buckets))
 
 
+def p_value_for_budget(false_alarms_per_month: float, bucket_seconds: float) -> float:
+    """The per-test p-value that keeps calm traffic under the false-alarm budget.
+
+    Each bucket is tested up to three ways (the bucket, the last few buckets together, all
+    mentions), so a month holds 3 x (month / bucket) tests; a p-value of budget / tests keeps
+    the expected number of false alarms on calm traffic under the budget (Bonferroni: the
+    tests overlap, so the real rate is lower still).
+    """
+    tests = 3.0 * 30 * 86400 / bucket_seconds
+    return min(0.01, max(1e-9, false_alarms_per_month / tests))
+
+
 @dataclass
 class Baseline:
-    """What one brand's series usually looks like: a weighted count and weight per bucket."""
+    """What one brand's series usually looks like: a deseasonalised level and its rhythm."""
 
     weighted_sum: float = 0.0
     weight: float = 0.0
     buckets_seen: int = 0
     hourly_sum: list[float] = field(default_factory=lambda: [0.0] * HOURS)
     hourly_weight: list[float] = field(default_factory=lambda: [0.0] * HOURS)
+    # Raw counts on weekdays [0] and weekend days [1], decayed like the level.
+    week_sum: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    week_weight: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    # Overdispersion, decayed like the level: the mean of (count - expected)^2 - expected and
+    # of expected^2 over closed buckets. Real chatter is burstier than Poisson (a retweet
+    # wave, a bot); a negative binomial with 1/r = excess / expected^2 says by how much.
+    excess: float = 0.0
+    expected_sq: float = 0.0
+    _factors: dict[tuple[int, bool], float] = field(default_factory=dict, compare=False, repr=False)
 
-    def learn(self, count: float, hour: int, rule: SpikeRule, empty_before: int = 0) -> None:
-        """Fold in one closed bucket (after `empty_before` buckets with no mentions at all)."""
+    def learn(
+        self,
+        count: float,
+        hour: int,
+        rule: SpikeRule,
+        empty_before: int = 0,
+        weekend: bool = False,
+        spiked: bool = False,
+    ) -> None:
+        """Fold in one closed bucket (after `empty_before` buckets with no mentions at all).
+
+        `count` is cut to the spike threshold by the caller (a spike is not the new normal); a
+        bucket that `spiked` says nothing about the brand's ordinary burstiness and is left
+        out of it: a story's first buckets must not make the next story harder to see."""
         decay = 1.0 - rule.alpha
+        factor = self.factor(hour, weekend, rule)
+        if self.weight > 0 and not spiked:
+            expected = self.weighted_sum / self.weight * factor
+            self.excess = self.excess * decay + (count - expected) ** 2 - expected
+            self.expected_sq = self.expected_sq * decay + expected * expected
+        self._factors.clear()
         if empty_before > 0:
             skipped = min(empty_before, 10 * int(rule.half_life_buckets))
             fade = decay**skipped
             self.weighted_sum *= fade
             self.weight = self.weight * fade + (1.0 - fade) / rule.alpha
             self.buckets_seen += empty_before
-        self.weighted_sum = self.weighted_sum * decay + count
+            cell = 1 if weekend else 0
+            self.week_sum[cell] *= fade
+            self.week_weight[cell] = self.week_weight[cell] * fade + (1.0 - fade) / rule.alpha
+        self.weighted_sum = self.weighted_sum * decay + count / factor
         self.weight = self.weight * decay + 1.0
         self.buckets_seen += 1
-        hourly_decay = 1.0 - min(1.0, rule.alpha * HOURS)
+        # Each hour is seen once a day: its cells remember about a week of that hour.
+        hourly_decay = 1.0 - min(1.0, rule.alpha * HOURS / 7)
         self.hourly_sum[hour] = self.hourly_sum[hour] * hourly_decay + count
         self.hourly_weight[hour] = self.hourly_weight[hour] * hourly_decay + 1.0
+        cell = 1 if weekend else 0
+        self.week_sum[cell] = self.week_sum[cell] * decay + count
+        self.week_weight[cell] = self.week_weight[cell] * decay + 1.0
 
-    def shape_and_mean(self, hour: int, rule: SpikeRule) -> tuple[float, float]:
+    def shape_and_mean(
+        self, hour: int, rule: SpikeRule, weekend: bool = False
+    ) -> tuple[float, float]:
         """Predictive negative binomial for the next bucket: (shape r, mean)."""
         shape = rule.prior_rate * rule.prior_buckets + self.weighted_sum
         exposure = rule.prior_buckets + self.weight
-        mean = shape / exposure
-        if self.buckets_seen >= rule.seasonal_after_buckets:
-            mean *= self.hour_factor(hour)
-        # Gamma(shape, exposure) mixed with Poisson: NB with r = shape, mean = shape/exposure.
+        mean = shape / exposure * self.factor(hour, weekend, rule)
+        # Gamma(shape, exposure) mixed with Poisson: NB with r = shape, mean = shape/exposure;
+        # wider still when the brand's own history is burstier than that (after a few hours).
+        # The estimate is shrunk towards Poisson by `_DISPERSION_PRIOR` buckets' worth of
+        # expected^2 at one mention per bucket: at a fraction of a mention per bucket, a small
+        # error in the expected count would otherwise read as burstiness.
+        if self.weight >= _DISPERSION_AFTER and self.excess > 0:
+            r = (self.expected_sq + _DISPERSION_PRIOR) / self.excess
+            shape = min(shape, max(_MIN_SHAPE, r))
         return shape, mean
 
-    def hour_factor(self, hour: int) -> float:
-        rates = [s / w for s, w in zip(self.hourly_sum, self.hourly_weight, strict=True) if w > 0]
-        if len(rates) < HOURS or self.hourly_weight[hour] <= 0:
+    def factor(self, hour: int, weekend: bool, rule: SpikeRule) -> float:
+        """How busy this hour (and kind of day) is against the brand's average, in [0.2, 5]."""
+        key = (hour, weekend)
+        known = self._factors.get(key)
+        if known is None:
+            known = self._factors[key] = min(
+                5.0, max(0.2, self.hour_factor(hour, rule) * self.week_factor(weekend, rule))
+            )
+        return known
+
+    def hour_factor(self, hour: int, rule: SpikeRule = SpikeRule()) -> float:
+        """The hour's rate against the day's average: the prior shape, replaced by the brand's
+        own hourly rates in proportion to how much of them it has seen."""
+        k = rule.rhythm_prior_weight
+        offset = rule.day_shape_offset
+        total_w = sum(self.hourly_weight)
+        overall = sum(self.hourly_sum) / total_w if total_w > 0 else 0.0
+        rates = []
+        for h in range(HOURS):
+            prior = PRIOR_DAY_SHAPE[(h + offset) % HOURS] / _PRIOR_MEAN
+            if overall > 0:
+                rates.append(
+                    (self.hourly_sum[h] + k * prior * overall) / (self.hourly_weight[h] + k)
+                )
+            else:
+                rates.append(prior)
+        average = sum(rates) / HOURS
+        return rates[hour] / average if average > 0 else 1.0
+
+    def week_factor(self, weekend: bool, rule: SpikeRule = SpikeRule()) -> float:
+        """Weekend (or weekday) rate against the week's average; 1.0 until both are known."""
+        k = rule.rhythm_prior_weight * 12  # a day's worth of buckets
+        weights = self.week_weight
+        total_w = weights[0] + weights[1]
+        if total_w <= 0:
             return 1.0
-        overall = sum(rates) / len(rates)
+        overall = (self.week_sum[0] + self.week_sum[1]) / total_w
         if overall <= 0:
             return 1.0
-        factor = (self.hourly_sum[hour] / self.hourly_weight[hour]) / overall
-        return min(4.0, max(0.25, factor))
+        rates = [(self.week_sum[c] + k * overall) / (weights[c] + k) for c in (0, 1)]
+        week = (5 * rates[0] + 2 * rates[1]) / 7
+        return rates[1 if weekend else 0] / week if week > 0 else 1.0
 
     def as_json(self) -> dict[str, Any]:
         """The baseline, rounded; the figures here are rounded too, as `from_json` would read
@@ -107,12 +212,21 @@ class Baseline:
         self.weight = round(self.weight, 6)
         self.hourly_sum = [round(v, 5) for v in self.hourly_sum]
         self.hourly_weight = [round(v, 5) for v in self.hourly_weight]
+        self.week_sum = [round(v, 5) for v in self.week_sum]
+        self.week_weight = [round(v, 5) for v in self.week_weight]
+        self.excess = round(self.excess, 6)
+        self.expected_sq = round(self.expected_sq, 6)
+        self._factors.clear()
         return {
             "s": self.weighted_sum,
             "w": self.weight,
             "n": self.buckets_seen,
             "hs": list(self.hourly_sum),
             "hw": list(self.hourly_weight),
+            "ws": list(self.week_sum),
+            "ww": list(self.week_weight),
+            "ex": self.excess,
+            "e2": self.expected_sq,
         }
 
     @classmethod
@@ -125,6 +239,10 @@ class Baseline:
             buckets_seen=int(data.get("n", 0)),
             hourly_sum=[float(v) for v in data.get("hs", [0.0] * HOURS)],
             hourly_weight=[float(v) for v in data.get("hw", [0.0] * HOURS)],
+            week_sum=[float(v) for v in data.get("ws", [0.0, 0.0])],
+            week_weight=[float(v) for v in data.get("ww", [0.0, 0.0])],
+            excess=float(data.get("ex", 0.0)),
+            expected_sq=float(data.get("e2", 0.0)),
         )
 
 
@@ -142,9 +260,26 @@ class SpikeVerdict:
         )
 
 
-def spike_test(count: int, baseline: Baseline, hour: int, rule: SpikeRule) -> SpikeVerdict:
+def spike_test(
+    count: int, baseline: Baseline, hour: int, rule: SpikeRule, weekend: bool = False
+) -> SpikeVerdict:
     """Minimum count, minimum ratio, then the negative-binomial tail against the baseline."""
-    shape, mean = baseline.shape_and_mean(hour, rule)
+    shape, mean = baseline.shape_and_mean(hour, rule, weekend)
+    return judge(count, shape, mean, rule)
+
+
+def threshold(shape: float, mean: float, rule: SpikeRule) -> int:
+    """The smallest count this test calls a spike (against this shape and mean)."""
+    from scipy.special import nbdtrik
+
+    mean = max(mean, 1e-9)
+    quantile = float(nbdtrik(1.0 - rule.p_value, shape, shape / (shape + mean)))
+    tail = math.floor(quantile) + 1 if math.isfinite(quantile) else 10**9
+    return max(rule.min_count, math.ceil(rule.min_ratio * mean), tail)
+
+
+def judge(count: int, shape: float, mean: float, rule: SpikeRule) -> SpikeVerdict:
+    """The test itself against a predictive negative binomial (shape, mean)."""
     if count < rule.min_count or count < rule.min_ratio * mean:
         return SpikeVerdict(False, count, mean, 1.0)
     p = negative_binomial_tail(count, shape, mean)

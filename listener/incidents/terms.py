@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 _WORD = re.compile(r"[^\W\d_][\w'-]{2,}", re.UNICODE)
+# Links, handles and retweet marks: they say where a post came from, not what it says.
+_NOISE = re.compile(
+    r"(?:https?://|www\.|pic\.twitter\.com/|t\.co/)\S*|@\w+|^\s*rt\b:?|\bvia\s+@?\w+\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
 _STOPWORD_TEXT = """
     about above after again against all also and any are aren't because been before being below
     between both but can can't cannot could couldn't did didn't does doesn't doing don't down
@@ -27,25 +33,74 @@ _STOPWORD_TEXT = """
     were weren't what what's when where which while who whom why will with won't would wouldn't
     you you're your yours yourself yourselves yet get got gets via http https www com amp rt
     today really still even one two new know think going want need make made says said
+    twitter pic status statuses tweet tweets retweet instagram youtube tiktok facebook
+    watch html php bit tinyurl ift utm_source utm_medium utm_campaign
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 MAX_TERMS = 4000
 
 
-def tokens(text: str, ignore: frozenset[str] = frozenset()) -> frozenset[str]:
-    """Lower-case words of three letters or more, without stopwords and the brand's own name."""
-    words = {w.strip("'-") for w in _WORD.findall(text.lower())}
+def _words(text: str) -> list[str]:
+    """The words of a text in order, lower-cased, without links, handles and retweet marks."""
+    lower = text.lower()
+    # The noise pattern costs more than the words one: most posts have none of it.
+    if (
+        "/" in lower
+        or "@" in lower
+        or "www." in lower
+        or "via " in lower
+        or lower.lstrip().startswith("rt")
+        or "\nrt" in lower
+    ):
+        lower = _NOISE.sub(" ", lower)
+    return _WORD.findall(lower)
+
+
+def _token_set(words: list[str], ignore: frozenset[str]) -> frozenset[str]:
+    found = {w.strip("'-") for w in words}
     # The set's iteration order changes with PYTHONHASHSEED: whoever ranks or sums these words
     # must not depend on it (see `model.ranked`, `TermStats._rebase`). Built in sorted order,
     # as a saved state rebuilds it from its sorted list, so within one process the set kept in
     # memory and the one read back iterate alike and count words into the state in one order.
     excluded = _excluded(ignore)
-    return frozenset(sorted(w for w in words if len(w) >= 3 and w not in excluded))
+    return frozenset(sorted(w for w in found if len(w) >= 3 and w not in excluded))
+
+
+def tokens(text: str, ignore: frozenset[str] = frozenset()) -> frozenset[str]:
+    """Lower-case words of three letters or more, without stopwords and the brand's own name."""
+    return _token_set(_words(text), ignore)
+
+
+def read(text: str, ignore: frozenset[str], author: str | None) -> tuple[frozenset[str], int]:
+    """`tokens` and `fingerprint` of a text, reading it once (no fingerprint, 0, when
+    `author` is None)."""
+    words = _words(text)
+    return _token_set(words, ignore), 0 if author is None else _fingerprint_of(words, author)
 
 
 @lru_cache(maxsize=256)
 def _excluded(ignore: frozenset[str]) -> frozenset[str]:
     return STOPWORDS | ignore
+
+
+def fingerprint(text: str, author: str = "") -> int:
+    """A stable hash of the words of a post without links, handles and retweet marks.
+
+    The same text posted through several apps (each adding its own link or "via @app") and
+    retweets ("RT @someone: ...") of one post all have one fingerprint, so they count once
+    towards a spike. Posts of under four words are only the same when the author is too.
+    crc32, not `hash`: it must not change between runs (PYTHONHASHSEED).
+    """
+    return _fingerprint_of(_words(text), author)
+
+
+def _fingerprint_of(words: list[str], author: str) -> int:
+    if not words:
+        return 0  # nothing to compare: never a duplicate
+    if len(words) < 4:
+        # "down again?" from two people is two people; from one, through two apps, is one.
+        words = [*words, "\x00" + author]
+    return zlib.crc32(" ".join(words).encode("utf-8")) or 1
 
 
 def brand_words(terms: Iterable[str]) -> frozenset[str]:

@@ -20,9 +20,11 @@ from listener.incidents.model import (
     IncidentProfile,
     IncidentStatus,
     Severity,
+    ranked,
     summary,
     title,
 )
+from listener.incidents.types import incident_kind
 from listener.store import audit
 from listener.store.bulk import insert_rows, upsert_ignore
 from listener.store.incident_tables import (
@@ -65,6 +67,10 @@ class Incident:
     closed_by: str
     sources: dict[str, int] = field(default_factory=dict)
     samples: list[dict[str, Any]] = field(default_factory=list)
+    # From the saved profile: the story's words, how it grew, and the evidence for its type.
+    themes: list[str] = field(default_factory=list)
+    growth: list[dict[str, Any]] = field(default_factory=list)
+    evidence: dict[str, float] = field(default_factory=dict)
 
     @property
     def detection_delay_seconds(self) -> float:
@@ -75,9 +81,13 @@ class Incident:
             "id": self.id,
             "brand": self.brand,
             "type": self.type,
+            "type_label": incident_kind(self.type).label,
             "severity": self.severity,
             "status": self.status,
             "title": self.title,
+            "themes": self.themes,
+            "growth": self.growth,
+            "type_evidence": self.evidence,
             "first_mention_at": self.first_mention_at.isoformat(),
             "opened_at": self.opened_at.isoformat(),
             "last_mention_at": self.last_mention_at.isoformat(),
@@ -150,6 +160,9 @@ def _incident(row: Any) -> Incident:
         closed_by=row.closed_by,
         sources=dict(profile.get("sources", {})),
         samples=list(profile.get("samples", [])),
+        themes=[t for t, _ in ranked(dict(profile.get("terms", {})), 6)],
+        growth=list(profile.get("growth", [])),
+        evidence={str(k): float(v) for k, v in dict(profile.get("evidence", {})).items()},
     )
 
 
@@ -492,11 +505,15 @@ def timeline(conn: Connection, incident_id: int) -> list[dict[str, Any]]:
 
 
 def amplifiers(conn: Connection, incident_id: int, limit: int = 20) -> list[dict[str, Any]]:
-    """Authors of the incident's mentions ranked by reach (followers), with their post count."""
+    """Authors of the incident's mentions ranked by reach (followers), with their post count.
+
+    `followers` is None (and `reach_known` false) when no post of the author said how many
+    followers they have: unknown is not zero.
+    """
     rows = conn.execute(
         select(
             MENTION.c.author,
-            func.max(func.coalesce(MENTION.c.author_followers, 0)).label("followers"),
+            func.max(MENTION.c.author_followers).label("followers"),
             func.count().label("posts"),
             func.min(MENTION.c.source).label("source"),
         )
@@ -509,7 +526,8 @@ def amplifiers(conn: Connection, incident_id: int, limit: int = 20) -> list[dict
     return [
         {
             "author": r.author,
-            "followers": int(r.followers),
+            "followers": int(r.followers) if r.followers is not None else None,
+            "reach_known": r.followers is not None,
             "posts": int(r.posts),
             "source": r.source,
         }
@@ -606,6 +624,8 @@ def merge(
         .where(INCIDENT.c.id == into_id)
         .values(
             profile=merged.as_json(),
+            type=merged.type.value,
+            title=title(merged),
             summary=summary(merged),
             mention_count=count,
             first_mention_at=merged.first_at,
