@@ -239,8 +239,7 @@ def backtest(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Replay without sending: incidents opened, lead time to each labelled story, false alarms
-    per brand per week, and alerts per channel."""
+    """Replay without sending: incidents, lead times, false alarms per brand-week, alerts."""
     from listener.incidents.backtest import nab_backtest, scenario_backtest
     from listener.incidents.replay import backtest as run_backtest
 

@@ -46,8 +46,7 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     log_format: LogFormatOption = None,
 ) -> None:
-    """Run the service: poll sources, score, store, queue drafts, serve the review desk and
-    /healthz, /readyz, /metrics."""
+    """Run the service: poll, score, store, draft, alert; serve the desk and /healthz, /metrics."""
     from listener.ops.logging import reopen_log_files
     from listener.service import Service
 
