@@ -18,11 +18,17 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from listener.settings import Settings, validate_settings
-from tests.fakes.x_api import x_api  # noqa: F401  (the fake X API, for every test module)
-from tests.http_server import LocalServer
+from tests.support.http_server import LocalServer
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 PG_ENV = "LISTENER_TEST_DATABASE_URL"
+
+# Fixtures shared by many modules are registered once here, not imported into each.
+pytest_plugins = [
+    "tests.support.fakes.bluesky_api",
+    "tests.support.fakes.x_api",
+    "tests.support.outreach",
+]
 
 
 def _postgres_base_url() -> str | None:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.http_server import LocalServer
+from tests.support.http_server import LocalServer
+from tests.support.paths import FIXTURES, REPO
 
-REPO = Path(__file__).resolve().parents[1]
-RSS = (Path(__file__).parent / "fixtures" / "feeds" / "complaints.rss").read_bytes()
+RSS = (FIXTURES / "feeds" / "complaints.rss").read_bytes()
 
 
 def settings_file(tmp_path: Path, feed_url: str, every: str = "1m") -> Path:

@@ -27,15 +27,10 @@ from listener.errors import StoreError
 from listener.settings import Settings
 from listener.store.cases import list_cases
 from listener.store.mentions import MENTION
-from tests.outreach_support import (
-    SmtpServer,
-    World,
-    email_mention,
-    smtp_server,  # noqa: F401  (fixture)
-    world_factory,  # noqa: F401  (fixture)
-)
+from tests.support.cli import listener_cli
+from tests.support.outreach import SmtpServer, World, email_mention
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 WorldFactory = Callable[..., World]
 
 
@@ -54,18 +49,6 @@ def _settings_file(path: Path, database_url: str, smtp: SmtpServer | None = None
         encoding="utf-8",
     )
     return path
-
-
-def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LISTENER_CONFIG": str(config), "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "listener", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -107,7 +90,7 @@ def test_every_command_that_writes_first_settles_what_an_interrupted_run_left(
     args = [str(empty) if a == "EMPTY" else a for a in command]
     if command[0] == "contacts":
         args += ["--brand", "O2", "--author", "someone", "--reason", "asked by phone"]
-    done = _cli(config, *args)
+    done = listener_cli(config, *args)
     assert done.returncode == 0, done.stderr
     assert "settled 2 mention(s)" in done.stderr
     assert listener.store.unsettled(stored_before=listener.clock.now() + timedelta(1)) == []
@@ -135,9 +118,9 @@ def _complaints(count: int, start: int = 0) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def world(
-    world_factory: WorldFactory,  # noqa: F811
+    world_factory: WorldFactory,
     make_settings: Callable[..., Settings],
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
     db_url: str,
 ) -> World:
     email = {"sender": "care@o2.example", "smtp_host": smtp_server.host}
@@ -163,7 +146,7 @@ def _stored(database_url: str, source: str, external_id: str) -> bool:
 
 def test_an_import_killed_right_after_storing_a_stop_never_lets_the_reply_out(
     world: World,
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
     db_url: str,
     tmp_path: Path,
 ) -> None:
@@ -196,7 +179,7 @@ def test_an_import_killed_right_after_storing_a_stop_never_lets_the_reply_out(
     assert importer.returncode == -signal.SIGKILL
     assert b"Traceback" not in stderr
 
-    dispatched = _cli(config, "dispatch", "--json")
+    dispatched = listener_cli(config, "dispatch", "--json")
     assert dispatched.returncode == 0, dispatched.stderr
     assert smtp_server.messages == []
     assert world.draft(draft.id).status is DraftStatus.CANCELLED
@@ -345,6 +328,6 @@ def test_poll_of_one_source_with_worker_processes_ends_quietly(
         + f'[[sources]]\nname = "news"\nurl = {json.dumps(rss.as_uri())}\n',
         encoding="utf-8",
     )
-    done = _cli(config, "poll", "--source", "news")
+    done = listener_cli(config, "poll", "--source", "news")
     assert done.returncode == 0, done.stderr
     _quiet(done.stderr)

@@ -14,8 +14,8 @@ from listener.sources.feed import FeedSource, dated_from
 from listener.store import DraftFilter
 from listener.store import desk as desk_store
 from listener.web import incident_data
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 FAR_OFF = datetime(2031, 5, 17, 14, 3, tzinfo=UTC)
 
 

@@ -10,7 +10,7 @@ import pytest
 from listener.errors import SettingsError, StoreError
 from listener.settings import load_settings
 from listener.store import Store
-from tests.cli_support import run_listener
+from tests.support.cli import run_listener
 
 
 def closed_port() -> int:

@@ -13,10 +13,11 @@ from listener.domain import DraftStatus, Mention
 from listener.outreach.drafting import priority
 from listener.settings import Settings
 from listener.store import DraftFilter, MentionFilter
-from tests.fakes.x_api import BEARER_TOKEN, Failure, XApiServer
-from tests.http_server import LocalServer
+from tests.support.fakes.x_api import BEARER_TOKEN, Failure, XApiServer
+from tests.support.http_server import LocalServer
+from tests.support.paths import FIXTURES
 
-RSS = (Path(__file__).parent / "fixtures" / "feeds" / "complaints.rss").read_bytes()
+RSS = (FIXTURES / "feeds" / "complaints.rss").read_bytes()
 
 
 @pytest.fixture

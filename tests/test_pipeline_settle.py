@@ -16,8 +16,7 @@ from listener.store import DraftFilter
 from listener.store.cases import list_cases
 from listener.store.contacts import blocked
 from listener.store.engine import make_engine, migrate
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.paths import REPO
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,8 +25,8 @@ from listener.scoring.reading import (
 )
 from listener.settings import ScoringSettings, validate_settings
 from listener.text.matching import BrandMatcher, BrandTerms, _alternation
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 BRANDS = [
     BrandTerms("O2", ["O2", "@O2", "#O2", "O2 UK"], ["O2 sensor", "O2 arena"]),
     BrandTerms("Skyline Air", ["Skyline Air", "@SkylineAir"]),

@@ -28,8 +28,8 @@ import httpx
 import pytest
 
 from listener.settings import load_settings
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 BROWSER = "# browser:"
 COMMAND_TIMEOUT = 90.0

@@ -23,8 +23,8 @@ from listener.settings import Settings
 from listener.store import DraftFilter, Store
 from listener.store.bulk import _COPY_MIN_ROWS
 from listener.store.mentions import DRAFT, MENTION
-from tests.http_server import LocalServer, Reply
-from tests.service_processes import start_service, stop_all, write_settings
+from tests.support.http_server import LocalServer, Reply
+from tests.support.processes import start_service, stop_all, write_settings
 
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 PHRASES = (

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +15,10 @@ from listener.app import Listener, make_listener
 from listener.pipeline import PollReport
 from listener.settings import Settings
 from listener.store import DraftFilter
-from tests.http_server import LocalServer, Reply
+from tests.support.http_server import LocalServer, Reply
+from tests.support.paths import FIXTURES
 
-HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
+HOSTILE = FIXTURES / "hostile"
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

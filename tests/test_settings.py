@@ -6,8 +6,7 @@ import pytest
 
 from listener.errors import SettingsError
 from listener.settings import load_settings, parse_duration
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.paths import REPO
 
 
 def write(tmp_path: Path, body: str) -> Path:

@@ -12,7 +12,7 @@ from listener.errors import SettingsError
 from listener.outreach.drafting import Drafter
 from listener.outreach.templates import builtin_templates, search_path
 from listener.settings import BrandSettings, OutreachSettings, load_settings
-from tests.cli_support import run_listener
+from tests.support.cli import run_listener
 
 BRAND = BrandSettings(name="O2", terms=["O2"], support_url="https://o2.example/help")
 PRAISE = Score(0.1, False, 0.0, Category.PRAISE, None)

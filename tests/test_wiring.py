@@ -13,7 +13,7 @@ from listener.domain import Channel, Draft, Mention
 from listener.outreach.review import ReviewAction
 from listener.settings import Settings
 from listener.store import DraftFilter, MentionFilter
-from tests.outreach_support import NOW, UnhappyScorer, email_mention
+from tests.support.outreach import NOW, UnhappyScorer, email_mention
 
 
 class RecordingPublisher:

@@ -1,0 +1,1 @@
+"""What the tests share: local servers, fakes, the browser, processes, paths."""
