@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from listener.outreach.dispatch import Dispatcher
 from listener.settings import validate_settings
 from listener.store import Store
-from tests.fakes.x_api import XApiServer
-from tests.outreach_support import X_KEYS, build_world, x_mention
+from tests.support.fakes.x_api import XApiServer
+from tests.support.outreach import X_KEYS, build_world, x_mention
 
 REPO = Path(__file__).resolve().parents[1]
 

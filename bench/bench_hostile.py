@@ -33,7 +33,7 @@ import contextlib
 
 from listener.domain import PollState
 from listener.sources.feed import FeedSource
-from tests.fakes.hostile_http import HostileServer, deflate_bomb, stacked_gzip_bomb
+from tests.support.fakes.hostile_http import HostileServer, deflate_bomb, stacked_gzip_bomb
 
 REPO = Path(__file__).resolve().parents[1]
 

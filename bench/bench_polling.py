@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from listener._process import settle_heap, tune_garbage_collector
 from listener.app import make_listener
 from listener.settings import validate_settings
-from tests.fakes.feed_farm import FeedFarm
+from tests.support.fakes.feed_farm import FeedFarm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ingest import Stopwatch, TimedStep, cpu_split, fresh_postgres, part_seconds

@@ -29,9 +29,9 @@ from sqlalchemy import create_engine, func, select
 
 from listener.settings import parse_duration
 from listener.store.mentions import MENTION
-from tests.fakes.feed_farm import FeedFarm
-from tests.fakes.x_api import BEARER_TOKEN, Failure, XApiServer
-from tests.service_processes import start_service, write_settings
+from tests.support.fakes.feed_farm import FeedFarm
+from tests.support.fakes.x_api import BEARER_TOKEN, Failure, XApiServer
+from tests.support.processes import start_service, write_settings
 
 X_TEXTS = (
     "O2 no signal again in Leeds, third day running @O2",

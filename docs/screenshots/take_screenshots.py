@@ -26,7 +26,7 @@ from listener.settings import validate_settings  # noqa: E402
 from listener.store import users  # noqa: E402
 from listener.web.auth import hash_password  # noqa: E402
 from listener.web.server import WebServer  # noqa: E402
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

@@ -52,7 +52,7 @@ _UNSPACED_SCRIPTS = (
 
 
 # Every character beyond ASCII that IGNORECASE matches to an ASCII one: capital I with a dot,
-# dotless i, long s and the Kelvin sign (tests/test_matching.py checks every code point).
+# dotless i, long s and the Kelvin sign (tests/text/test_matching.py checks every code point).
 _FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
 
 

@@ -1,7 +1,7 @@
 """The rules the dispatchers apply under their locks, as pure functions of gathered facts.
 
 The store gathers the facts in the claiming transaction and applies the answer there (see
-tests/test_dispatch*.py and tests/test_alert_outbox.py for the whole path); these tests pin the
+tests/outreach/test_dispatch*.py and tests/alerts/test_alert_outbox.py for the whole path); these tests pin the
 order of the rules: do-not-contact before holds, quiet hours before caps, and so on.
 """
 

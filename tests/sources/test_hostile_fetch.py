@@ -1,6 +1,6 @@
 """Fetches end and stay small whatever the server does: dripping, redirecting, compression bombs.
 
-The servers are real sockets (tests/fakes/hostile_http.py). A fetch runs in a thread and the
+The servers are real sockets (tests/support/fakes/hostile_http.py). A fetch runs in a thread and the
 test checks that it ended within the promise (twice its timeout plus 15 s): that is
 correctness, not speed, so the margin is generous. Memory is checked with tracemalloc, which
 counts every bytes object zlib produces.

@@ -1,6 +1,6 @@
 """The review desk under attack: stolen cookies, forged addresses, impossible ids, huge bodies.
 
-A real uvicorn server on 127.0.0.1 (tests/test_web.py's `start_desk`), httpx or a raw socket as
+A real uvicorn server on 127.0.0.1 (tests/web/test_web.py's `start_desk`), httpx or a raw socket as
 the attacker. Bodies are also pushed through the in-process app to count how much of them the
 app was handed before it refused.
 """
