@@ -94,6 +94,14 @@ _CUES: dict[IncidentType, list[tuple[re.Pattern[str], float]]] = {
         (_cue(r"\bdata (?:breach|leak|leaked|exposed|hack|theft|stolen)"), 2.0),
         (
             _cue(
+                r"\b(?:my|our|your|their|customers'?|users'?|personal)\s+data\s+"
+                r"(?:was|were|has been|have been|got|is being|are being)\s+"
+                r"(?:leaked|exposed|stolen|sold|hacked|breached|shared)"
+            ),
+            2.0,
+        ),
+        (
+            _cue(
                 r"\b(?:breach|leak|leaked|exposed|hacked|stolen|sold|selling|shared)\b[^.!?]{0,40}"
                 rf"\b(?:{_PERSONAL})\b"
             ),
@@ -239,6 +247,7 @@ _Group = tuple[frozenset[str], tuple[str, ...]]
 _ANCHORS: dict[IncidentType, list[list[_Group]]] = {
     IncidentType.PRIVACY: [
         [_g("data"), _g("breach leak leaked exposed hack theft stolen")],
+        [_g("data"), _g("leaked exposed stolen sold hacked breached shared")],
         [_g("breach leak leaked exposed hacked stolen sold selling shared")],
         [
             _g("data details info information records number numbers password passwords "
@@ -300,9 +309,9 @@ _SPACES = str.maketrans({c: " " for c in '!"#$%&()*+,./:;<=>?@[\\]^_`{|}~-\n\t\r
 
 # Everyday phrases that look like a cue but are not one: removed from the text first.
 _NOT_CUES = _cue(
-    r"\b(?:mobile|my|your|our|the|4g|5g|roaming|more|extra|unlimited|no)\s+data\b"
-    r"(?:\s+(?:is|was|are|keeps|has been|plan|allowance|bundle|speeds?|signal|"
-    r"connection|usage|limit|cap|roaming|package|add-?on))?"
+    r"\b(?:mobile|4g|5g|roaming|more|extra|unlimited|no)\s+data\b"
+    r"|\b(?:my|your|our|the)\s+data\s+(?:plan|allowance|bundle|speeds?|signal|"
+    r"connection|usage|limit|cap|roaming|package|add-?on)"
     r"|\bdata (?:plan|allowance|bundle|speeds?|usage|limit|cap|roaming|package|add-?on|signal)"
     r"|\b(?:feel|feeling|felt|so|bit|little|really) down\b|\blet (?:me|us|you|them) down\b"
     r"|\bdown to earth\b|\bcalm down\b|\bslow(?:ed)? down\b|\bdown the (?:road|street)\b"
@@ -346,7 +355,7 @@ def mention_cues(text: str) -> dict[IncidentType, float]:
 
 
 # A type needs this much summed evidence, and this lead over the runner-up, to name a story.
-MIN_EVIDENCE = 2.0
+MIN_EVIDENCE = 1.5
 MIN_LEAD = 1.25
 
 
