@@ -157,7 +157,7 @@ def settle_left_over(listener: Listener) -> int:
     return settled
 
 
-def _progress(total: int | None, *, unit_bytes: bool) -> Progress:
+def progress_bar(total: int | None, *, unit_bytes: bool) -> Progress:
     columns: list[Any] = [TextColumn("{task.description}"), BarColumn(), TaskProgressColumn()]
     columns += [TransferSpeedColumn()] if unit_bytes else [MofNCompleteColumn()]
     columns += [TimeRemainingColumn()]

@@ -14,12 +14,12 @@ import typer
 from listener.app import Listener
 from listener.cli.common import (
     ConfigOption,
-    _progress,
     actor_name,
     console,
     fail,
     open_listener,
     print_json,
+    progress_bar,
     settings_from,
     setup_logging,
     user_errors,
@@ -85,7 +85,7 @@ def _import(listener: Listener, file: Path, fmt: str | None) -> tuple[IngestRepo
     bad = 0
     fmt = fmt or ("jsonl" if str(file) == "-" else detect_format(file))
     size = file.stat().st_size if str(file) != "-" else None
-    with open_text(file) as handle, _progress(size, unit_bytes=True) as progress:
+    with open_text(file) as handle, progress_bar(size, unit_bytes=True) as progress:
         task = progress.add_task(f"importing {file.name}", total=size)
 
         def batches() -> Iterator[list[Mention]]:
@@ -161,7 +161,7 @@ def _score_jsonl(scorer: Any, path: Path) -> None:
     size = path.stat().st_size if str(path) != "-" else None
     out = sys.stdout
     bad = 0
-    with open_text(path) as handle, _progress(size, unit_bytes=True) as progress:
+    with open_text(path) as handle, progress_bar(size, unit_bytes=True) as progress:
         task = progress.add_task(f"scoring {path.name}", total=size)
         pending: list[tuple[dict[str, Any] | None, str]] = []
         for number, raw in enumerate(handle, start=1):

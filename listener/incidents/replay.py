@@ -147,7 +147,7 @@ def _waiting(listener: Listener) -> int:
 
 def replay_file(file: Path, *, config: Path | None, fmt: str | None) -> None:
     """`listener import FILE --replay`: a replay with a progress bar and a closing summary."""
-    from listener.cli.common import _progress, console, settings_from
+    from listener.cli.common import console, progress_bar, settings_from
 
     settings = settings_from(config)
     data = load_sorted(file, fmt)
@@ -159,7 +159,7 @@ def replay_file(file: Path, *, config: Path | None, fmt: str | None) -> None:
     clock = ReplayClock(data.mentions[0].published_at or datetime.now(UTC))
     listener = make_listener(settings, clock=clock, sources=[])
     try:
-        with _progress(len(data.mentions), unit_bytes=False) as progress:
+        with progress_bar(len(data.mentions), unit_bytes=False) as progress:
             task = progress.add_task(f"replaying {file.name}", total=len(data.mentions))
             report = replay(
                 listener,
