@@ -158,6 +158,8 @@ def settle_left_over(listener: Listener) -> int:
 
 
 def progress_bar(total: int | None, *, unit_bytes: bool) -> Progress:
+    """A progress bar for long work (imports, scoring files, replays): bytes per second when
+    reading a file, N of M otherwise; drawn only on a terminal or when the total is known."""
     columns: list[Any] = [TextColumn("{task.description}"), BarColumn(), TaskProgressColumn()]
     columns += [TransferSpeedColumn()] if unit_bytes else [MofNCompleteColumn()]
     columns += [TimeRemainingColumn()]
