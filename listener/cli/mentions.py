@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Annotated, Any
 
 import typer
 
-from listener.app import Listener
+from listener.app import Listener, make_listener
 from listener.cli.common import (
     ConfigOption,
     actor_name,
@@ -24,6 +25,7 @@ from listener.cli.common import (
     setup_logging,
     user_errors,
 )
+from listener.clock import ReplayClock
 from listener.domain import Mention
 from listener.pipeline import IngestReport
 from listener.scoring.language import language_filter
@@ -62,9 +64,7 @@ def import_file(
         fail(f"{file} does not exist or is not a file")
     with user_errors():
         if replay:
-            from listener.incidents.replay import replay_file
-
-            replay_file(file, config=config, fmt=fmt)
+            _replay_file(file, config=config, fmt=fmt)
             return
         listener = open_listener(config, scoring=True, writes=True)
         try:
@@ -323,3 +323,37 @@ def labels(
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     console.print(f"wrote {len(rows)} labelled example(s) to {export}")
+
+
+def _replay_file(file: Path, *, config: Path | None, fmt: str | None) -> None:
+    """`listener import FILE --replay`: a replay with a progress bar and a closing summary."""
+    from listener.incidents.replay import load_sorted, replay
+
+    settings = settings_from(config)
+    data = load_sorted(file, fmt)
+    for bad in data.bad[:20]:
+        console.print(f"[yellow]skipped[/] {bad}")
+    if not data.mentions:
+        console.print("nothing to replay: the file holds no usable mention.")
+        return
+    clock = ReplayClock(data.mentions[0].published_at or datetime.now(UTC))
+    listener = make_listener(settings, clock=clock, sources=[])
+    try:
+        with progress_bar(len(data.mentions), unit_bytes=False) as progress:
+            task = progress.add_task(f"replaying {file.name}", total=len(data.mentions))
+            report = replay(
+                listener,
+                clock,
+                data.mentions,
+                on_batch=lambda n: progress.advance(task, n),
+            )
+    finally:
+        listener.close()
+    console.print(
+        f"replayed {report.mentions:,} mention(s) from {report.started_at:%Y-%m-%d %H:%M} to "
+        f"{report.ended_at:%Y-%m-%d %H:%M} UTC (simulated): {report.new:,} new, "
+        f"{len(data.bad):,} bad line(s) skipped; {report.alerts_sent} alert(s) delivered, "
+        f"{report.alerts_waiting} still waiting (see `listener alerts`)."
+    )
+    for problem in report.problems[:20]:
+        console.print(f"[yellow]warning:[/] {problem}")

@@ -1,6 +1,6 @@
 """Replays and backtests: a file of mentions processed as if it were happening now.
 
-`replay_file` (behind `listener import FILE --replay`) sorts the file by `published_at`, sets a
+`replay` (behind `listener import FILE --replay`) takes the file sorted by `published_at`, sets a
 `ReplayClock` to each small batch's time, ingests through the normal pipeline and runs the
 alert dispatcher as it goes, so incidents open and alerts go out (to the configured channels,
 stamped with simulated time) when they would have live. `backtest` does the same on a fresh,
@@ -143,40 +143,6 @@ def _dispatch(listener: Listener, report: ReplayReport) -> None:
 
 def _waiting(listener: Listener) -> int:
     return listener.store.alerts.waiting()
-
-
-def replay_file(file: Path, *, config: Path | None, fmt: str | None) -> None:
-    """`listener import FILE --replay`: a replay with a progress bar and a closing summary."""
-    from listener.cli.common import console, progress_bar, settings_from
-
-    settings = settings_from(config)
-    data = load_sorted(file, fmt)
-    for bad in data.bad[:20]:
-        console.print(f"[yellow]skipped[/] {bad}")
-    if not data.mentions:
-        console.print("nothing to replay: the file holds no usable mention.")
-        return
-    clock = ReplayClock(data.mentions[0].published_at or datetime.now(UTC))
-    listener = make_listener(settings, clock=clock, sources=[])
-    try:
-        with progress_bar(len(data.mentions), unit_bytes=False) as progress:
-            task = progress.add_task(f"replaying {file.name}", total=len(data.mentions))
-            report = replay(
-                listener,
-                clock,
-                data.mentions,
-                on_batch=lambda n: progress.advance(task, n),
-            )
-    finally:
-        listener.close()
-    console.print(
-        f"replayed {report.mentions:,} mention(s) from {report.started_at:%Y-%m-%d %H:%M} to "
-        f"{report.ended_at:%Y-%m-%d %H:%M} UTC (simulated): {report.new:,} new, "
-        f"{len(data.bad):,} bad line(s) skipped; {report.alerts_sent} alert(s) delivered, "
-        f"{report.alerts_waiting} still waiting (see `listener alerts`)."
-    )
-    for problem in report.problems[:20]:
-        console.print(f"[yellow]warning:[/] {problem}")
 
 
 # backtest -------------------------------------------------------------------------------------
