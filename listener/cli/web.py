@@ -73,7 +73,7 @@ def _read_password() -> str:
 @users_app.command("add")
 def add_user(
     name: Annotated[str, typer.Argument(help="The sign-in name.")],
-    role: Annotated[str, typer.Option(help="viewer, approver or admin.")] = "viewer",
+    role: Annotated[str, typer.Option(help="viewer, approver, crisis or admin.")] = "viewer",
     config: ConfigOption = None,
     actor: Annotated[str | None, typer.Option("--as", help="Who is acting (audit log).")] = None,
 ) -> None:

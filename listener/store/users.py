@@ -22,7 +22,7 @@ from listener.store.web_tables import WebSecretRow, WebUserRow
 USER: Table = WebUserRow.__table__  # type: ignore[attr-defined]
 SECRET: Table = WebSecretRow.__table__  # type: ignore[attr-defined]
 
-ROLES = ("viewer", "approver", "admin")
+ROLES = ("viewer", "approver", "crisis", "admin")
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,10 +35,13 @@ MIN_PASSWORD_LENGTH = 8
 
 
 class Role(StrEnum):
-    """viewer reads; approver also edits, approves, rejects, labels; admin also manages users."""
+    """viewer reads; approver also edits, approves, rejects, labels; crisis also approves what
+    is said during an incident (holding statements, crisis replies, releasing held replies);
+    admin also manages users."""
 
     VIEWER = "viewer"
     APPROVER = "approver"
+    CRISIS = "crisis"
     ADMIN = "admin"
 
     @property
@@ -49,7 +52,7 @@ class Role(StrEnum):
         return self.rank >= needed.rank
 
 
-_RANK = {Role.VIEWER: 0, Role.APPROVER: 1, Role.ADMIN: 2}
+_RANK = {Role.VIEWER: 0, Role.APPROVER: 1, Role.CRISIS: 2, Role.ADMIN: 3}
 
 
 def role_of(user: WebUser) -> Role:

@@ -159,6 +159,7 @@ def page_context(request: Request) -> dict[str, Any]:
         "user": user,
         "role": role.value if role else "",
         "can_review": bool(role and role.allows(Role.APPROVER)),
+        "can_crisis": bool(role and role.allows(Role.CRISIS)),
         "is_admin": bool(role and role.allows(Role.ADMIN)),
         "csrf_token": csrf_token(request),
         "nav": [n for n in desk.nav if role and role.allows(Role(n.role))],
@@ -190,6 +191,7 @@ def record_id_text(value: str) -> str:
 # Route parameters that sign in and check a role; declared once for every router.
 Viewer = Annotated[WebUser, Depends(requires(Role.VIEWER))]
 Approver = Annotated[WebUser, Depends(requires(Role.APPROVER))]
+Crisis = Annotated[WebUser, Depends(requires(Role.CRISIS))]
 Admin = Annotated[WebUser, Depends(requires(Role.ADMIN))]
 
 CATEGORIES = [c.value for c in Category]

@@ -35,6 +35,7 @@ router = APIRouter(prefix="/api")
 
 ApiViewer = Annotated[WebUser, Depends(api_requires(Role.VIEWER))]
 ApiApprover = Annotated[WebUser, Depends(api_requires(Role.APPROVER))]
+ApiCrisis = Annotated[WebUser, Depends(api_requires(Role.CRISIS))]
 STATUSES = [s.value for s in DraftStatus] + ["all"]
 
 

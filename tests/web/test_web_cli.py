@@ -89,7 +89,9 @@ def test_users_add_refuses_an_unknown_role(tmp_path: Path) -> None:
     config = settings_file(tmp_path)
     bad_role = listener(config, "users", "add", "ann", "--role", "boss", stdin="a long password\n")
     assert bad_role.returncode == 1
-    assert "role 'boss' is unknown; expected one of viewer, approver, admin" in bad_role.stderr
+    assert (
+        "role 'boss' is unknown; expected one of viewer, approver, crisis, admin" in bad_role.stderr
+    )
 
 
 def test_a_token_is_printed_once_and_opens_the_api(tmp_path: Path) -> None:
@@ -170,3 +172,10 @@ class _running:
         self.process.send_signal(signal.SIGTERM)
         _, err = self.process.communicate(timeout=30)
         assert self.process.returncode == 0, err
+
+
+def test_the_crisis_role_ranks_between_approver_and_admin() -> None:
+    from listener.web.auth import Role
+
+    assert Role.CRISIS.allows(Role.APPROVER) and not Role.APPROVER.allows(Role.CRISIS)
+    assert Role.ADMIN.allows(Role.CRISIS) and not Role.CRISIS.allows(Role.ADMIN)
