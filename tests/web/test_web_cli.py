@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from listener.web.auth import Role
 from tests.support.paths import REPO
 
 
@@ -175,7 +176,5 @@ class _running:
 
 
 def test_the_crisis_role_ranks_between_approver_and_admin() -> None:
-    from listener.web.auth import Role
-
     assert Role.CRISIS.allows(Role.APPROVER) and not Role.APPROVER.allows(Role.CRISIS)
     assert Role.ADMIN.allows(Role.CRISIS) and not Role.CRISIS.allows(Role.ADMIN)
