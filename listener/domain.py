@@ -178,12 +178,15 @@ class DraftStatus(StrEnum):
     """Where a reply is on its way from template to the public.
 
     pending → approved → sending → sent | failed; pending → rejected | snoozed | cancelled.
+    pending | snoozed | approved → held (under an incident whose outreach is on hold) →
+    pending (a person released it) | cancelled.
     A draft stuck in `sending` after a crash is never resent automatically (at most once).
     """
 
     PENDING = "pending"
     SNOOZED = "snoozed"
     APPROVED = "approved"
+    HELD = "held"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
     SENDING = "sending"
@@ -229,6 +232,8 @@ class Draft:
     hold_reason: str = ""
     next_attempt_at: datetime | None = None
     needs_check: bool = False
+    # The incident whose outreach hold keeps this draft back (status `held`).
+    held_incident_id: int | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -252,6 +257,7 @@ class Draft:
             "hold_reason": self.hold_reason or None,
             "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
             "needs_check": self.needs_check,
+            "held_incident_id": self.held_incident_id,
         }
 
 

@@ -327,6 +327,13 @@ class OutreachSettings(_Section):
     # A reply left in `sending` this long by a process on another machine is taken as stuck
     # (that process died mid-send) and handed to a person; never resent automatically.
     stuck_after: Duration = timedelta(minutes=10)
+    # Crisis mode (docs/outreach.md): an incident at or above this severity holds its authors'
+    # replies for a person with the crisis role; "off" never holds by severity.
+    crisis_severity: Literal["off", "low", "medium", "high", "critical"] = "high"
+    # No echoing: a reply at least `echo_similarity` alike (word pairs, see outreach/echo.py)
+    # to one sent to someone else within `echo_window` goes back to be reworded; "0s": off.
+    echo_window: Duration = timedelta(hours=1)
+    echo_similarity: float = Field(default=0.8, gt=0.0, le=1.0)
 
 
 class IncidentSettings(_Section):

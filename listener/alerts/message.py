@@ -33,10 +33,18 @@ ESCALATED = "incident.escalated"
 
 
 def incident_body(
-    incident: Incident, kind: str, public_url: str, *, previous_severity: str | None = None
+    incident: Incident,
+    kind: str,
+    public_url: str,
+    *,
+    previous_severity: str | None = None,
+    held_replies: int | None = None,
 ) -> dict[str, Any]:
-    """The alert payload: what, how big, since when, who amplifies, how it grew, where to look."""
+    """The alert payload: what, how big, since when, who amplifies, how it grew, where to look,
+    and whether routine outreach for the brand is on hold (`held_replies`: how many replies
+    the incident holds, None when it holds none back)."""
     kind_of = incident_kind(incident.type)
+    on_hold = held_replies is not None
     return {
         "kind": kind,
         "incident_id": incident.id,
@@ -56,6 +64,15 @@ def incident_body(
         "top_authors": incident.top_authors[:5],
         "growth": incident.growth[-6:],
         "sources": incident.sources,
+        "outreach_on_hold": on_hold,
+        "held_replies": held_replies,
+        "outreach": (
+            f"Routine outreach for {incident.brand} is on hold: {held_replies} "
+            f"repl{'y' if held_replies == 1 else 'ies'} held for the crisis team to release "
+            "or cancel."
+            if on_hold
+            else None
+        ),
         "url": f"{public_url.rstrip('/')}/incidents/{incident.id}",
     }
 
@@ -107,6 +124,9 @@ def plain_text(body: dict[str, Any], title: str, severity: str) -> str:
         if body.get("summary"):
             lines.append("")
             lines.append(str(body["summary"]))
+        if body.get("outreach"):
+            lines.append("")
+            lines.append(str(body["outreach"]))
     elif body.get("text"):
         lines.append(str(body["text"]))
     if body.get("url"):

@@ -1,4 +1,5 @@
-"""Incident and alert commands: incidents (list, show, ack, close, merge), alerts, backtest."""
+"""Incident and alert commands: incidents (list, show, ack, close, merge, and crisis mode's
+hold, release, cancel-held), alerts, backtest."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from listener.store import Store
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 incidents_app = typer.Typer(
-    help="Incidents: list them, or acknowledge, close or merge one.",
+    help="Incidents: list them, or acknowledge, close, merge one, or hold its replies.",
     invoke_without_command=True,
     no_args_is_help=False,
 )
@@ -102,8 +103,83 @@ def show(
     i = detail.incident
     console.print(f"#{i.id} {i.severity} {i.status} — {i.title}", markup=False)
     console.print(i.summary, markup=False)
+    if i.outreach_held:
+        console.print(f"Routine outreach for {i.brand} is on hold.", markup=False)
     for event in detail.timeline:
         console.print(f"  {event['at']} {event['actor']}: {event['action']}", markup=False)
+    if detail.held_drafts:
+        console.print(f"Held replies ({len(detail.held_drafts)}):", markup=False)
+        for held in detail.held_drafts:
+            console.print(f"  #{held['id']} to {held['author']}: {held['text']}", markup=False)
+
+
+def _held_action(
+    action: str, incident_id: int, ids: list[int], as_json: bool, message: str
+) -> None:
+    if as_json:
+        print_json({"incident_id": incident_id, "action": action, "draft_ids": ids})
+    else:
+        console.print(message, markup=False)
+
+
+@incidents_app.command("hold")
+def hold(
+    incident_id: Annotated[int, typer.Argument(help="Incident id.")],
+    config: ConfigOption = None,
+    actor: ActorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Hold routine outreach for an incident at any severity: its replies wait for release."""
+    with _store(config) as (_, store):
+        ids = store.incidents.hold_outreach(
+            incident_id, actor=actor_name(actor), at=SystemClock().now()
+        )
+    _held_action(
+        "hold", incident_id, ids, as_json, f"incident {incident_id}: {len(ids)} reply(ies) held."
+    )
+
+
+@incidents_app.command("release")
+def release(
+    incident_id: Annotated[int, typer.Argument(help="Incident id.")],
+    config: ConfigOption = None,
+    actor: ActorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Release an incident's held replies to the review queue (each needs approving again)."""
+    with _store(config) as (_, store):
+        ids = store.incidents.release_held(
+            incident_id, actor=actor_name(actor), at=SystemClock().now()
+        )
+    _held_action(
+        "release",
+        incident_id,
+        ids,
+        as_json,
+        f"incident {incident_id}: {len(ids)} reply(ies) back in the review queue.",
+    )
+
+
+@incidents_app.command("cancel-held")
+def cancel_held(
+    incident_id: Annotated[int, typer.Argument(help="Incident id.")],
+    config: ConfigOption = None,
+    actor: ActorOption = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why they are cancelled.")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Cancel every reply held under an incident."""
+    with _store(config) as (_, store):
+        ids = store.incidents.cancel_held(
+            incident_id, actor=actor_name(actor), at=SystemClock().now(), reason=reason
+        )
+    _held_action(
+        "cancel-held",
+        incident_id,
+        ids,
+        as_json,
+        f"incident {incident_id}: {len(ids)} held reply(ies) cancelled.",
+    )
 
 
 @incidents_app.command("ack")

@@ -4,7 +4,10 @@ The step runs on each committed batch of new mentions. In ONE write transaction 
 locks each brand's detector state, runs the pure detector (`listener.incidents`), saves the
 incidents it opened or grew, and writes their alerts to the outbox: an incident never exists
 without its alert, nor an alert without its incident. Detector state lives in the database, so
-a restart (or another instance) carries on where the last batch left off. Mentions stored
+a restart (or another instance) carries on where the last batch left off. In the same
+transaction, an incident at or above `outreach.crisis_severity` holds its mentions' reply drafts
+(crisis mode, `listener.incidents.holds`), so a mention is never in a held incident with its
+draft still in the routine queue. Mentions stored
 since the state's last mention but not handed to this step (a batch whose step failed, or
 another instance's batch committed in between) are read back and processed first.
 """
@@ -66,6 +69,7 @@ class IncidentTracker:
         self.detector = Detector(self.rules)
         self.ignore = {b.name: brand_words([b.name, *b.terms]) for b in settings.brands}
         self.public_url = settings.web.public_url
+        self.crisis_severity = settings.outreach.crisis_severity
         self._known: dict[str, _Known] = {}
 
     def __call__(self, stored: Sequence[StoredMention], now: datetime) -> None:
@@ -109,6 +113,7 @@ class IncidentTracker:
     def _save(self, tx: DetectionStep, incident: ActiveIncident, now: datetime) -> None:
         opened = incident.is_new
         incident_id = tx.save_detected(incident, now)
+        held, _ = tx.apply_hold_rule(incident_id, self.crisis_severity, now)
         if not opened and not incident.escalations:
             return  # mentions joined, no new level: nothing to alert
         saved = tx.get(incident_id)
@@ -122,7 +127,13 @@ class IncidentTracker:
             saved.brand,
             saved.severity,
             saved.title,
-            incident_body(saved, kind, self.public_url, previous_severity=previous),
+            incident_body(
+                saved,
+                kind,
+                self.public_url,
+                previous_severity=previous,
+                held_replies=tx.held_count(saved.id) if held else None,
+            ),
             key,
             now,
             incident_id=saved.id,

@@ -2,10 +2,11 @@
 
 In the claiming transaction the store gathers what the rule needs into a `SendFacts` (the
 draft, its mention, the do-not-contact entry that matches, the author's mentions whose opt-out
-step has not run yet, recent sends to the author and on the channel), a pure function
-decides (`Skip | Cancel | Hold | Claim`), and the store applies the answer in the same
-transaction: a claim marks the draft `sending` and commits before the platform is called, so a
-reply goes out at most once.
+step has not run yet, recent sends to the author and on the channel, the active incidents
+holding the author's replies, the brand's recent replies to other people), a pure function
+decides (`Skip | Cancel | HoldForIncident | Reword | Hold | Claim`), and the store applies the
+answer in the same transaction: a claim marks the draft `sending` and commits before the
+platform is called, so a reply goes out at most once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 
 from listener.domain import Channel, Draft, DraftStatus, Mention
 from listener.outreach.caps import Hold, author_cap_hold, channel_rate_hold, quiet_hours_hold
+from listener.outreach.echo import SentReply, find_echo
 from listener.outreach.optouts import mention_opt_out
 from listener.outreach.review import names_brand
 from listener.settings import BrandSettings, OutreachSettings
@@ -23,6 +25,9 @@ __all__ = [
     "Cancel",
     "Claim",
     "Hold",
+    "HoldForIncident",
+    "IncidentHold",
+    "Reword",
     "SendDecision",
     "SendFacts",
     "Skip",
@@ -50,6 +55,19 @@ class SendFacts:
     # them is not on the list yet, and must stop the send all the same.
     unsettled: list[tuple[int, str, str]] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)  # every way the author is known to the list
+    # Active incidents of this brand that hold outreach and have a mention by this author.
+    incident_holds: list[IncidentHold] = field(default_factory=list)
+    # The brand's replies sent (or being sent) to other people within `outreach.echo_window`.
+    recent_sends: list[SentReply] = field(default_factory=list)
+    recipient_names: list[str] = field(default_factory=list)  # this reply's reader's names
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentHold:
+    """An incident holding the author's replies, with what a held draft says about it."""
+
+    incident_id: int
+    reason: str  # e.g. "held: incident #12 (Data breach at Voxa, high)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +88,29 @@ class Cancel:
 
 
 @dataclass(frozen=True, slots=True)
+class HoldForIncident:
+    """The author is part of an incident whose outreach is on hold: the approved reply becomes
+    `held` under that incident until a person with the crisis role releases or cancels it."""
+
+    incident_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reword:
+    """Nearly the same as a reply just sent to someone else: back to the review queue
+    (pending, approval cleared) with the reason, for a person to reword it."""
+
+    reason: str
+    echoes: int  # the draft id of the earlier reply
+
+
+@dataclass(frozen=True, slots=True)
 class Claim:
     """Send it: approved → sending, committed before the platform hears of it."""
 
 
-SendDecision = Skip | Cancel | Hold | Claim
+SendDecision = Skip | Cancel | HoldForIncident | Reword | Hold | Claim
 
 
 def decide_send(
@@ -85,8 +121,10 @@ def decide_send(
     brand: BrandSettings | None,
     outreach: OutreachSettings,
 ) -> SendDecision:
-    """The dispatcher's rule: do-not-contact cancels; an unusable channel, a reply that does not
-    name its brand, quiet hours, the author's cap and the channel's rate hold; else claim."""
+    """The dispatcher's rule: do-not-contact cancels; an incident holding the author's replies
+    holds it under the incident; an unusable channel or a reply that does not name its brand
+    holds it; a reply echoing one just sent to someone else goes back to be reworded; quiet
+    hours, the author's cap and the channel's rate hold; else claim."""
     draft = facts.draft
     if draft.status is not DraftStatus.APPROVED:
         return Skip()  # another dispatcher or a person got there first
@@ -96,6 +134,8 @@ def decide_send(
         return Cancel(f"do not contact: {facts.blocked_reason}")
     if (opted_out := unsettled_opt_out(facts)) is not None:
         return opted_out
+    if (held := incident_hold(facts)) is not None:
+        return held
     if channel_hold is not None:
         return channel_hold
     if brand is not None and not names_brand(draft.text, brand.reply_names):
@@ -106,6 +146,8 @@ def decide_send(
             "knows who is writing",
             None,
         )
+    if (echo := echo_of(facts, outreach, now)) is not None:
+        return echo
     return (
         _quiet_or_capped(facts, brand, outreach, now)
         or channel_rate_hold(
@@ -121,8 +163,9 @@ def decide_send(
 def decide_manual_send(
     facts: SendFacts, *, now: datetime, brand: BrandSettings | None, outreach: OutreachSettings
 ) -> SendDecision:
-    """A person posting an approved manual reply by hand: the same do-not-contact, quiet hours
-    and frequency cap as any send (no channel rate: a person is the channel)."""
+    """A person posting an approved manual reply by hand: the same do-not-contact, incident
+    hold, echo check, quiet hours and frequency cap as any send (no channel rate: a person is
+    the channel)."""
     draft = facts.draft
     if draft.status is not DraftStatus.APPROVED or draft.channel is not Channel.MANUAL:
         return Skip()
@@ -130,7 +173,47 @@ def decide_manual_send(
         return Cancel(facts.blocked_reason)
     if (opted_out := unsettled_opt_out(facts)) is not None:
         return opted_out
+    if (held := incident_hold(facts)) is not None:
+        return held
+    if (echo := echo_of(facts, outreach, now)) is not None:
+        return echo
     return _quiet_or_capped(facts, brand, outreach, now) or Claim()
+
+
+def incident_hold(facts: SendFacts) -> HoldForIncident | None:
+    """The first (oldest) incident holding the author's replies, or None."""
+    if not facts.incident_holds:
+        return None
+    first = min(facts.incident_holds, key=lambda h: h.incident_id)
+    return HoldForIncident(first.incident_id, first.reason)
+
+
+def echo_of(facts: SendFacts, outreach: OutreachSettings, now: datetime) -> Reword | None:
+    """A `Reword` when the reply is nearly the same as one the brand sent to someone else
+    within `outreach.echo_window` (see `listener.outreach.echo`), or None."""
+    if not facts.recent_sends or outreach.echo_window <= timedelta(0):
+        return None
+    found = find_echo(
+        facts.draft.text,
+        [facts.draft.recipient, *facts.recipient_names],
+        [s for s in facts.recent_sends if now - s.sent_at <= outreach.echo_window],
+        threshold=outreach.echo_similarity,
+    )
+    if found is None:
+        return None
+    sent, _ = found
+    return Reword(
+        f"nearly the same as the reply sent to {sent.recipient or 'someone'} "
+        f"{_ago(now - sent.sent_at)} (draft #{sent.draft_id}): reword it",
+        sent.draft_id,
+    )
+
+
+def _ago(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return "less than a minute ago"
+    return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
 
 
 def unsettled_opt_out(facts: SendFacts) -> Cancel | None:

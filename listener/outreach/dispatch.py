@@ -6,9 +6,10 @@ One pass (`Dispatcher.run_once`, run by the service every `outreach.dispatch_eve
 1. Recover: a draft left in `sending` by a process that died mid-send is marked failed with
    `needs_check`: it may or may not be public, so a person looks before anything is resent.
 2. For each approved draft that is due, in one short write transaction: check do-not-contact
-   (cancel), quiet hours, the author's frequency cap and the channel's send rate (hold, with the
-   reason and the retry time on the draft), then claim it approved → sending with a
-   compare-and-set and COMMIT, before the platform is called.
+   (cancel), an incident holding the author's replies (held under it), a text echoing one just
+   sent to someone else (back to review), quiet hours, the author's frequency cap and the
+   channel's send rate (hold, with the reason and the retry time on the draft), then claim it
+   approved → sending with a compare-and-set and COMMIT, before the platform is called.
 3. Publish outside any transaction; record sent (platform id), failed (error), back to approved
    with a retry time (429, could not connect) or failed + needs_check (outcome unknown).
 4. Note complaint cases whose SLA is breached, once.
@@ -39,6 +40,8 @@ from listener.outreach.cases import Case, CaseStatus
 from listener.outreach.claims import (
     Cancel,
     Claim,
+    HoldForIncident,
+    Reword,
     SendDecision,
     SendFacts,
     decide_manual_send,
@@ -276,12 +279,13 @@ class Dispatcher:
             lambda facts: self._decide(facts, now),
             instance=self.instance,
             cap_period=self.settings.outreach.cap_period,
+            echo_window=self.settings.outreach.echo_window,
         )
         draft = facts.draft
         if isinstance(decision, Cancel):
             report.cancelled[draft.id] = decision.reason
             return
-        if isinstance(decision, Hold):
+        if isinstance(decision, Hold | HoldForIncident | Reword):
             report.held[draft.id] = decision.reason
             return
         if not isinstance(decision, Claim):
@@ -402,6 +406,7 @@ class Dispatcher:
             platform_id=platform_id,
             note=note,
             cap_period=self.settings.outreach.cap_period,
+            echo_window=self.settings.outreach.echo_window,
             decide=lambda facts: decide_manual_send(
                 facts, now=now, brand=brand(facts.draft.brand), outreach=self.settings.outreach
             ),

@@ -33,7 +33,13 @@ _FROM: dict[ReviewAction, frozenset[DraftStatus]] = {
     ),
     ReviewAction.SNOOZE: frozenset({DraftStatus.PENDING, DraftStatus.SNOOZED}),
     ReviewAction.CANCEL: frozenset(
-        {DraftStatus.PENDING, DraftStatus.SNOOZED, DraftStatus.APPROVED, DraftStatus.FAILED}
+        {
+            DraftStatus.PENDING,
+            DraftStatus.SNOOZED,
+            DraftStatus.APPROVED,
+            DraftStatus.HELD,
+            DraftStatus.FAILED,
+        }
     ),
     ReviewAction.REOPEN: frozenset({DraftStatus.REJECTED, DraftStatus.FAILED}),
 }

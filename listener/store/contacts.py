@@ -28,7 +28,7 @@ from listener.store.sends import lock_dispatch
 
 DNC: Table = DoNotContactRow.__table__  # type: ignore[attr-defined]
 
-OPEN_DRAFT_STATUSES = ("pending", "snoozed", "approved")
+OPEN_DRAFT_STATUSES = ("pending", "snoozed", "approved", "held")
 
 
 # -- do-not-contact --------------------------------------------------------------------------

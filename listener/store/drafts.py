@@ -39,6 +39,7 @@ def row_to_draft(row: Row[Any]) -> Draft:
         hold_reason=row.hold_reason,
         next_attempt_at=row.next_attempt_at,
         needs_check=bool(row.needs_check),
+        held_incident_id=row.held_incident_id,
     )
 
 
@@ -104,9 +105,9 @@ def apply_action(
     )
     values: dict[str, Any] = {"status": decision.to.value, "updated_at": at}
     if action is ReviewAction.EDIT:
-        values.update(text=text, edited_by=actor, approved_by="")
-        if not draft.text.strip():  # written by hand where no template could: nothing to wait for
-            values.update(hold_reason="")
+        # A new text answers what the reply waited for (written by hand where no template
+        # could, reworded so it no longer echoes another); send-time rules look again anyway.
+        values.update(text=text, edited_by=actor, approved_by="", hold_reason="")
     elif action is ReviewAction.APPROVE:
         values.update(approved_by=actor)
     elif action is ReviewAction.REJECT:
@@ -114,7 +115,7 @@ def apply_action(
     elif action is ReviewAction.SNOOZE:
         values.update(snoozed_until=snooze_until)
     elif action is ReviewAction.CANCEL:
-        values.update(reject_reason=(reason or "").strip())
+        values.update(reject_reason=(reason or "").strip(), held_incident_id=None)
     result = conn.execute(
         update(DRAFT)
         .where(DRAFT.c.id == draft_id, DRAFT.c.status == draft.status.value)

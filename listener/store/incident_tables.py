@@ -38,6 +38,10 @@ class IncidentRow(SQLModel, table=True):
     acknowledged_by: str = Field(default="", max_length=200)
     acknowledged_at: datetime | None = _dt()
     closed_by: str = Field(default="", max_length=200)
+    # Crisis mode (migration 0014): "" (replies go to the queue), "auto" (held: the incident
+    # reached `outreach.crisis_severity`), "on" (a person held it), "released" (a person let
+    # replies go to the queue again). See `listener.incidents.holds`.
+    outreach_hold: str = Field(default="", max_length=20)
 
 
 class IncidentMentionRow(SQLModel, table=True):

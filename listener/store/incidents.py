@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Select, Table, bindparam, func, insert, selec
 from listener.domain import StoredMention
 from listener.errors import InvalidTransition, NotFound
 from listener.incidents.detector import ActiveIncident
+from listener.incidents.holds import holds_outreach
 from listener.incidents.model import (
     IncidentProfile,
     IncidentStatus,
@@ -71,6 +72,13 @@ class Incident:
     themes: list[str] = field(default_factory=list)
     growth: list[dict[str, Any]] = field(default_factory=list)
     evidence: dict[str, float] = field(default_factory=dict)
+    # Crisis mode: "", "auto", "on" or "released" (see `listener.incidents.holds`).
+    outreach_hold: str = ""
+
+    @property
+    def outreach_held(self) -> bool:
+        """Does it hold its authors' replies now (active, and held by the rule or a person)?"""
+        return holds_outreach(self.outreach_hold, self.status)
 
     @property
     def detection_delay_seconds(self) -> float:
@@ -103,17 +111,21 @@ class Incident:
             "acknowledged_by": self.acknowledged_by or None,
             "acknowledged_at": self.acknowledged_at.isoformat() if self.acknowledged_at else None,
             "closed_by": self.closed_by or None,
+            "outreach_hold": self.outreach_hold or None,
+            "outreach_held": self.outreach_held,
         }
 
 
 @dataclass(frozen=True, slots=True)
 class IncidentDetail:
-    """One incident with what its page shows: mentions, timeline, amplifiers."""
+    """One incident with what its page shows: mentions, timeline, amplifiers, held replies."""
 
     incident: Incident
     mention_ids: list[int]
     timeline: list[dict[str, Any]]
     amplifiers: list[dict[str, Any]]
+    # Replies held under it (id, mention_id, author, recipient, channel, text, reason ...).
+    held_drafts: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -122,6 +134,7 @@ class IncidentDetail:
             "timeline": self.timeline,
             "amplifiers": self.amplifiers,
             "samples": self.incident.samples,
+            "held_drafts": self.held_drafts,
         }
 
 
@@ -163,6 +176,7 @@ def _incident(row: Any) -> Incident:
         themes=[t for t, _ in ranked(dict(profile.get("terms", {})), 6)],
         growth=list(profile.get("growth", [])),
         evidence={str(k): float(v) for k, v in dict(profile.get("evidence", {})).items()},
+        outreach_hold=row.outreach_hold or "",
     )
 
 

@@ -29,6 +29,7 @@ QUEUE_STATUSES = (
     DraftStatus.PENDING.value,
     DraftStatus.SNOOZED.value,
     DraftStatus.APPROVED.value,
+    DraftStatus.HELD.value,
     DraftStatus.SENDING.value,
     DraftStatus.FAILED.value,
 )

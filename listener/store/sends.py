@@ -113,6 +113,29 @@ def hold(
     return True
 
 
+def back_to_review(
+    conn: Connection, draft: Draft, *, reason: str, actor: str, at: datetime
+) -> bool:
+    """approved → pending with the reason and the approval cleared (compare-and-set): a person
+    must change it before it may go (it echoes a reply just sent to someone else)."""
+    if not _transition(
+        conn,
+        draft.id,
+        (DraftStatus.APPROVED.value,),
+        None,
+        status=DraftStatus.PENDING.value,
+        approved_by="",
+        hold_reason=reason[:2000],
+        next_attempt_at=None,
+        updated_at=at,
+    ):
+        return False
+    after = {"status": DraftStatus.PENDING.value, "reason": reason}
+    before = {"status": DraftStatus.APPROVED.value, "approved_by": draft.approved_by or None}
+    _record(conn, draft.id, at, actor, "returned", "draft.reword", before, after)
+    return True
+
+
 def claim(conn: Connection, draft: Draft, *, author: str, instance: str, at: datetime) -> bool:
     """approved → sending, compare-and-set; logs the send for caps and audits it."""
     result = conn.execute(

@@ -470,7 +470,7 @@ class Store:
                     update(mentions.DRAFT)
                     .where(
                         mentions.DRAFT.c.mention_id == mention_id,
-                        mentions.DRAFT.c.status.in_(["pending", "snoozed", "approved"]),
+                        mentions.DRAFT.c.status.in_(["pending", "snoozed", "approved", "held"]),
                     )
                     .values(status="cancelled", reject_reason="not about us", updated_at=at)
                 )

@@ -166,6 +166,8 @@ class DraftRow(SQLModel, table=True):
     next_attempt_at: datetime | None = _dt()
     hold_reason: str = Field(default="", max_length=2000)
     needs_check: bool = False
+    # Crisis mode (migration 0014): the incident whose outreach hold keeps this draft `held`.
+    held_incident_id: int | None = Field(default=None, index=True)
 
 
 class DraftEventRow(SQLModel, table=True):

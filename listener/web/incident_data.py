@@ -45,6 +45,35 @@ def close(listener: Listener, incident_id: int, *, actor: str, reason: str) -> N
     listener.store.incidents.close(incident_id, actor=actor, at=listener.clock.now(), reason=reason)
 
 
+def hold(listener: Listener, incident_id: int, *, actor: str) -> list[int]:
+    return listener.store.incidents.hold_outreach(incident_id, actor=actor, at=listener.clock.now())
+
+
+def release(listener: Listener, incident_id: int, *, actor: str) -> list[int]:
+    return listener.store.incidents.release_held(incident_id, actor=actor, at=listener.clock.now())
+
+
+def cancel_held(listener: Listener, incident_id: int, *, actor: str, reason: str = "") -> list[int]:
+    return listener.store.incidents.cancel_held(
+        incident_id, actor=actor, at=listener.clock.now(), reason=reason
+    )
+
+
+def holds_banner(listener: Listener) -> list[tuple[str, int]]:
+    """(brand, replies held) for each brand whose routine outreach is on hold: an active
+    incident holds it, or replies wait under an incident for a person."""
+    counts = listener.store.incidents.held_counts()
+    found: dict[str, int] = {}
+    for i in board(listener, active_only=True):
+        if i.outreach_held:
+            found.setdefault(i.brand, 0)
+    if counts:
+        for i in board(listener, active_only=False, limit=500):
+            if i.id in counts:
+                found[i.brand] = found.get(i.brand, 0) + counts[i.id]
+    return sorted(found.items())
+
+
 def choices(listener: Listener) -> list[tuple[int, str]]:
     """(id, label) of recent incidents, for the filter menus."""
     return [

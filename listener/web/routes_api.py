@@ -230,6 +230,44 @@ def api_incidents(request: Request, user: ApiViewer, active: bool = False) -> JS
 
 @router.get("/incidents/{incident_id}")
 def api_incident(request: Request, incident_id: RecordId, user: ApiViewer) -> JSONResponse:
-    """One incident with its timeline, amplifying authors and mention ids."""
+    """One incident with its timeline, amplifying authors, mention ids and held replies."""
     found = incident_data.detail(get_desk(request).listener, incident_id)
     return JSONResponse(found.as_dict())
+
+
+class CancelHeldBody(_Body):
+    reason: str = Field(default="", max_length=2000)
+
+
+def _held_json(request: Request, incident_id: int, action: str, ids: list[int]) -> JSONResponse:
+    found = incident_data.detail(get_desk(request).listener, incident_id)
+    return JSONResponse({**found.as_dict(), "action": action, "draft_ids": ids})
+
+
+@router.post("/incidents/{incident_id}/hold")
+def api_hold(request: Request, incident_id: RecordId, user: ApiCrisis) -> JSONResponse:
+    """Hold the incident's routine outreach at any severity (crisis role)."""
+    ids = incident_data.hold(get_desk(request).listener, incident_id, actor=user.name)
+    return _held_json(request, incident_id, "hold", ids)
+
+
+@router.post("/incidents/{incident_id}/release")
+def api_release(request: Request, incident_id: RecordId, user: ApiCrisis) -> JSONResponse:
+    """Release the held replies to the review queue, approval cleared (crisis role)."""
+    ids = incident_data.release(get_desk(request).listener, incident_id, actor=user.name)
+    return _held_json(request, incident_id, "release", ids)
+
+
+@router.post("/incidents/{incident_id}/cancel-held")
+def api_cancel_held(
+    request: Request,
+    incident_id: RecordId,
+    user: ApiCrisis,
+    body: CancelHeldBody | None = None,
+) -> JSONResponse:
+    """Cancel every reply held under the incident (crisis role)."""
+    reason = body.reason if body is not None else ""
+    ids = incident_data.cancel_held(
+        get_desk(request).listener, incident_id, actor=user.name, reason=reason
+    )
+    return _held_json(request, incident_id, "cancel-held", ids)

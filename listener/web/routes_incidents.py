@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from listener.errors import InvalidTransition, NotAllowed
 from listener.store import WebUser
 from listener.web import incident_data
-from listener.web.deps import Approver, RecordId, Viewer, flash, get_desk
+from listener.web.deps import Approver, Crisis, RecordId, Viewer, flash, get_desk
 from listener.web.pages import NavLink, render
 
 router = APIRouter()
@@ -53,6 +53,7 @@ def incident_page(request: Request, incident_id: RecordId, user: Viewer) -> Resp
             "amplifiers": found.amplifiers,
             "mentions": mentions,
             "total_mentions": len(found.mention_ids),
+            "held": found.held_drafts,
         },
     )
 
@@ -65,8 +66,19 @@ def _act(
     try:
         if action == "acknowledge":
             incident_data.acknowledge(desk.listener, incident_id, actor=user.name)
-        else:
+        elif action == "close":
             incident_data.close(desk.listener, incident_id, actor=user.name, **kwargs)
+        elif action == "hold":
+            n = len(incident_data.hold(desk.listener, incident_id, actor=user.name))
+            done = f"{done} {_replies(n)} held now."
+        elif action == "release":
+            n = len(incident_data.release(desk.listener, incident_id, actor=user.name))
+            done = f"{done} {_replies(n)} back in the queue for review."
+        else:
+            n = len(
+                incident_data.cancel_held(desk.listener, incident_id, actor=user.name, **kwargs)
+            )
+            done = f"{done} {_replies(n)} cancelled."
     except (InvalidTransition, NotAllowed) as exc:
         flash(request, "error", str(exc))
     else:
@@ -87,3 +99,27 @@ def close(
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     return _act(request, incident_id, f"Incident {incident_id} closed.", "close", reason=reason)
+
+
+def _replies(n: int) -> str:
+    return f"{n} repl{'y' if n == 1 else 'ies'}"
+
+
+@router.post("/incidents/{incident_id}/hold")
+def hold(request: Request, incident_id: RecordId, user: Crisis) -> Response:
+    return _act(request, incident_id, "Routine outreach on hold.", "hold")
+
+
+@router.post("/incidents/{incident_id}/release")
+def release(request: Request, incident_id: RecordId, user: Crisis) -> Response:
+    return _act(request, incident_id, "Held replies released.", "release")
+
+
+@router.post("/incidents/{incident_id}/cancel-held")
+def cancel_held(
+    request: Request,
+    incident_id: RecordId,
+    user: Crisis,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    return _act(request, incident_id, "Held replies cancelled.", "cancel", reason=reason)

@@ -159,6 +159,7 @@ def queue_page(request: Request, user: Viewer) -> Response:
             "first_page": after is None,
             "here": request.url.path + ("?" + request.url.query if request.url.query else ""),
             "snooze_choices": list(SNOOZE_CHOICES),
+            "outreach_holds": incident_data.holds_banner(desk.listener),
             **_options(desk),
         },
     )

@@ -195,8 +195,12 @@ def test_two_dispatchers_at_once_post_each_reply_exactly_once(
 
 @pytest.fixture
 def make_settings_for_db(make_settings: object, db_url: str, slow_x: SlowPostingX) -> Settings:
+    # Every reply here comes from one template: the echo check, which would send all but the
+    # first back for rewording, is off (tests/outreach/test_crisis_mode.py tests it).
     return make_settings(  # type: ignore[operator,no-any-return]
-        database={"url": db_url}, x_publish={"api_url": slow_x.url, "timeout": "30s"}
+        database={"url": db_url},
+        x_publish={"api_url": slow_x.url, "timeout": "30s"},
+        outreach={"echo_window": "0s"},
     )
 
 

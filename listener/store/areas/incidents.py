@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 
 from listener.domain import StoredMention
 from listener.incidents.detector import ActiveIncident
+from listener.store import holds
 from listener.store import incidents as q
 from listener.store.alerts import enqueue_alert
 from listener.store.areas.base import Area
@@ -53,6 +54,17 @@ class DetectionStep:
 
     def get(self, incident_id: int) -> Incident:
         return q.get(self._conn, incident_id)
+
+    def apply_hold_rule(
+        self, incident_id: int, crisis_severity: str, at: datetime
+    ) -> tuple[bool, list[int]]:
+        """Crisis mode, in this transaction: hold the incident once it reaches
+        `crisis_severity` (unless a person chose otherwise) and, while it holds, its mentions'
+        waiting drafts. Returns (held now, ids of drafts held by this call)."""
+        return holds.apply_rule(self._conn, incident_id, crisis_severity, at=at)
+
+    def held_count(self, incident_id: int) -> int:
+        return holds.count_held(self._conn, incident_id)
 
     def save_state(
         self, brand: str, state: dict[str, Any], at: datetime, previous: datetime | None
@@ -103,9 +115,37 @@ class Incidents(Area):
             return q.list_incidents(conn, f, limit=limit)
 
     def detail(self, incident_id: int) -> IncidentDetail:
-        """One incident with its timeline, amplifiers and mention ids (NotFound if none)."""
+        """One incident with its timeline, amplifiers, mention ids and held replies (NotFound
+        if none)."""
         with self._store._read() as conn:
-            return q.get_incident(conn, incident_id)
+            found = q.get_incident(conn, incident_id)
+            held = [h.as_dict() for h in holds.held_drafts(conn, incident_id)]
+        return replace(found, held_drafts=held)
+
+    # -- crisis mode: the incident's outreach hold -------------------------------------------
+
+    def hold_outreach(self, incident_id: int, *, actor: str, at: datetime) -> list[int]:
+        """A person holds the incident's outreach at any severity; the ids of the drafts held
+        now (its mentions' pending and snoozed replies)."""
+        with self._store._write() as conn:
+            return holds.hold_by_person(conn, incident_id, actor=actor, at=at)[1]
+
+    def release_held(self, incident_id: int, *, actor: str, at: datetime) -> list[int]:
+        """Release the held replies to the review queue (approval cleared); their ids."""
+        with self._store._write() as conn:
+            return holds.release(conn, incident_id, actor=actor, at=at)
+
+    def cancel_held(
+        self, incident_id: int, *, actor: str, at: datetime, reason: str = ""
+    ) -> list[int]:
+        """Cancel every reply held under the incident; their ids."""
+        with self._store._write() as conn:
+            return holds.cancel_held(conn, incident_id, actor=actor, at=at, reason=reason)
+
+    def held_counts(self) -> dict[int, int]:
+        """Replies held per incident id (incidents holding none are left out)."""
+        with self._store._read() as conn:
+            return holds.held_counts(conn)
 
     def acknowledge(self, incident_id: int, *, actor: str, at: datetime) -> Incident:
         with self._store._write() as conn:

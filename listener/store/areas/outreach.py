@@ -18,6 +18,8 @@ from listener.outreach.claims import (
     Cancel,
     Claim,
     Hold,
+    HoldForIncident,
+    Reword,
     SendDecision,
     SendFacts,
     Skip,
@@ -25,12 +27,13 @@ from listener.outreach.claims import (
 from listener.outreach.identity import identities, primary_key_of
 from listener.outreach.review import ReviewAction
 from listener.store import cases as case_rows
-from listener.store import contacts, sends
+from listener.store import contacts, holds, sends
 from listener.store.alerts import enqueue_alert
 from listener.store.areas.base import Area
 from listener.store.contacts import Contact
 from listener.store.drafts import apply_action, get_draft, select_drafts
 from listener.store.filters import DraftFilter
+from listener.store.incidents import add_event
 from listener.store.mentions import mentions_by_ids
 
 __all__ = ["Outreach", "StuckSend"]
@@ -228,7 +231,12 @@ class Outreach(Area):
         return failed
 
     def _facts(
-        self, conn: Connection, draft: Draft, now: datetime, cap_period: timedelta
+        self,
+        conn: Connection,
+        draft: Draft,
+        now: datetime,
+        cap_period: timedelta,
+        echo_window: timedelta,
     ) -> SendFacts:
         stored = sends.mention_of(conn, draft)
         keys = identities(stored.mention, draft)
@@ -246,7 +254,39 @@ class Outreach(Area):
                 contacts.unsettled_texts_by(conn, draft.brand, keys) if contact is None else []
             ),
             keys=keys,
+            incident_holds=holds.author_holds(conn, draft.brand, keys),
+            recent_sends=(
+                holds.recent_sends(conn, draft, now - echo_window)
+                if echo_window > timedelta(0)
+                else []
+            ),
+            recipient_names=[stored.mention.author, stored.mention.author_name],
         )
+
+    def _hold_for_incident(
+        self, conn: Connection, draft: Draft, decision: HoldForIncident, actor: str, at: datetime
+    ) -> None:
+        """An approved reply to an author in a held incident waits under that incident."""
+        if holds.hold_draft(
+            conn,
+            draft,
+            incident_id=decision.incident_id,
+            reason=decision.reason,
+            actor=actor,
+            at=at,
+        ):
+            add_event(
+                conn,
+                decision.incident_id,
+                at,
+                actor,
+                "reply held",
+                {
+                    "reason": f"draft #{draft.id} to {draft.recipient or 'its author'} was "
+                    f"approved by {draft.approved_by or 'someone'} before the hold; it waits here",
+                    "draft_id": draft.id,
+                },
+            )
 
     def claim_for_sending(
         self,
@@ -256,14 +296,16 @@ class Outreach(Area):
         *,
         instance: str,
         cap_period: timedelta,
+        echo_window: timedelta = timedelta(0),
     ) -> tuple[SendDecision, SendFacts]:
         """Under the dispatch lock: gather the draft's facts, let `decide` rule, apply the ruling
-        (cancel, hold, or approved → sending) and COMMIT before returning, so the platform is
-        only called for a claim that is saved. A `Claim` another dispatcher won is a `Skip`."""
+        (cancel, hold under an incident, back to review, hold, or approved → sending) and
+        COMMIT before returning, so the platform is only called for a claim that is saved. A
+        `Claim` another dispatcher won is a `Skip`."""
         with self._store._write() as conn:
             sends.lock_dispatch(conn)
             draft = get_draft(conn, draft_id)
-            facts = self._facts(conn, draft, now, cap_period)
+            facts = self._facts(conn, draft, now, cap_period, echo_window)
             decision = decide(facts)
             if isinstance(decision, Cancel):
                 if decision.opt_out is not None:
@@ -288,6 +330,10 @@ class Outreach(Area):
                         at=now,
                         reason=decision.reason,
                     )
+            elif isinstance(decision, HoldForIncident):
+                self._hold_for_incident(conn, draft, decision, instance, now)
+            elif isinstance(decision, Reword):
+                sends.back_to_review(conn, draft, reason=decision.reason, actor=instance, at=now)
             elif isinstance(decision, Hold):
                 sends.hold(conn, draft, reason=decision.reason, until=decision.until, at=now)
             elif isinstance(decision, Claim) and not sends.claim(
@@ -306,6 +352,7 @@ class Outreach(Area):
         note: str,
         cap_period: timedelta,
         decide: Callable[[SendFacts], SendDecision],
+        echo_window: timedelta = timedelta(0),
     ) -> Draft:
         """A person posted a reply by hand, or checked that a doubtful send is up.
 
@@ -316,7 +363,7 @@ class Outreach(Area):
         with self._store._write() as conn:
             sends.lock_dispatch(conn)
             draft = get_draft(conn, draft_id)
-            facts = self._facts(conn, draft, at, cap_period)
+            facts = self._facts(conn, draft, at, cap_period, echo_window)
             decision = decide(facts)
             if isinstance(decision, Cancel):
                 who = facts.blocked_author or facts.author
@@ -324,7 +371,8 @@ class Outreach(Area):
                     f"{who} is on the do-not-contact list of {draft.brand} "
                     f"({decision.reason}); do not post it"
                 )
-            if isinstance(decision, Hold):
+            if isinstance(decision, Hold | HoldForIncident | Reword):
+                # Refused, not applied: the person is told why and nothing changes.
                 raise NotAllowed(f"not now: {decision.reason}")
             if isinstance(decision, Claim):
                 if not sends.claim(conn, draft, author=facts.author, instance=actor, at=at):
