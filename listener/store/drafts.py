@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, func, insert, select, update
 
-from listener.domain import Channel, Draft, DraftStatus
+from listener.domain import Channel, Draft, DraftKind, DraftStatus
 from listener.errors import InvalidTransition, NotFound
+from listener.outreach.crisis import ApprovalStep
 from listener.outreach.review import ReviewAction, decide
 from listener.store import audit
 from listener.store.filters import DraftFilter, draft_conditions, drafts_from
@@ -39,6 +40,8 @@ def row_to_draft(row: Row[Any]) -> Draft:
         hold_reason=row.hold_reason,
         next_attempt_at=row.next_attempt_at,
         needs_check=bool(row.needs_check),
+        kind=DraftKind(row.kind),
+        first_approved_by=row.first_approved_by,
     )
 
 
@@ -86,11 +89,14 @@ def apply_action(
     reason: str | None = None,
     snooze_until: datetime | None = None,
     reply_names: Mapping[str, Sequence[str]] | None = None,
+    role: str | None = None,
+    crisis_four_eyes: bool = True,
 ) -> Draft:
     """Apply one review action atomically, with its history event and audit record.
 
     `reply_names` (`Settings.reply_names_by_brand()`): how each brand may be named; an edit
-    must name the draft's brand.
+    must name the draft's brand. `role` is the actor's desk role: a crisis reply needs the
+    crisis role to be approved (and, with `crisis_four_eyes`, two such people).
     """
     draft = get_draft(conn, draft_id)
     decision = decide(
@@ -101,12 +107,16 @@ def apply_action(
         text=text,
         reason=reason,
         brand_names=(reply_names or {}).get(draft.brand, ()),
+        role=role,
+        crisis_four_eyes=crisis_four_eyes,
     )
     values: dict[str, Any] = {"status": decision.to.value, "updated_at": at}
     if action is ReviewAction.EDIT:
-        values.update(text=text, edited_by=actor, approved_by="")
+        values.update(text=text, edited_by=actor, approved_by="", first_approved_by="")
         if not draft.text.strip():  # written by hand where no template could: nothing to wait for
             values.update(hold_reason="")
+    elif action is ReviewAction.APPROVE and decision.step is ApprovalStep.FIRST:
+        values.update(first_approved_by=actor)
     elif action is ReviewAction.APPROVE:
         values.update(approved_by=actor)
     elif action is ReviewAction.REJECT:
@@ -115,6 +125,8 @@ def apply_action(
         values.update(snoozed_until=snooze_until)
     elif action is ReviewAction.CANCEL:
         values.update(reject_reason=(reason or "").strip())
+    elif action is ReviewAction.REOPEN:
+        values.update(first_approved_by="")  # a crisis reply sent back needs both approvals again
     result = conn.execute(
         update(DRAFT)
         .where(DRAFT.c.id == draft_id, DRAFT.c.status == draft.status.value)
@@ -124,6 +136,10 @@ def apply_action(
         raise InvalidTransition(f"draft {draft_id} changed while you were looking; reload it")
     before = {"status": draft.status.value, "text": draft.text}
     after = {"status": decision.to.value, "text": text if text is not None else draft.text}
+    if decision.step is not None:
+        after["approval"] = decision.step.value
+    if draft.kind is not DraftKind.ROUTINE:
+        after["kind"] = draft.kind.value
     if reason:
         after["reason"] = reason
     conn.execute(
