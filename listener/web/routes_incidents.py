@@ -12,6 +12,7 @@ from listener.store import WebUser
 from listener.web import incident_data
 from listener.web.deps import Approver, RecordId, Viewer, flash, get_desk
 from listener.web.pages import NavLink, render
+from listener.web.routes_statements import statement_section
 
 router = APIRouter()
 NAV = [NavLink("Incidents", "/incidents")]
@@ -53,6 +54,7 @@ def incident_page(request: Request, incident_id: RecordId, user: Viewer) -> Resp
             "amplifiers": found.amplifiers,
             "mentions": mentions,
             "total_mentions": len(found.mention_ids),
+            **statement_section(request, incident_id),
         },
     )
 
