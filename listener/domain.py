@@ -205,6 +205,14 @@ class Channel(StrEnum):
 CHANNEL_LIMITS: dict[Channel, int] = {Channel.X: 280, Channel.EMAIL: 5000, Channel.MANUAL: 2000}
 
 
+class DraftKind(StrEnum):
+    """A reply to a customer (`routine`), or one of the few replies a person picks during an
+    incident that point to its holding statement (`crisis`: approved by the crisis role)."""
+
+    ROUTINE = "routine"
+    CRISIS = "crisis"
+
+
 @dataclass(frozen=True, slots=True)
 class Draft:
     """A templated reply to a mention, waiting for a person to approve it."""
@@ -234,11 +242,15 @@ class Draft:
     needs_check: bool = False
     # The incident whose outreach hold keeps this draft back (status `held`).
     held_incident_id: int | None = None
+    kind: DraftKind = DraftKind.ROUTINE
+    # Crisis replies under four eyes: the first crisis approver, until a second one approves.
+    first_approved_by: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
             "status": self.status.value,
+            "kind": self.kind.value,
             "mention_id": self.mention_id,
             "brand": self.brand,
             "channel": self.channel.value,
@@ -250,6 +262,7 @@ class Draft:
             "updated_at": self.updated_at.isoformat(),
             "reject_reason": self.reject_reason or None,
             "edited_by": self.edited_by or None,
+            "first_approved_by": self.first_approved_by or None,
             "approved_by": self.approved_by or None,
             "sent_at": self.sent_at.isoformat() if self.sent_at else None,
             "platform_id": self.platform_id or None,
@@ -258,6 +271,73 @@ class Draft:
             "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
             "needs_check": self.needs_check,
             "held_incident_id": self.held_incident_id,
+        }
+
+
+class StatementStatus(StrEnum):
+    """Where a holding statement is: draft → approved → sending → posted | failed; any but
+    posted or sending → cancelled. A statement stuck in `sending` is never resent on its own."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SENDING = "sending"
+    POSTED = "posted"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """An incident's holding statement on one channel: one post from the brand, not a reply.
+
+    `recipients`: the press list it goes to (email). `url`: where it can be read once posted.
+    """
+
+    id: int
+    incident_id: int
+    brand: str
+    channel: Channel
+    template: str
+    text: str
+    status: StatementStatus
+    created_at: datetime
+    updated_at: datetime
+    created_by: str = ""
+    edited_by: str = ""
+    first_approved_by: str = ""
+    approved_by: str = ""
+    recipients: tuple[str, ...] = ()
+    posted_at: datetime | None = None
+    platform_id: str = ""
+    url: str = ""
+    error: str = ""
+    needs_check: bool = False
+    hold_reason: str = ""
+    next_attempt_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "incident_id": self.incident_id,
+            "brand": self.brand,
+            "channel": self.channel.value,
+            "status": self.status.value,
+            "template": self.template,
+            "text": self.text,
+            "recipients": list(self.recipients),
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "created_by": self.created_by or None,
+            "edited_by": self.edited_by or None,
+            "first_approved_by": self.first_approved_by or None,
+            "approved_by": self.approved_by or None,
+            "posted_at": self.posted_at.isoformat() if self.posted_at else None,
+            "platform_id": self.platform_id or None,
+            "url": self.url or None,
+            "error": self.error or None,
+            "needs_check": self.needs_check,
+            "hold_reason": self.hold_reason or None,
+            "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
         }
 
 

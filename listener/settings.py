@@ -165,6 +165,9 @@ class BrandSettings(_Section):
     support_url: str = ""
     support_email: str = ""
     signature: str = ""
+    # Crisis mode: where a holding statement says updates will be, and who gets it by email.
+    updates_url: str = ""
+    press_list: list[str] = []
     quiet_hours: QuietHours | None = None
     # The language its replies are written in when a mention's language is unknown (or is
     # this one): "en" uses templates/outreach/*.txt.j2, any other code templates/outreach/<code>/.
@@ -317,6 +320,11 @@ class OutreachSettings(_Section):
     # huge or hostile feed cannot flood the review queue. The rest are stored and scored.
     max_drafts_per_poll: int = Field(default=200, ge=0)
     four_eyes: bool = False
+    # Crisis mode: at most this many crisis replies (to amplifiers a person picks) per
+    # incident; with crisis_four_eyes two different crisis approvers approve each statement
+    # and crisis reply.
+    crisis_replies_max: int = Field(default=5, ge=0)
+    crisis_four_eyes: bool = True
     # A story on a news site belongs to incidents: no reply draft and no case unless this is on.
     news_as_customers: bool = False
     warn_promotional: bool = True

@@ -54,6 +54,7 @@ EDGE_MODULES = {
     # outreach: sending and the after-store step talk to the store and the platforms
     "outreach.dispatch",
     "outreach.steps",
+    "outreach.crisis_desk",
     "outreach.publishers",
 }
 

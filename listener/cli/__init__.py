@@ -10,7 +10,17 @@ from typing import Any
 import typer
 
 from listener._process import quiet_resource_tracker, tune_garbage_collector
-from listener.cli import incidents, init, mentions, outreach, queue, service, sources, web
+from listener.cli import (
+    incidents,
+    init,
+    mentions,
+    outreach,
+    queue,
+    service,
+    sources,
+    statements,
+    web,
+)
 
 
 class ListenerApp(typer.Typer):
@@ -58,6 +68,7 @@ sources.register(app)
 outreach.register(app)
 web.register(app)
 incidents.register(app)
+statements.register(app)
 
 
 def main() -> None:

@@ -82,6 +82,8 @@ def _review(
     with user_errors():
         listener = open_listener(config or ctx.obj, writes=True)
         try:
+            # A crisis reply's approval needs the crisis role: `--as` names a desk user.
+            user = listener.store.users.by_name(actor) if actor else None
             draft = listener.store.review(
                 draft_id,
                 action,
@@ -89,6 +91,8 @@ def _review(
                 at=listener.clock.now(),
                 four_eyes=listener.settings.outreach.four_eyes,
                 reply_names=listener.settings.reply_names_by_brand(),
+                role=user.role if user is not None and not user.disabled else None,
+                crisis_four_eyes=listener.settings.outreach.crisis_four_eyes,
                 **kwargs,
             )
         finally:

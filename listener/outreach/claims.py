@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from listener.domain import Channel, Draft, DraftStatus, Mention
+from listener.domain import Channel, Draft, DraftKind, DraftStatus, Mention
 from listener.outreach.caps import Hold, author_cap_hold, channel_rate_hold, quiet_hours_hold
 from listener.outreach.echo import SentReply, find_echo
 from listener.outreach.optouts import mention_opt_out
@@ -181,8 +181,9 @@ def decide_manual_send(
 
 
 def incident_hold(facts: SendFacts) -> HoldForIncident | None:
-    """The first (oldest) incident holding the author's replies, or None."""
-    if not facts.incident_holds:
+    """The first (oldest) incident holding the author's replies, or None. A crisis reply is
+    never held by an incident: it is the approved way of speaking during one."""
+    if not facts.incident_holds or facts.draft.kind is DraftKind.CRISIS:
         return None
     first = min(facts.incident_holds, key=lambda h: h.incident_id)
     return HoldForIncident(first.incident_id, first.reason)

@@ -32,8 +32,8 @@ from pathlib import Path
 
 from listener.alerts.message import NewAlert
 from listener.clock import Clock
-from listener.domain import Channel, Draft, DraftStatus
-from listener.errors import DispatchError, ListenerError, SourceDisabled
+from listener.domain import Channel, Draft, DraftStatus, Statement, StatementStatus
+from listener.errors import DispatchError, ListenerError, NotAllowed, SourceDisabled
 from listener.ops.metrics import Metrics
 from listener.outreach.caps import Hold
 from listener.outreach.cases import Case, CaseStatus
@@ -52,6 +52,7 @@ from listener.outreach.publishers.base import (
     OutcomeUnknown,
     Publisher,
     RetryLater,
+    StatementPublisher,
 )
 from listener.settings import Settings
 from listener.store import Store, StuckSend
@@ -79,10 +80,20 @@ class DispatchReport:
     needs_check: dict[int, str] = field(default_factory=dict)
     recovered: dict[int, str] = field(default_factory=dict)
     sla_breaches: list[int] = field(default_factory=list)
+    # Holding statements, by statement id: posted (platform id), waiting or retrying (why),
+    # failed or needing a person to check the platform (the error).
+    statements_posted: dict[int, str] = field(default_factory=dict)
+    statements_waiting: dict[int, str] = field(default_factory=dict)
+    statements_failed: dict[int, str] = field(default_factory=dict)
 
     @property
     def problems(self) -> int:
-        return len(self.failed) + len(self.needs_check) + len(self.recovered)
+        return (
+            len(self.failed)
+            + len(self.needs_check)
+            + len(self.recovered)
+            + len(self.statements_failed)
+        )
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -94,6 +105,9 @@ class DispatchReport:
             "needs_check": _keyed(self.needs_check),
             "recovered": _keyed(self.recovered),
             "sla_breaches": self.sla_breaches,
+            "statements_posted": _keyed(self.statements_posted),
+            "statements_waiting": _keyed(self.statements_waiting),
+            "statements_failed": _keyed(self.statements_failed),
         }
 
     def summary(self) -> str:
@@ -231,6 +245,7 @@ class Dispatcher:
                 )
                 report.failed.setdefault(draft_id, str(exc))
                 break
+        self.send_statements(report)
         self.check_slas(report, self.clock.now())
         return report
 
@@ -386,6 +401,131 @@ class Dispatcher:
         )
         (report.needs_check if needs_check else report.failed)[draft.id] = error
         self.metrics.delivery("reply", draft.channel.value, "unknown" if needs_check else "failed")
+
+    # -- holding statements ------------------------------------------------------------------
+
+    def send_statements(self, report: DispatchReport) -> None:
+        """Hand statements stuck in `sending` by a dead process to a person, then post the
+        approved ones that are due (each claimed and committed before the platform hears)."""
+        now = self.clock.now()
+        stuck = [
+            s.id
+            for s in self.store.statements.sending()
+            if self._is_stuck(s.claimed_by, s.claimed_at, now)
+        ]
+        if stuck:
+            error = (
+                "posting was interrupted (its process stopped): it may or may not be public. "
+                "Check the platform: if it is there, record it as posted; if not, cancel it "
+                "and draft it again. It is never posted again automatically"
+            )
+            for statement_id in self.store.statements.fail_stuck(
+                stuck, error, actor=self.instance, at=now
+            ):
+                report.statements_failed[statement_id] = error
+        for statement_id in self.store.statements.due(now=now):
+            try:
+                self.post_statement(statement_id, report)
+            except ListenerError as exc:
+                log.error("posting statement %s stopped: %s", statement_id, exc)
+                report.statements_failed.setdefault(statement_id, str(exc))
+                break
+
+    def post_statement(self, statement_id: int, report: DispatchReport | None = None) -> Statement:
+        """Post an approved statement now, at most once: claimed `sending` and committed,
+        then posted. A statement already posted (or taken by another dispatcher) is left as it
+        is; one that is not approved, or on the manual channel, is refused with the reason."""
+        self._build_publishers()
+        report = report if report is not None else DispatchReport()
+        statement = self.store.statements.get(statement_id)
+        if statement.status in (StatementStatus.POSTED, StatementStatus.SENDING):
+            return statement  # posted once already, or being posted: nothing more to do
+        if statement.status is not StatementStatus.APPROVED:
+            raise NotAllowed(
+                f"statement {statement_id} is {statement.status.value}: only an approved "
+                "statement is posted"
+            )
+        if statement.channel is Channel.MANUAL:
+            raise NotAllowed(
+                f"statement {statement_id} is posted by a person: post it, then record where "
+                "(listener statements posted ID --url URL)"
+            )
+        publisher = self._publishers.get(statement.channel)
+        if publisher is None or not hasattr(publisher, "post_statement"):
+            reason = self._unavailable.get(
+                statement.channel, f"{statement.channel.value} cannot post statements here"
+            )
+            report.statements_waiting[statement_id] = reason
+            return statement
+        poster: StatementPublisher = publisher  # type: ignore[assignment]
+        claimed = self.store.statements.claim(
+            statement_id, instance=self.instance, at=self.clock.now()
+        )
+        if claimed is None:
+            return self.store.statements.get(statement_id)
+        # Committed: the statement is `sending`. Only now may the platform hear of it.
+        brand = self._brands.get(claimed.brand)
+        speaks_as = brand.speaks_as if brand else claimed.brand
+        handle = brand.x_handle if brand else ""
+        store = self.store.statements
+        try:
+            platform_id, url = poster.post_statement(claimed, speaks_as, handle)
+        except (ChannelUnusable, RetryLater) as exc:
+            retry_at = getattr(exc, "retry_at", None) or self.clock.now() + CHANNEL_RETRY
+            reason = f"{exc}; next try {retry_at:%H:%M} UTC"
+            store.retry_later(
+                statement_id,
+                reason=reason,
+                retry_at=retry_at,
+                actor=self.instance,
+                at=self.clock.now(),
+            )
+            report.statements_waiting[statement_id] = reason
+        except OutcomeUnknown as exc:
+            self._statement_failed(statement_id, str(exc), True, report)
+        except DispatchError as exc:
+            if exc.retryable:
+                retry_at = self.clock.now() + DEFAULT_RETRY
+                reason = f"{exc}; next try {retry_at:%H:%M:%S} UTC"
+                store.retry_later(
+                    statement_id,
+                    reason=reason,
+                    retry_at=retry_at,
+                    actor=self.instance,
+                    at=self.clock.now(),
+                )
+                report.statements_waiting[statement_id] = reason
+            else:
+                self._statement_failed(statement_id, str(exc), False, report)
+        except Exception as exc:  # a bug: we cannot know whether it went out
+            log.exception("posting statement %s crashed", statement_id)
+            error = (
+                f"internal error while posting ({exc!r}): it may or may not be public; check "
+                "the platform"
+            )
+            self._statement_failed(statement_id, error, True, report)
+        else:
+            store.mark_posted(
+                statement_id,
+                platform_id=platform_id,
+                url=url,
+                actor=self.instance,
+                at=self.clock.now(),
+            )
+            report.statements_posted[statement_id] = platform_id
+        return self.store.statements.get(statement_id)
+
+    def _statement_failed(
+        self, statement_id: int, error: str, needs_check: bool, report: DispatchReport
+    ) -> None:
+        self.store.statements.mark_failed(
+            statement_id,
+            error=error,
+            needs_check=needs_check,
+            actor=self.instance,
+            at=self.clock.now(),
+        )
+        report.statements_failed[statement_id] = error
 
     # -- people's actions --------------------------------------------------------------------
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
-from listener.domain import CHANNEL_LIMITS, Channel, Draft, DraftStatus
+from listener.domain import CHANNEL_LIMITS, Channel, Draft, DraftKind, DraftStatus
 from listener.errors import InvalidTransition, NotAllowed
+from listener.outreach.crisis import Approvals, ApprovalStep, crisis_approval
 from listener.text.matching import BrandMatcher, BrandTerms
 
 
@@ -59,6 +60,8 @@ _TO: dict[ReviewAction, DraftStatus] = {
 class Decision:
     allowed_from: frozenset[DraftStatus]
     to: DraftStatus
+    # A crisis reply's approval: FIRST records the approver and leaves it pending.
+    step: ApprovalStep | None = None
 
 
 def decide(
@@ -70,11 +73,15 @@ def decide(
     text: str | None = None,
     reason: str | None = None,
     brand_names: Sequence[str] = (),
+    role: str | None = None,
+    crisis_four_eyes: bool = True,
 ) -> Decision:
     """Check that `actor` may do `action` to `draft` now; raise with the reason if not.
 
     `brand_names` are the ways the draft's brand may be named (`reply_names`): an edited text
-    must use one of them.
+    must use one of them. A crisis reply is approved under `listener.outreach.crisis`: by
+    the crisis role (`role` is the actor's desk role, None when unknown) and, with
+    `crisis_four_eyes`, by two different people.
     """
     allowed = _FROM[action]
     if draft.status not in allowed:
@@ -89,6 +96,14 @@ def decide(
         raise NotAllowed(f"draft {draft.id} has no text yet: write the reply first{waiting}")
     if action is ReviewAction.REJECT and not (reason or "").strip():
         raise NotAllowed("a rejection needs a reason, so the team learns from it")
+    if action is ReviewAction.APPROVE and draft.kind is DraftKind.CRISIS:
+        step = crisis_approval(
+            Approvals(f"crisis reply {draft.id}", draft.edited_by, draft.first_approved_by),
+            actor=actor,
+            role=role,
+            four_eyes=crisis_four_eyes,
+        )
+        return Decision(allowed, _TO[action] if step is ApprovalStep.FINAL else draft.status, step)
     if action is ReviewAction.APPROVE and four_eyes and draft.edited_by == actor:
         raise NotAllowed(
             f"draft {draft.id} was last edited by {actor}; four-eyes review is on, so another "

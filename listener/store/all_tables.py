@@ -7,6 +7,7 @@ tables.
 from listener.store import (
     incident_tables,  # noqa: F401
     outreach_tables,  # noqa: F401
+    statement_tables,  # noqa: F401
     tables,  # noqa: F401
     web_tables,  # noqa: F401
 )

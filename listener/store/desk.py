@@ -172,7 +172,9 @@ def mention_page(
 def draft_for_mentions(conn: Connection, mention_ids: list[int]) -> dict[int, Draft]:
     if not mention_ids:
         return {}
-    rows = conn.execute(select(DRAFT).where(DRAFT.c.mention_id.in_(mention_ids)))
+    rows = conn.execute(
+        select(DRAFT).where(DRAFT.c.mention_id.in_(mention_ids), DRAFT.c.kind == "routine")
+    )
     return {r.mention_id: row_to_draft(r) for r in rows}
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, func, insert, select, update
 
-from listener.domain import Channel, Draft, DraftStatus
+from listener.domain import Channel, Draft, DraftKind, DraftStatus
 from listener.errors import InvalidTransition, NotFound
+from listener.outreach.crisis import ApprovalStep
 from listener.outreach.review import ReviewAction, decide
 from listener.store import audit
 from listener.store.filters import DraftFilter, draft_conditions, drafts_from
@@ -40,6 +41,8 @@ def row_to_draft(row: Row[Any]) -> Draft:
         next_attempt_at=row.next_attempt_at,
         needs_check=bool(row.needs_check),
         held_incident_id=row.held_incident_id,
+        kind=DraftKind(row.kind),
+        first_approved_by=row.first_approved_by,
     )
 
 
@@ -87,11 +90,14 @@ def apply_action(
     reason: str | None = None,
     snooze_until: datetime | None = None,
     reply_names: Mapping[str, Sequence[str]] | None = None,
+    role: str | None = None,
+    crisis_four_eyes: bool = True,
 ) -> Draft:
     """Apply one review action atomically, with its history event and audit record.
 
     `reply_names` (`Settings.reply_names_by_brand()`): how each brand may be named; an edit
-    must name the draft's brand.
+    must name the draft's brand. `role` is the actor's desk role: a crisis reply needs the
+    crisis role to be approved (and, with `crisis_four_eyes`, two such people).
     """
     draft = get_draft(conn, draft_id)
     decision = decide(
@@ -102,12 +108,19 @@ def apply_action(
         text=text,
         reason=reason,
         brand_names=(reply_names or {}).get(draft.brand, ()),
+        role=role,
+        crisis_four_eyes=crisis_four_eyes,
     )
     values: dict[str, Any] = {"status": decision.to.value, "updated_at": at}
     if action is ReviewAction.EDIT:
         # A new text answers what the reply waited for (written by hand where no template
         # could, reworded so it no longer echoes another); send-time rules look again anyway.
-        values.update(text=text, edited_by=actor, approved_by="", hold_reason="")
+        # It also needs every approval again, a crisis reply's first one included.
+        values.update(
+            text=text, edited_by=actor, approved_by="", first_approved_by="", hold_reason=""
+        )
+    elif action is ReviewAction.APPROVE and decision.step is ApprovalStep.FIRST:
+        values.update(first_approved_by=actor)
     elif action is ReviewAction.APPROVE:
         values.update(approved_by=actor)
     elif action is ReviewAction.REJECT:
@@ -116,6 +129,8 @@ def apply_action(
         values.update(snoozed_until=snooze_until)
     elif action is ReviewAction.CANCEL:
         values.update(reject_reason=(reason or "").strip(), held_incident_id=None)
+    elif action is ReviewAction.REOPEN:
+        values.update(first_approved_by="")  # a crisis reply sent back needs both approvals again
     result = conn.execute(
         update(DRAFT)
         .where(DRAFT.c.id == draft_id, DRAFT.c.status == draft.status.value)
@@ -125,6 +140,10 @@ def apply_action(
         raise InvalidTransition(f"draft {draft_id} changed while you were looking; reload it")
     before = {"status": draft.status.value, "text": draft.text}
     after = {"status": decision.to.value, "text": text if text is not None else draft.text}
+    if decision.step is not None:
+        after["approval"] = decision.step.value
+    if draft.kind is not DraftKind.ROUTINE:
+        after["kind"] = draft.kind.value
     if reason:
         after["reason"] = reason
     conn.execute(

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, or_, select, update
 
-from listener.domain import Draft, DraftStatus
+from listener.domain import Draft, DraftKind, DraftStatus
 from listener.errors import InvalidTransition
 from listener.incidents.holds import (
     OutreachHold,
@@ -29,8 +29,10 @@ from listener.store.drafts import apply_action, row_to_draft
 from listener.store.incidents import ACTIVE, INCIDENT, INCIDENT_MENTION, add_event, get
 from listener.store.mentions import DRAFT, DRAFT_EVENT, MENTION
 
-# What the severity rule and a person's hold take out of the routine queue: replies not yet
-# approved. Approved ones are held at send time (`decide_send`), with the incident's reason.
+# What the severity rule and a person's hold take out of the routine queue: routine replies not
+# yet approved. Approved ones are held at send time (`decide_send`), with the incident's reason.
+# Crisis replies (to amplifiers a crisis approver picked) are how the brand speaks during the
+# incident, so the hold never takes them.
 HOLDABLE = (DraftStatus.PENDING.value, DraftStatus.SNOOZED.value)
 # The newest replies the echo check compares a send with: a bound on the work under the lock.
 RECENT_SENDS_LIMIT = 500
@@ -118,7 +120,11 @@ def hold_incident_drafts(
         .select_from(
             DRAFT.join(INCIDENT_MENTION, INCIDENT_MENTION.c.mention_id == DRAFT.c.mention_id)
         )
-        .where(INCIDENT_MENTION.c.incident_id == incident_id, DRAFT.c.status.in_(HOLDABLE))
+        .where(
+            INCIDENT_MENTION.c.incident_id == incident_id,
+            DRAFT.c.status.in_(HOLDABLE),
+            DRAFT.c.kind == DraftKind.ROUTINE.value,
+        )
         .order_by(DRAFT.c.id)
     ).all()
     if not rows:

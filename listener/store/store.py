@@ -31,6 +31,7 @@ from listener.store.areas.desk import Desk
 from listener.store.areas.incidents import Incidents
 from listener.store.areas.outreach import Outreach
 from listener.store.areas.sources import Sources
+from listener.store.areas.statements import Statements
 from listener.store.areas.users import Users
 from listener.store.audit import AuditHead, ChainCheck
 from listener.store.bulk import upsert_ignore
@@ -172,6 +173,7 @@ class Store:
         self.incidents = Incidents(self)
         self.alerts = Alerts(self)
         self.outreach = Outreach(self)
+        self.statements = Statements(self)
 
     @classmethod
     def open(
@@ -421,7 +423,11 @@ class Store:
         reason: str | None = None,
         snooze_until: datetime | None = None,
         reply_names: Mapping[str, Sequence[str]] | None = None,
+        role: str | None = None,
+        crisis_four_eyes: bool = True,
     ) -> Draft:
+        """Apply a review action (see `drafts.apply_action`); `role` is the actor's desk role,
+        which a crisis reply's approval needs."""
         with self._write() as conn:
             return drafts.apply_action(
                 conn,
@@ -434,6 +440,8 @@ class Store:
                 reason=reason,
                 snooze_until=snooze_until,
                 reply_names=reply_names,
+                role=role,
+                crisis_four_eyes=crisis_four_eyes,
             )
 
     # labels and audit ---------------------------------------------------------------

@@ -137,10 +137,14 @@ class DraftRow(SQLModel, table=True):
     """A templated reply waiting for (or past) a person's decision."""
 
     __tablename__ = "draft"
-    __table_args__ = (Index("ix_draft_status_priority", "status", "priority"),)
+    __table_args__ = (
+        Index("ix_draft_status_priority", "status", "priority"),
+        # One routine reply per mention, and at most one crisis reply to it (migration 0015).
+        UniqueConstraint("mention_id", "kind", name="uq_draft_mention_kind"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    mention_id: int = Field(foreign_key="mention.id", unique=True, ondelete="CASCADE")
+    mention_id: int = Field(foreign_key="mention.id", ondelete="CASCADE")
     brand: str = Field(max_length=200, index=True)
     channel: str = Field(max_length=20)
     template: str = Field(max_length=200)
@@ -168,6 +172,9 @@ class DraftRow(SQLModel, table=True):
     needs_check: bool = False
     # Crisis mode (migration 0014): the incident whose outreach hold keeps this draft `held`.
     held_incident_id: int | None = Field(default=None, index=True)
+    # Crisis mode (migration 0015): `routine` or `crisis`, and a crisis reply's first approver.
+    kind: str = Field(default="routine", max_length=20)
+    first_approved_by: str = Field(default="", max_length=200)
 
 
 class DraftEventRow(SQLModel, table=True):

@@ -42,6 +42,7 @@ ROUTER_MODULES: list[str] = [
     "routes_queue",
     "routes_mentions",
     "routes_incidents",
+    "routes_statements",
     "routes_overview",
     "routes_admin",
     "routes_api",

@@ -129,6 +129,8 @@ def _act(
         at=listener.clock.now(),
         four_eyes=desk.four_eyes,
         reply_names=listener.settings.reply_names_by_brand(),
+        role=user.role,
+        crisis_four_eyes=listener.settings.outreach.crisis_four_eyes,
         **kwargs,
     )
     return JSONResponse(_draft_json(request, draft_id))

@@ -12,6 +12,7 @@ from listener.store import WebUser
 from listener.web import incident_data
 from listener.web.deps import Approver, Crisis, RecordId, Viewer, flash, get_desk
 from listener.web.pages import NavLink, render
+from listener.web.routes_statements import statement_section
 
 router = APIRouter()
 NAV = [NavLink("Incidents", "/incidents")]
@@ -54,6 +55,7 @@ def incident_page(request: Request, incident_id: RecordId, user: Viewer) -> Resp
             "mentions": mentions,
             "total_mentions": len(found.mention_ids),
             "held": found.held_drafts,
+            **statement_section(request, incident_id),
         },
     )
 

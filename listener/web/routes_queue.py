@@ -94,7 +94,7 @@ def make_card(
     actions: set[str] = set()
     blocked = ""
     if role_of(user).allows(Role.APPROVER):
-        probes = {
+        probes: dict[ReviewAction, dict[str, Any]] = {
             ReviewAction.EDIT: {"text": draft.text or "x"},
             ReviewAction.APPROVE: {},
             ReviewAction.REJECT: {"reason": "probe"},
@@ -102,7 +102,15 @@ def make_card(
         }
         for action, kwargs in probes.items():
             try:
-                decide(draft, action, actor=user.name, four_eyes=desk.four_eyes, **kwargs)
+                decide(
+                    draft,
+                    action,
+                    actor=user.name,
+                    four_eyes=desk.four_eyes,
+                    role=user.role,
+                    crisis_four_eyes=desk.listener.settings.outreach.crisis_four_eyes,
+                    **kwargs,
+                )
             except InvalidTransition:
                 continue
             except NotAllowed as exc:
@@ -240,16 +248,20 @@ def _review(
     desk = get_desk(request)
     listener = desk.listener
     try:
-        listener.store.review(
+        draft = listener.store.review(
             draft_id,
             action,
             actor=user.name,
             at=listener.clock.now(),
             four_eyes=desk.four_eyes,
+            role=user.role,
+            crisis_four_eyes=listener.settings.outreach.crisis_four_eyes,
             **kwargs,
         )
     except (NotAllowed, InvalidTransition) as exc:
         return _done(request, desk, user, draft_id, next_path, str(exc), "error")
+    if action is ReviewAction.APPROVE and draft.status is not DraftStatus.APPROVED:
+        done = f"Crisis reply {draft_id}: approved by {user.name}; needs a second crisis approver."
     return _done(request, desk, user, draft_id, next_path, done)
 
 

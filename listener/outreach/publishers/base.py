@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from listener.domain import Channel, Draft, Mention
+from listener.domain import Channel, Draft, Mention, Statement
 from listener.errors import DispatchError
 
 __all__ = ["AlreadyPosted", "ChannelUnusable", "OutcomeUnknown", "Publisher", "RetryLater"]
@@ -29,6 +29,17 @@ class Publisher(Protocol):
     def publish(self, draft: Draft, mention: Mention) -> str: ...
 
     def close(self) -> None: ...
+
+
+class StatementPublisher(Protocol):
+    """A channel that can also post an incident's holding statement: a post from the brand,
+    not a reply. Returns (platform id, a link to it or "")."""
+
+    channel: Channel
+
+    def post_statement(
+        self, statement: Statement, speaks_as: str, handle: str
+    ) -> tuple[str, str]: ...
 
 
 class RetryLater(DispatchError):

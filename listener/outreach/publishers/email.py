@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from listener.domain import Channel, Draft, Mention
+from listener.domain import Channel, Draft, Mention, Statement
 from listener.errors import DispatchError, SourceDisabled
 from listener.outreach.publishers.base import ChannelUnusable, OutcomeUnknown
 from listener.settings import BrandSettings, EmailOutreachSettings
@@ -87,7 +87,11 @@ class EmailPublisher:
                 f"draft {draft.id} has no email address to send to ({draft.recipient!r})",
                 retryable=False,
             )
-        msg = self.message(draft, mention)
+        return self.deliver(self.message(draft, mention), what="email")
+
+    def deliver(self, msg: EmailMessage, *, what: str = "email") -> str:
+        """Send `msg` to its recipients over SMTP; its Message-ID is returned. `what` names
+        it in errors ("email", "statement")."""
         s = self.settings
         where = f"{s.smtp_host}:{s.smtp_port}"
         timeout = s.timeout.total_seconds()
@@ -112,7 +116,7 @@ class EmailPublisher:
                 refused = smtp.send_message(msg)
             except smtplib.SMTPRecipientsRefused as exc:
                 raise DispatchError(
-                    f"the mail server refused the address {draft.recipient!r}: {exc.recipients}",
+                    f"the mail server refused the address {msg['To']!r}: {exc.recipients}",
                     retryable=False,
                 ) from exc
             except smtplib.SMTPSenderRefused as exc:
@@ -127,12 +131,30 @@ class EmailPublisher:
                 ) from exc
             except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
                 raise OutcomeUnknown(
-                    f"the connection to {where} broke while sending ({exc}): the email may "
+                    f"the connection to {where} broke while sending ({exc}): the {what} may "
                     "or may not have gone out. Check the mailbox before trying again"
                 ) from exc
             if refused:
                 raise DispatchError(f"the mail server refused {refused}", retryable=False)
         return str(msg["Message-ID"])
+
+    def post_statement(self, statement: Statement, speaks_as: str, handle: str) -> tuple[str, str]:
+        """Email a holding statement to its press list, in one message; (Message-ID, "")."""
+        if not statement.recipients:
+            raise DispatchError(
+                f"statement {statement.id} has no press list to send to: set the brand's "
+                "press_list, then cancel and draft it again",
+                retryable=False,
+            )
+        domain = self.settings.sender.rpartition("@")[2] or "listener.localhost"
+        msg = EmailMessage()
+        msg["From"] = f"{speaks_as} <{self.settings.sender}>"
+        msg["To"] = ", ".join(statement.recipients)
+        msg["Subject"] = f"Statement from {speaks_as}"[:200]
+        msg["Date"] = formatdate(localtime=False, usegmt=True)
+        msg["Message-ID"] = make_msgid(idstring=f"statement{statement.id}", domain=domain)
+        msg.set_content(statement.text)
+        return self.deliver(msg, what="statement"), ""
 
     def close(self) -> None:
         pass

@@ -15,7 +15,7 @@ from typing import Any
 import requests
 import tweepy
 
-from listener.domain import Channel, Draft, Mention
+from listener.domain import Channel, Draft, Mention, Statement
 from listener.errors import DispatchError, SourceDisabled
 from listener.outreach.publishers.base import (
     AlreadyPosted,
@@ -76,10 +76,18 @@ class XReplyPublisher:
             raise DispatchError(
                 f"draft {draft.id} has no post to reply to (recipient is empty)", retryable=False
             )
+        return self.post(draft.text, in_reply_to=draft.recipient)
+
+    def post(self, text: str, *, in_reply_to: str | None, what: str = "reply") -> str:
+        """Post `text` from the brand's account (as a reply to `in_reply_to` when given);
+        returns the new post id. `what` names it in errors ("reply", "statement")."""
         try:
-            response: Any = self._client.create_tweet(
-                text=draft.text, in_reply_to_tweet_id=draft.recipient, user_auth=True
-            )
+            if in_reply_to:
+                response: Any = self._client.create_tweet(
+                    text=text, in_reply_to_tweet_id=in_reply_to, user_auth=True
+                )
+            else:
+                response = self._client.create_tweet(text=text, user_auth=True)
         except tweepy.TooManyRequests as exc:
             retry_at = datetime.fromtimestamp(exc.reset_time, UTC) if exc.reset_time else None
             raise RetryLater("X rate limit (429): not posted, will retry", retry_at) from exc
@@ -91,7 +99,7 @@ class XReplyPublisher:
                     "exists, most likely from an earlier attempt. Check the conversation on X, "
                     "then mark it as sent (it is there) or edit, reopen and approve it again"
                 ) from exc
-            raise DispatchError(f"X refused the reply (403): {message}", retryable=False) from exc
+            raise DispatchError(f"X refused the {what} (403): {message}", retryable=False) from exc
         except tweepy.Unauthorized as exc:
             raise ChannelUnusable(
                 "X rejected the credentials (401): check the [x_publish] keys; replies on X "
@@ -99,12 +107,12 @@ class XReplyPublisher:
             ) from exc
         except (tweepy.BadRequest, tweepy.NotFound) as exc:
             raise DispatchError(
-                f"X refused the reply ({exc.response.status_code}): {_api_message(exc)}",
+                f"X refused the {what} ({exc.response.status_code}): {_api_message(exc)}",
                 retryable=False,
             ) from exc
         except tweepy.TwitterServerError as exc:
             raise OutcomeUnknown(
-                f"X answered {exc.response.status_code} while posting: the reply may or may "
+                f"X answered {exc.response.status_code} while posting: the {what} may or may "
                 "not be up. Check the conversation on X before trying again"
             ) from exc
         except tweepy.HTTPException as exc:
@@ -117,7 +125,7 @@ class XReplyPublisher:
             ) from exc
         except requests.Timeout as exc:
             raise OutcomeUnknown(
-                f"X at {self.api_url} did not answer in time after the reply was sent: it may "
+                f"X at {self.api_url} did not answer in time after the {what} was sent: it may "
                 "or may not be up. Check the conversation on X before trying again"
             ) from exc
         except requests.ConnectionError as exc:
@@ -126,7 +134,7 @@ class XReplyPublisher:
                     f"cannot reach X at {self.api_url}: {exc}; not posted, will retry"
                 ) from exc
             raise OutcomeUnknown(
-                f"the connection to X broke while posting ({exc}): the reply may or may not "
+                f"the connection to X broke while posting ({exc}): the {what} may or may not "
                 "be up. Check the conversation on X before trying again"
             ) from exc
         except requests.RequestException as exc:
@@ -134,8 +142,14 @@ class XReplyPublisher:
         data = getattr(response, "data", None) or {}
         post_id = str(data.get("id", "")) if isinstance(data, dict) else ""
         if not post_id:
-            raise OutcomeUnknown("X accepted the reply but sent back no post id; check X")
+            raise OutcomeUnknown(f"X accepted the {what} but sent back no post id; check X")
         return post_id
+
+    def post_statement(self, statement: Statement, speaks_as: str, handle: str) -> tuple[str, str]:
+        """Post a holding statement as a post of its own (no reply); (post id, its link)."""
+        post_id = self.post(statement.text, in_reply_to=None, what="statement")
+        account = handle.strip().lstrip("@") or "i/web"
+        return post_id, f"https://x.com/{account}/status/{post_id}"
 
     def close(self) -> None:
         self._client.session.close()
