@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, or_, select, update
 
-from listener.domain import Draft, DraftKind, DraftStatus
+from listener.domain import Channel, Draft, DraftKind, DraftStatus
 from listener.errors import InvalidTransition
 from listener.incidents.holds import (
     OutreachHold,
@@ -416,6 +416,7 @@ def recent_sends(conn: Connection, draft: Draft, since: datetime) -> list[SentRe
     rows = conn.execute(
         select(
             DRAFT.c.id,
+            DRAFT.c.channel,
             DRAFT.c.recipient,
             DRAFT.c.text,
             when.label("at"),
@@ -427,6 +428,16 @@ def recent_sends(conn: Connection, draft: Draft, since: datetime) -> list[SentRe
         .order_by(DRAFT.c.id.desc())
         .limit(RECENT_SENDS_LIMIT)
     ).all()
+    # On X a reply's recipient is the post it answers: the echo's reason names the person.
     return [
-        SentReply(r.id, r.recipient or r.author, r.author_name or "", r.text, r.at) for r in rows
+        SentReply(
+            r.id,
+            (r.author or r.recipient)
+            if r.channel == Channel.X.value
+            else (r.recipient or r.author),
+            r.author_name or "",
+            r.text,
+            r.at,
+        )
+        for r in rows
     ]

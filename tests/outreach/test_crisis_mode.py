@@ -306,8 +306,7 @@ def test_a_reply_nearly_the_same_as_one_just_sent_waits_to_be_reworded(
     assert len(x_api.posts) == 1  # X would refuse the same words anyway; we do not try
     back = listener.store.draft(second.id)
     reason = (
-        f"nearly the same as the reply sent to {first.recipient} 12 minutes ago "
-        f"(draft #{first.id}): reword it"
+        f"nearly the same as the reply sent to @dana 12 minutes ago (draft #{first.id}): reword it"
     )
     assert back.status is DraftStatus.PENDING and back.approved_by == ""
     assert back.hold_reason == reason and report.held == {second.id: reason}  # type: ignore[attr-defined]

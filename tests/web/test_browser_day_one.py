@@ -1,7 +1,8 @@
 """What a PR team sees on day one, in a real headless Chromium, with screenshots a person
 looks at (saved to docs/screenshots/): the queue, the overview with one day of data, with
-none and with several incidents on one day, an incident and a case. No console errors (a CSP
-violation is one) on any page, nor on Approve and Snooze.
+none and with several incidents on one day, and a case (incident.png is taken by
+tests/test_crisis_acceptance.py). No console errors (a CSP violation is one) on any page, nor
+on Approve and Snooze.
 """
 
 from __future__ import annotations
@@ -256,7 +257,8 @@ def test_queue_incident_and_case_pages_and_approve_and_snooze_under_the_csp(
     incident = tab.locator("main").inner_text()
     assert "Why: reach" not in incident and "Opened because" in incident
     assert "reach unknown" in tab.locator("table").inner_text()
-    tab.screenshot(path=str(SHOTS / "incident.png"), full_page=True)
+    # docs/screenshots/incident.png is taken by tests/test_crisis_acceptance.py (held replies
+    # and holding statements), not here.
 
     tab.goto("/cases")
     expect(tab.locator("main")).to_contain_text(
