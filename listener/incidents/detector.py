@@ -36,9 +36,12 @@ from listener.incidents.spike import (
     Baseline,
     SpikeRule,
     SpikeVerdict,
+    SurpriseTail,
+    alarm_rate_for_budget,
     judge,
     p_value_for_budget,
     spike_test,
+    surprise,
     threshold,
 )
 from listener.incidents.terms import TermStats, read
@@ -93,6 +96,10 @@ class DetectionRules:
                 half_life_buckets=max(1.0, incidents.baseline_half_life.total_seconds() / bucket_s),
                 rhythm_prior_weight=max(1.0, incidents.rhythm_prior_days * 3600 / bucket_s),
                 day_shape_offset=incidents.day_shape_offset_hours,
+                alarm_rate=alarm_rate_for_budget(incidents.false_alarms_per_month, bucket_s),
+                calibration_buckets=max(
+                    1, int(incidents.calibration_window.total_seconds() // bucket_s)
+                ),
             ),
             severity=SeverityRule(
                 mentions=(
@@ -192,6 +199,8 @@ class BrandState:
     recent: list[int] = field(default_factory=list)
     base_total: Baseline = field(default_factory=Baseline)
     base_concerning: Baseline = field(default_factory=Baseline)
+    # How surprising the brand's buckets get: calibrates the spike test to its own tail.
+    tail: SurpriseTail = field(default_factory=SurpriseTail)
     terms: TermStats = field(default_factory=TermStats)
     pool: list[Observation] = field(default_factory=list)
     last_volume_open: datetime | None = None
@@ -236,6 +245,7 @@ class BrandState:
             "recent": self.recent,
             "base_total": self.base_total.as_json(),
             "base_concerning": self.base_concerning.as_json(),
+            "tail": self.tail.as_json(),
             "terms": self.terms.as_json(),
             "pool": forms,
             "last_volume_open": self.last_volume_open.isoformat()
@@ -260,6 +270,7 @@ class BrandState:
             recent=[int(v) for v in data.get("recent", [])],
             base_total=Baseline.from_json(data.get("base_total")),
             base_concerning=Baseline.from_json(data.get("base_concerning")),
+            tail=SurpriseTail.from_json(data.get("tail")),
             terms=TermStats.from_json(data.get("terms")),
             pool=pool,
             last_volume_open=datetime.fromisoformat(last) if last else None,
@@ -389,7 +400,7 @@ class Detector:
             return None
         if self._has_reach(obs):
             return self._open(state, obs, now, trigger="reach", by_volume=False)
-        verdict = self._volume_spike(state, moment)
+        verdict = self._volume_spike(state, obs, moment)
         if verdict is not None and not self._cooling(state, incidents, obs, now):
             state.last_volume_open = now
             return self._open(state, obs, now, trigger=f"volume: {verdict.describe()}")
@@ -425,7 +436,19 @@ class Detector:
             return  # late mentions count in the open bucket
         spike = self.rules.spike
         hour, weekend = self._slot_of(state.bucket)
-        _, usual = state.base_concerning.shape_and_mean(hour, spike, weekend)
+        shape, usual = state.base_concerning.shape_and_mean(hour, spike, weekend)
+        gap = bucket - state.bucket - 1
+        # The tail sees every concerning mention (stories' too, copies aside): how the brand's
+        # traffic behaves, whatever detection made of it; the bucket alone and with the ones
+        # before it, as the spike test reads them.
+        n = min(self.rules.window_buckets, 1 + len(state.burst))
+        window = state.burst_now + sum(state.burst[: n - 1])
+        state.tail.learn(
+            state.bucket,
+            max(surprise(state.burst_now, shape, usual), surprise(window, shape * n, usual * n)),
+            spike,
+            empty_after=gap,
+        )
         # Mentions that joined a story are not the brand's usual chatter, but leaving them all
         # out would sink the baseline while a long story lasts (and the brand would look in a
         # burst for ever): they count up to the usual level, never above it.
@@ -435,14 +458,15 @@ class Detector:
             (state.base_concerning, concerning),
         ):
             spiked = False
-            if count >= spike.min_count:
+            if count >= spike.min_count and base.weight >= spike.prior_buckets:
                 # A spike is not the new normal: learn it only up to where it starts to count.
+                # (The first `prior_buckets` are learnt in full: the level is the prior's
+                # guess until then, and a brand's first hour is how it is, not a spike.)
                 shape, mean = base.shape_and_mean(hour, spike, weekend)
                 cap = threshold(shape, mean, spike) - 1
                 spiked = count > cap
                 count = min(count, cap)
             base.learn(float(count), hour, spike, weekend=weekend, spiked=spiked)
-        gap = bucket - state.bucket - 1
         if gap > 0:
             # Empty buckets are learnt in one step; the hourly profile sees only the real ones.
             hour, weekend = self._slot_of(bucket - 1)
@@ -460,34 +484,67 @@ class Detector:
             oldest = bucket - self._duplicate_buckets
             state.prints = {f: b for f, b in state.prints.items() if b >= oldest}
 
-    def _volume_spike(self, state: BrandState, moment: datetime) -> SpikeVerdict | None:
+    def _volume_spike(
+        self, state: BrandState, obs: Observation, moment: datetime
+    ) -> SpikeVerdict | None:
         """A spike of concerning mentions that is sustained: a story builds over buckets, while
         a bot's scheduled burst or one viral post fills one bucket and is gone. The bucket
         fires when the bucket before was already raised (or at once when the count is beyond
         doubt: a thousand times past the p-value); the last few buckets together fire
-        when at least two of them were raised; all mentions fire with a concerning share."""
+        when at least two of them were raised; all mentions fire with a concerning share.
+
+        A story that says what it is needs less: when `min_count` authors of the last few
+        buckets name the same kind of trouble as this post ("data breach", "is down"), the
+        bucket or the last few buckets fire at once, at `_NAMED_EASING` times the rule's
+        p-value (the brand's calibration measures its counts' tail, not its texts')."""
         spike = self.rules.spike
         hour, weekend = moment.hour, moment.weekday() >= 5
         shape, mean = state.base_concerning.shape_and_mean(hour, spike, weekend)
         raised = max(2.0, spike.min_ratio * mean)
         previous = state.recent[0] if state.recent else 0
-        verdict = judge(state.concerning, shape, mean, spike)
-        if verdict.spike and (previous >= raised or verdict.p_value < spike.p_value * _EXTREME):
-            return verdict
+        p_value = state.tail.p_value(state.bucket, spike)
         window = state.concerning + sum(state.recent)
-        if state.recent and window > state.concerning:
-            counts = [state.concerning, *state.recent]
-            if sum(1 for c in counts if c >= raised) >= 2:
-                # The last few buckets together, against as many buckets' worth of baseline.
-                n = len(counts)
-                verdict = judge(window, shape * n, mean * n, spike)
+        counts = [state.concerning, *state.recent]
+        # The last few buckets together, against as many buckets' worth of baseline.
+        n = len(counts)
+        if state.base_concerning.weight >= spike.prior_buckets:
+            # Counts alone say nothing until the level is the brand's own (see `_roll`).
+            verdict = judge(state.concerning, shape, mean, spike, p_value)
+            if verdict.spike and (previous >= raised or verdict.p_value < p_value * _EXTREME):
+                return verdict
+            if window > state.concerning and sum(1 for c in counts if c >= raised) >= 2:
+                verdict = judge(window, shape * n, mean * n, spike, p_value)
                 if verdict.spike:
                     return verdict
-        if previous >= raised and state.concerning >= self.rules.min_share * state.total:
-            total = spike_test(state.total, state.base_total, hour, spike, weekend)
-            if total.spike:
-                return total
+            if previous >= raised and state.concerning >= self.rules.min_share * state.total:
+                total = spike_test(state.total, state.base_total, hour, spike, weekend, p_value)
+                if total.spike:
+                    return total
+        if window >= spike.min_count:
+            named = spike.p_value * _NAMED_EASING
+            best = min(
+                judge(state.concerning, shape, mean, spike, named),
+                judge(window, shape * n, mean * n, spike, named),
+                key=lambda v: v.p_value,
+            )
+            if best.spike and self._named_together(state, obs, moment, n):
+                return best
         return None
+
+    def _named_together(
+        self, state: BrandState, obs: Observation, moment: datetime, buckets: int
+    ) -> bool:
+        """Whether at least `min_count` authors of the last `buckets` buckets' unassigned
+        posts (copies never are) name the same kind of trouble as this one."""
+        kind = self._cue_of(obs)
+        if kind is None:
+            return False
+        since = moment - self.rules.bucket * buckets
+        authors = {obs.author}
+        for o in state.pool:
+            if o.at >= since and o.author not in authors and self._cue_of(o) == kind:
+                authors.add(o.author)
+        return len(authors) >= self.rules.spike.min_count
 
     def _cue_of(self, obs: Observation) -> IncidentType | None:
         """The mention's clearest kind of trouble, from its text's cues."""
@@ -691,6 +748,7 @@ class Detector:
 
 
 _EXTREME = 1e-3
+_NAMED_EASING = 10.0
 _MILESTONES = frozenset({10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000})
 
 
