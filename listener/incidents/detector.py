@@ -40,7 +40,7 @@ from listener.incidents.spike import (
     alarm_rate_for_budget,
     judge,
     p_value_for_budget,
-    spike_test,
+    smallest_spike,
     surprise,
     threshold,
 )
@@ -216,6 +216,11 @@ class BrandState:
     # lets `Detector._trim_pool` skip the pool when nothing in it can have expired.
     settled: dict[int, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
     pool_floor: datetime | None = field(default=None, compare=False, repr=False)
+    # The smallest spike count for each (shape, mean, p-value) tested in the current bucket
+    # (see `Detector._judge`); derived from the saved state, so not saved.
+    cuts: dict[tuple[float, float, float], int] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def as_json(self) -> dict[str, Any]:
         """The state as saved; this object is left exactly as `from_json` of the result would
@@ -441,14 +446,19 @@ class Detector:
         # The tail sees every concerning mention (stories' too, copies aside): how the brand's
         # traffic behaves, whatever detection made of it; the bucket alone and with the ones
         # before it, as the spike test reads them.
-        n = min(self.rules.window_buckets, 1 + len(state.burst))
-        window = state.burst_now + sum(state.burst[: n - 1])
-        state.tail.learn(
-            state.bucket,
-            max(surprise(state.burst_now, shape, usual), surprise(window, shape * n, usual * n)),
-            spike,
-            empty_after=gap,
-        )
+        # (Not in the brand's first `prior_buckets`: the level is still the prior's guess.)
+        if state.base_concerning.weight >= spike.prior_buckets:
+            n = min(self.rules.window_buckets, 1 + len(state.burst))
+            window = state.burst_now + sum(state.burst[: n - 1])
+            state.tail.learn(
+                state.bucket,
+                max(
+                    surprise(state.burst_now, shape, usual),
+                    surprise(window, shape * n, usual * n),
+                ),
+                spike,
+                empty_after=gap,
+            )
         # Mentions that joined a story are not the brand's usual chatter, but leaving them all
         # out would sink the baseline while a long story lasts (and the brand would look in a
         # burst for ever): they count up to the usual level, never above it.
@@ -480,6 +490,7 @@ class Detector:
         state.total = 0
         state.concerning = 0
         state.burst_now = 0
+        state.cuts.clear()
         if len(state.prints) > 64 and bucket % 6 == 0:
             oldest = bucket - self._duplicate_buckets
             state.prints = {f: b for f, b in state.prints.items() if b >= oldest}
@@ -509,36 +520,59 @@ class Detector:
         n = len(counts)
         if state.base_concerning.weight >= spike.prior_buckets:
             # Counts alone say nothing until the level is the brand's own (see `_roll`).
-            verdict = judge(state.concerning, shape, mean, spike, p_value)
-            if verdict.spike and (previous >= raised or verdict.p_value < p_value * _EXTREME):
+            verdict = self._judge(state, state.concerning, shape, mean, p_value)
+            if verdict and (previous >= raised or verdict.p_value < p_value * _EXTREME):
                 return verdict
             if window > state.concerning and sum(1 for c in counts if c >= raised) >= 2:
-                verdict = judge(window, shape * n, mean * n, spike, p_value)
-                if verdict.spike:
+                verdict = self._judge(state, window, shape * n, mean * n, p_value)
+                if verdict:
                     return verdict
             if previous >= raised and state.concerning >= self.rules.min_share * state.total:
-                total = spike_test(state.total, state.base_total, hour, spike, weekend, p_value)
-                if total.spike:
-                    return total
-        if window >= spike.min_count:
-            named = spike.p_value * _NAMED_EASING
-            best = min(
-                judge(state.concerning, shape, mean, spike, named),
-                judge(window, shape * n, mean * n, spike, named),
-                key=lambda v: v.p_value,
+                shape_t, mean_t = state.base_total.shape_and_mean(hour, spike, weekend)
+                verdict = self._judge(state, state.total, shape_t, mean_t, p_value)
+                if verdict:
+                    return verdict
+        named = spike.p_value * _NAMED_EASING
+        verdicts = [
+            v
+            for v in (
+                self._judge(state, state.concerning, shape, mean, named),
+                self._judge(state, window, shape * n, mean * n, named),
             )
-            if best.spike and self._named_together(state, obs, moment, n):
-                return best
+            if v is not None
+        ]
+        # The text is read last: it is the costly part, and rarely needed.
+        kind = self._cue_of(obs) if verdicts else None
+        if kind is not None and self._named_together(state, kind, obs, moment, n):
+            return min(verdicts, key=lambda v: v.p_value)
         return None
 
+    def _judge(
+        self, state: BrandState, count: int, shape: float, mean: float, p_value: float
+    ) -> SpikeVerdict | None:
+        """`judge`'s verdict when it is a spike, else None; the tail is read once the count
+        reaches the bucket's smallest spike (found once per bucket and test)."""
+        spike = self.rules.spike
+        if count < spike.min_count or count < spike.min_ratio * mean:
+            return None
+        key = (shape, mean, p_value)
+        need = state.cuts.get(key)
+        if need is None:
+            need = state.cuts[key] = smallest_spike(shape, mean, spike, p_value)
+        if count < need:
+            return None
+        return judge(count, shape, mean, spike, p_value)
+
     def _named_together(
-        self, state: BrandState, obs: Observation, moment: datetime, buckets: int
+        self,
+        state: BrandState,
+        kind: IncidentType,
+        obs: Observation,
+        moment: datetime,
+        buckets: int,
     ) -> bool:
         """Whether at least `min_count` authors of the last `buckets` buckets' unassigned
-        posts (copies never are) name the same kind of trouble as this one."""
-        kind = self._cue_of(obs)
-        if kind is None:
-            return False
+        posts (copies never are) name the same kind of trouble (`kind`) as this one."""
         since = moment - self.rules.bucket * buckets
         authors = {obs.author}
         for o in state.pool:

@@ -304,6 +304,28 @@ def judge(
     return SpikeVerdict(p < (rule.p_value if p_value is None else p_value), count, mean, p)
 
 
+def smallest_spike(shape: float, mean: float, rule: SpikeRule, p_value: float) -> int:
+    """The smallest count `judge` calls a spike against (shape, mean) at `p_value`. It is
+    found with the same tail function (the tail falls as the count grows), so a count passes
+    `judge` exactly when it is at least this: a bucket's mentions are compared with it, and
+    the tail is evaluated a few times per bucket instead of once per mention."""
+    low = max(rule.min_count, math.ceil(rule.min_ratio * mean))
+    if negative_binomial_tail(low, shape, mean) < p_value:
+        return low
+    high = 2 * low
+    while negative_binomial_tail(high, shape, mean) >= p_value:
+        low, high = high, 2 * high
+        if high > 10**9:
+            return 10**9
+    while high - low > 1:  # `low` is not a spike, `high` is
+        middle = (low + high) // 2
+        if negative_binomial_tail(middle, shape, mean) < p_value:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
 def surprise(count: int, shape: float, mean: float) -> float:
     """How surprising a bucket's count is: -log10 of its tail probability (0 when at most the
     mean, 300 when the tail underflows)."""
@@ -320,6 +342,7 @@ def surprise(count: int, shape: float, mean: float) -> float:
 _TAIL_FLOOR = 2.0
 _TAIL_PEAKS = 100
 _TAIL_RUN_GAP = 12  # buckets between two peaks of one run (an hour of 5-minute buckets)
+_TAIL_BUILDING = 3  # a run this young (in buckets) is left out of the fit
 _TAIL_PRIOR_PEAKS = 4.0
 _TAIL_PRIOR_BUCKETS = 2016.0  # a week of 5-minute buckets
 _TAIL_SHAPE_MAX = 0.3
@@ -379,6 +402,11 @@ class SurpriseTail:
         if self._limit is not None:
             return self._limit
         peaks = self.peaks
+        building = bucket - peaks[-1][0] < _TAIL_BUILDING if peaks else False
+        if building and bucket - self.last_over <= _TAIL_RUN_GAP:
+            # A run in its first buckets is left out: a story must not raise the bar while
+            # it builds (a long run is the brand's way, and counts).
+            peaks = peaks[:-1]
         n = float(min(self.seen, rule.calibration_buckets))
         if len(peaks) >= _TAIL_PEAKS:
             n = min(n, float(bucket - peaks[0][0]))
