@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 HOURS = 24
@@ -48,6 +49,14 @@ PRIOR_DAY_SHAPE = (
     1.45, 1.45, 1.4, 1.4, 1.4, 1.4, 1.4, 1.35, 1.3, 1.2, 0.95, 0.7,
 )  # fmt: skip
 _PRIOR_MEAN = sum(PRIOR_DAY_SHAPE) / HOURS
+
+
+@lru_cache(maxsize=32)
+def _prior_shape(offset: int) -> tuple[float, ...]:
+    """The prior day shape against its mean, by UTC hour, for brands `offset` hours ahead."""
+    return tuple(PRIOR_DAY_SHAPE[(h + offset) % HOURS] / _PRIOR_MEAN for h in range(HOURS))
+
+
 _DISPERSION_AFTER = 36.0  # buckets of history before the brand's burstiness is trusted
 _MIN_SHAPE = 0.5
 _DISPERSION_PRIOR = 36.0
@@ -113,6 +122,8 @@ class Baseline:
     excess: float = 0.0
     expected_sq: float = 0.0
     _factors: dict[tuple[int, bool], float] = field(default_factory=dict, compare=False, repr=False)
+    # The hourly rates as `hour_factor` last computed them (cleared with `_factors`).
+    _hours: tuple[SpikeRule, list[float]] | None = field(default=None, compare=False, repr=False)
 
     def learn(
         self,
@@ -135,6 +146,7 @@ class Baseline:
             self.excess = self.excess * decay + (count - expected) ** 2 - expected
             self.expected_sq = self.expected_sq * decay + expected * expected
         self._factors.clear()
+        self._hours = None
         if empty_before > 0:
             skipped = min(empty_before, 10 * int(rule.half_life_buckets))
             fade = decay**skipped
@@ -185,21 +197,24 @@ class Baseline:
     def hour_factor(self, hour: int, rule: SpikeRule = SpikeRule()) -> float:
         """The hour's rate against the day's average: the prior shape, replaced by the brand's
         own hourly rates in proportion to how much of them it has seen."""
-        k = rule.rhythm_prior_weight
-        offset = rule.day_shape_offset
-        total_w = sum(self.hourly_weight)
-        overall = sum(self.hourly_sum) / total_w if total_w > 0 else 0.0
-        rates = []
-        for h in range(HOURS):
-            prior = PRIOR_DAY_SHAPE[(h + offset) % HOURS] / _PRIOR_MEAN
-            if overall > 0:
-                rates.append(
-                    (self.hourly_sum[h] + k * prior * overall) / (self.hourly_weight[h] + k)
-                )
-            else:
-                rates.append(prior)
+        known = self._hours
+        if known is None or known[0] is not rule:
+            known = self._hours = (rule, self._hour_rates(rule))
+        rates = known[1]
         average = sum(rates) / HOURS
         return rates[hour] / average if average > 0 else 1.0
+
+    def _hour_rates(self, rule: SpikeRule) -> list[float]:
+        k = rule.rhythm_prior_weight
+        prior_shape = _prior_shape(rule.day_shape_offset)
+        total_w = sum(self.hourly_weight)
+        overall = sum(self.hourly_sum) / total_w if total_w > 0 else 0.0
+        if overall <= 0:
+            return list(prior_shape)
+        return [
+            (s + k * prior * overall) / (w + k)
+            for s, w, prior in zip(self.hourly_sum, self.hourly_weight, prior_shape, strict=True)
+        ]
 
     def week_factor(self, weekend: bool, rule: SpikeRule = SpikeRule()) -> float:
         """Weekend (or weekday) rate against the week's average; 1.0 until both are known."""
@@ -227,6 +242,7 @@ class Baseline:
         self.excess = round(self.excess, 6)
         self.expected_sq = round(self.expected_sq, 6)
         self._factors.clear()
+        self._hours = None
         return {
             "s": self.weighted_sum,
             "w": self.weight,
@@ -351,6 +367,22 @@ _TAIL_CAP = 3.0
 _TAIL_PRIOR_SCALE = 1.0
 
 
+def _fit_excesses(excesses: list[float]) -> tuple[float, float]:
+    """(scale, shape) of a generalised Pareto tail fitted to these excesses by the method of
+    moments, shrunk towards the prior's scale by `_TAIL_PRIOR_PEAKS` peaks."""
+    runs = len(excesses)
+    total = math.fsum(excesses)
+    scale = (total + _TAIL_PRIOR_PEAKS * _TAIL_PRIOR_SCALE) / (runs + _TAIL_PRIOR_PEAKS)
+    shape = 0.0
+    if runs >= 8:
+        mean = total / runs
+        var = math.fsum((e - mean) ** 2 for e in excesses) / (runs - 1)
+        if var > 0:
+            shape = min(_TAIL_SHAPE_MAX, max(0.0, 0.5 * (1.0 - scale * scale / var)))
+            scale *= 1.0 - shape
+    return scale, shape
+
+
 @dataclass
 class SurpriseTail:
     """How surprising the brand's own buckets get, so its false-alarm budget holds whatever its
@@ -373,6 +405,7 @@ class SurpriseTail:
     # (bucket, excess over the floor) of each run's peak, oldest first.
     peaks: list[tuple[int, float]] = field(default_factory=list)
     _limit: float | None = field(default=None, compare=False, repr=False)
+    _fit: tuple[Any, float, float] | None = field(default=None, compare=False, repr=False)
 
     def learn(self, bucket: int, value: float, rule: SpikeRule, empty_after: int = 0) -> None:
         """Fold in a closed bucket's surprise, then `empty_after` empty buckets.
@@ -413,16 +446,11 @@ class SurpriseTail:
         runs = len(peaks)
         # Rate of runs past the floor, with a week at the rate of an exact test as the prior.
         rate = (runs + _TAIL_PRIOR_BUCKETS * 10**-_TAIL_FLOOR) / (n + _TAIL_PRIOR_BUCKETS)
-        excesses = [e for _, e in peaks]
-        total = math.fsum(excesses)
-        scale = (total + _TAIL_PRIOR_PEAKS * _TAIL_PRIOR_SCALE) / (runs + _TAIL_PRIOR_PEAKS)
-        shape = 0.0
-        if runs >= 8:
-            mean = total / runs
-            var = math.fsum((e - mean) ** 2 for e in excesses) / (runs - 1)
-            if var > 0:
-                shape = min(_TAIL_SHAPE_MAX, max(0.0, 0.5 * (1.0 - scale * scale / var)))
-                scale *= 1.0 - shape
+        # Peaks only ever change at the ends, so the ends and the length say which they are.
+        key = (runs, peaks[0], peaks[-1]) if peaks else None
+        if self._fit is None or self._fit[0] != key:
+            self._fit = (key, *_fit_excesses([e for _, e in peaks]))
+        _, scale, shape = self._fit
         ratio = max(1.0, rate / rule.alarm_rate)
         if shape > 1e-6:
             level = _TAIL_FLOOR + scale / shape * (math.pow(ratio, shape) - 1.0)
