@@ -8,9 +8,12 @@ a short pool of recent concerning mentions that belong to no incident yet. A men
    words, or the same specific category while concerning, within `group_window`); else
 2. opens an incident on its own when it is risky and has reach (a large following or a news
    site): the reach rule; else
-3. counts towards the bucket; when the concerning count is a spike (negative-binomial tail,
-   minimum count and ratio, over the current bucket or the last three), or all mentions spike
-   with a high concerning share, the spike's related mentions open an incident: the volume rule.
+3. counts towards the bucket; when the concerning count is a spike (negative-binomial tail
+   below the brand's calibrated p-value, minimum count and ratio, over the current bucket or
+   the last three), or all mentions spike with a high concerning share, the spike's related
+   mentions open an incident: the volume rule. The p-value is calibrated to the brand's own
+   tail of bucket surprise (`spike.SurpriseTail`), so the false-alarm budget holds on real
+   traffic, which is heavier-tailed than the negative binomial.
 
 An incident's severity is recomputed as mentions join; a rise is recorded as an escalation,
 which is what the caller turns into an alert: one alert per opening and per level, never one
@@ -798,6 +801,9 @@ def rules_summary(rules: DetectionRules) -> dict[str, Any]:
         "reach_incident_risk": rules.reach_incident_risk,
         "half_life_hours": round(s.half_life_buckets * rules.bucket.total_seconds() / 3600, 2),
         "false_alarms_per_month": rules.false_alarms_per_month,
+        "calibration_window_days": round(
+            s.calibration_buckets * rules.bucket.total_seconds() / 86400, 2
+        ),
         "story_gap_minutes": rules.story_gap.total_seconds() / 60,
         "burst_ratio": rules.burst_ratio,
         "duplicate_window_minutes": rules.duplicate_window.total_seconds() / 60,

@@ -12,6 +12,10 @@ counts divided by the hour-of-day and weekday/weekend factors, and the factors s
 plain prior shape (quiet nights, busy days, weekends like weekdays) that the brand's own
 history replaces as it accumulates, so the morning ramp is not a spike on day one, and on
 day thirty the brand's own rhythm is used.
+
+How small the tail must be is each brand's own: real chatter is heavier-tailed than the
+negative binomial, so `SurpriseTail` learns how surprising the brand's buckets get and sets
+the p-value that keeps runs of spikes to the false-alarm budget (`alarm_rate`).
 """
 
 from __future__ import annotations
