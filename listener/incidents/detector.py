@@ -8,9 +8,12 @@ a short pool of recent concerning mentions that belong to no incident yet. A men
    words, or the same specific category while concerning, within `group_window`); else
 2. opens an incident on its own when it is risky and has reach (a large following or a news
    site): the reach rule; else
-3. counts towards the bucket; when the concerning count is a spike (negative-binomial tail,
-   minimum count and ratio, over the current bucket or the last three), or all mentions spike
-   with a high concerning share, the spike's related mentions open an incident: the volume rule.
+3. counts towards the bucket; when the concerning count is a spike (negative-binomial tail
+   below the brand's calibrated p-value, minimum count and ratio, over the current bucket or
+   the last three), or all mentions spike with a high concerning share, the spike's related
+   mentions open an incident: the volume rule. The p-value is calibrated to the brand's own
+   tail of bucket surprise (`spike.SurpriseTail`), so the false-alarm budget holds on real
+   traffic, which is heavier-tailed than the negative binomial.
 
 An incident's severity is recomputed as mentions join; a rise is recorded as an escalation,
 which is what the caller turns into an alert: one alert per opening and per level, never one
@@ -36,9 +39,12 @@ from listener.incidents.spike import (
     Baseline,
     SpikeRule,
     SpikeVerdict,
+    SurpriseTail,
+    alarm_rate_for_budget,
     judge,
     p_value_for_budget,
-    spike_test,
+    smallest_spike,
+    surprise,
     threshold,
 )
 from listener.incidents.terms import TermStats, read
@@ -93,6 +99,10 @@ class DetectionRules:
                 half_life_buckets=max(1.0, incidents.baseline_half_life.total_seconds() / bucket_s),
                 rhythm_prior_weight=max(1.0, incidents.rhythm_prior_days * 3600 / bucket_s),
                 day_shape_offset=incidents.day_shape_offset_hours,
+                alarm_rate=alarm_rate_for_budget(incidents.false_alarms_per_month, bucket_s),
+                calibration_buckets=max(
+                    1, int(incidents.calibration_window.total_seconds() // bucket_s)
+                ),
             ),
             severity=SeverityRule(
                 mentions=(
@@ -192,6 +202,8 @@ class BrandState:
     recent: list[int] = field(default_factory=list)
     base_total: Baseline = field(default_factory=Baseline)
     base_concerning: Baseline = field(default_factory=Baseline)
+    # How surprising the brand's buckets get: calibrates the spike test to its own tail.
+    tail: SurpriseTail = field(default_factory=SurpriseTail)
     terms: TermStats = field(default_factory=TermStats)
     pool: list[Observation] = field(default_factory=list)
     last_volume_open: datetime | None = None
@@ -207,6 +219,11 @@ class BrandState:
     # lets `Detector._trim_pool` skip the pool when nothing in it can have expired.
     settled: dict[int, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
     pool_floor: datetime | None = field(default=None, compare=False, repr=False)
+    # The smallest spike count for each (shape, mean, p-value) tested in the current bucket
+    # (see `Detector._judge`); derived from the saved state, so not saved.
+    cuts: dict[tuple[float, float, float], int] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def as_json(self) -> dict[str, Any]:
         """The state as saved; this object is left exactly as `from_json` of the result would
@@ -236,6 +253,7 @@ class BrandState:
             "recent": self.recent,
             "base_total": self.base_total.as_json(),
             "base_concerning": self.base_concerning.as_json(),
+            "tail": self.tail.as_json(),
             "terms": self.terms.as_json(),
             "pool": forms,
             "last_volume_open": self.last_volume_open.isoformat()
@@ -260,6 +278,7 @@ class BrandState:
             recent=[int(v) for v in data.get("recent", [])],
             base_total=Baseline.from_json(data.get("base_total")),
             base_concerning=Baseline.from_json(data.get("base_concerning")),
+            tail=SurpriseTail.from_json(data.get("tail")),
             terms=TermStats.from_json(data.get("terms")),
             pool=pool,
             last_volume_open=datetime.fromisoformat(last) if last else None,
@@ -389,7 +408,7 @@ class Detector:
             return None
         if self._has_reach(obs):
             return self._open(state, obs, now, trigger="reach", by_volume=False)
-        verdict = self._volume_spike(state, moment)
+        verdict = self._volume_spike(state, obs, moment)
         if verdict is not None and not self._cooling(state, incidents, obs, now):
             state.last_volume_open = now
             return self._open(state, obs, now, trigger=f"volume: {verdict.describe()}")
@@ -425,7 +444,24 @@ class Detector:
             return  # late mentions count in the open bucket
         spike = self.rules.spike
         hour, weekend = self._slot_of(state.bucket)
-        _, usual = state.base_concerning.shape_and_mean(hour, spike, weekend)
+        shape, usual = state.base_concerning.shape_and_mean(hour, spike, weekend)
+        gap = bucket - state.bucket - 1
+        # The tail sees every concerning mention (stories' too, copies aside): how the brand's
+        # traffic behaves, whatever detection made of it; the bucket alone and with the ones
+        # before it, as the spike test reads them.
+        # (Not in the brand's first `prior_buckets`: the level is still the prior's guess.)
+        if state.base_concerning.weight >= spike.prior_buckets:
+            n = min(self.rules.window_buckets, 1 + len(state.burst))
+            window = state.burst_now + sum(state.burst[: n - 1])
+            state.tail.learn(
+                state.bucket,
+                max(
+                    surprise(state.burst_now, shape, usual),
+                    surprise(window, shape * n, usual * n),
+                ),
+                spike,
+                empty_after=gap,
+            )
         # Mentions that joined a story are not the brand's usual chatter, but leaving them all
         # out would sink the baseline while a long story lasts (and the brand would look in a
         # burst for ever): they count up to the usual level, never above it.
@@ -435,14 +471,15 @@ class Detector:
             (state.base_concerning, concerning),
         ):
             spiked = False
-            if count >= spike.min_count:
+            if count >= spike.min_count and base.weight >= spike.prior_buckets:
                 # A spike is not the new normal: learn it only up to where it starts to count.
+                # (The first `prior_buckets` are learnt in full: the level is the prior's
+                # guess until then, and a brand's first hour is how it is, not a spike.)
                 shape, mean = base.shape_and_mean(hour, spike, weekend)
                 cap = threshold(shape, mean, spike) - 1
                 spiked = count > cap
                 count = min(count, cap)
             base.learn(float(count), hour, spike, weekend=weekend, spiked=spiked)
-        gap = bucket - state.bucket - 1
         if gap > 0:
             # Empty buckets are learnt in one step; the hourly profile sees only the real ones.
             hour, weekend = self._slot_of(bucket - 1)
@@ -456,38 +493,95 @@ class Detector:
         state.total = 0
         state.concerning = 0
         state.burst_now = 0
+        state.cuts.clear()
         if len(state.prints) > 64 and bucket % 6 == 0:
             oldest = bucket - self._duplicate_buckets
             state.prints = {f: b for f, b in state.prints.items() if b >= oldest}
 
-    def _volume_spike(self, state: BrandState, moment: datetime) -> SpikeVerdict | None:
+    def _volume_spike(
+        self, state: BrandState, obs: Observation, moment: datetime
+    ) -> SpikeVerdict | None:
         """A spike of concerning mentions that is sustained: a story builds over buckets, while
         a bot's scheduled burst or one viral post fills one bucket and is gone. The bucket
         fires when the bucket before was already raised (or at once when the count is beyond
         doubt: a thousand times past the p-value); the last few buckets together fire
-        when at least two of them were raised; all mentions fire with a concerning share."""
+        when at least two of them were raised; all mentions fire with a concerning share.
+
+        A story that says what it is needs less: when `min_count` authors of the last few
+        buckets name the same kind of trouble as this post ("data breach", "is down"), the
+        bucket or the last few buckets fire at once, at `_NAMED_EASING` times the rule's
+        p-value (the brand's calibration measures its counts' tail, not its texts')."""
         spike = self.rules.spike
         hour, weekend = moment.hour, moment.weekday() >= 5
         shape, mean = state.base_concerning.shape_and_mean(hour, spike, weekend)
         raised = max(2.0, spike.min_ratio * mean)
         previous = state.recent[0] if state.recent else 0
-        verdict = judge(state.concerning, shape, mean, spike)
-        if verdict.spike and (previous >= raised or verdict.p_value < spike.p_value * _EXTREME):
-            return verdict
+        p_value = state.tail.p_value(state.bucket, spike)
         window = state.concerning + sum(state.recent)
-        if state.recent and window > state.concerning:
-            counts = [state.concerning, *state.recent]
-            if sum(1 for c in counts if c >= raised) >= 2:
-                # The last few buckets together, against as many buckets' worth of baseline.
-                n = len(counts)
-                verdict = judge(window, shape * n, mean * n, spike)
-                if verdict.spike:
+        counts = [state.concerning, *state.recent]
+        # The last few buckets together, against as many buckets' worth of baseline.
+        n = len(counts)
+        if state.base_concerning.weight >= spike.prior_buckets:
+            # Counts alone say nothing until the level is the brand's own (see `_roll`).
+            verdict = self._judge(state, state.concerning, shape, mean, p_value)
+            if verdict and (previous >= raised or verdict.p_value < p_value * _EXTREME):
+                return verdict
+            if window > state.concerning and sum(1 for c in counts if c >= raised) >= 2:
+                verdict = self._judge(state, window, shape * n, mean * n, p_value)
+                if verdict:
                     return verdict
-        if previous >= raised and state.concerning >= self.rules.min_share * state.total:
-            total = spike_test(state.total, state.base_total, hour, spike, weekend)
-            if total.spike:
-                return total
+            if previous >= raised and state.concerning >= self.rules.min_share * state.total:
+                shape_t, mean_t = state.base_total.shape_and_mean(hour, spike, weekend)
+                verdict = self._judge(state, state.total, shape_t, mean_t, p_value)
+                if verdict:
+                    return verdict
+        named = spike.p_value * _NAMED_EASING
+        verdicts = [
+            v
+            for v in (
+                self._judge(state, state.concerning, shape, mean, named),
+                self._judge(state, window, shape * n, mean * n, named),
+            )
+            if v is not None
+        ]
+        # The text is read last: it is the costly part, and rarely needed.
+        kind = self._cue_of(obs) if verdicts else None
+        if kind is not None and self._named_together(state, kind, obs, moment, n):
+            return min(verdicts, key=lambda v: v.p_value)
         return None
+
+    def _judge(
+        self, state: BrandState, count: int, shape: float, mean: float, p_value: float
+    ) -> SpikeVerdict | None:
+        """`judge`'s verdict when it is a spike, else None; the tail is read once the count
+        reaches the bucket's smallest spike (found once per bucket and test)."""
+        spike = self.rules.spike
+        if count < spike.min_count or count < spike.min_ratio * mean:
+            return None
+        key = (shape, mean, p_value)
+        need = state.cuts.get(key)
+        if need is None:
+            need = state.cuts[key] = smallest_spike(shape, mean, spike, p_value)
+        if count < need:
+            return None
+        return judge(count, shape, mean, spike, p_value)
+
+    def _named_together(
+        self,
+        state: BrandState,
+        kind: IncidentType,
+        obs: Observation,
+        moment: datetime,
+        buckets: int,
+    ) -> bool:
+        """Whether at least `min_count` authors of the last `buckets` buckets' unassigned
+        posts (copies never are) name the same kind of trouble (`kind`) as this one."""
+        since = moment - self.rules.bucket * buckets
+        authors = {obs.author}
+        for o in state.pool:
+            if o.at >= since and o.author not in authors and self._cue_of(o) == kind:
+                authors.add(o.author)
+        return len(authors) >= self.rules.spike.min_count
 
     def _cue_of(self, obs: Observation) -> IncidentType | None:
         """The mention's clearest kind of trouble, from its text's cues."""
@@ -691,6 +785,7 @@ class Detector:
 
 
 _EXTREME = 1e-3
+_NAMED_EASING = 10.0
 _MILESTONES = frozenset({10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000})
 
 
@@ -706,6 +801,9 @@ def rules_summary(rules: DetectionRules) -> dict[str, Any]:
         "reach_incident_risk": rules.reach_incident_risk,
         "half_life_hours": round(s.half_life_buckets * rules.bucket.total_seconds() / 3600, 2),
         "false_alarms_per_month": rules.false_alarms_per_month,
+        "calibration_window_days": round(
+            s.calibration_buckets * rules.bucket.total_seconds() / 86400, 2
+        ),
         "story_gap_minutes": rules.story_gap.total_seconds() / 60,
         "burst_ratio": rules.burst_ratio,
         "duplicate_window_minutes": rules.duplicate_window.total_seconds() / 60,

@@ -12,12 +12,17 @@ counts divided by the hour-of-day and weekday/weekend factors, and the factors s
 plain prior shape (quiet nights, busy days, weekends like weekdays) that the brand's own
 history replaces as it accumulates, so the morning ramp is not a spike on day one, and on
 day thirty the brand's own rhythm is used.
+
+How small the tail must be is each brand's own: real chatter is heavier-tailed than the
+negative binomial, so `SurpriseTail` learns how surprising the brand's buckets get and sets
+the p-value that keeps runs of spikes to the false-alarm budget (`alarm_rate`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 HOURS = 24
@@ -48,6 +53,14 @@ PRIOR_DAY_SHAPE = (
     1.45, 1.45, 1.4, 1.4, 1.4, 1.4, 1.4, 1.35, 1.3, 1.2, 0.95, 0.7,
 )  # fmt: skip
 _PRIOR_MEAN = sum(PRIOR_DAY_SHAPE) / HOURS
+
+
+@lru_cache(maxsize=32)
+def _prior_shape(offset: int) -> tuple[float, ...]:
+    """The prior day shape against its mean, by UTC hour, for brands `offset` hours ahead."""
+    return tuple(PRIOR_DAY_SHAPE[(h + offset) % HOURS] / _PRIOR_MEAN for h in range(HOURS))
+
+
 _DISPERSION_AFTER = 36.0  # buckets of history before the brand's burstiness is trusted
 _MIN_SHAPE = 0.5
 _DISPERSION_PRIOR = 36.0
@@ -67,10 +80,20 @@ class SpikeRule:
     # weekends) outweighs the prior shape: at 12, about a day's worth.
     rhythm_prior_weight: float = 12.0
     day_shape_offset: int = 0  # hours to add to UTC to get the brands' local time
+    # The false-alarm budget per bucket (`false_alarms_per_month` / buckets in a month), which
+    # the brand's own tail of surprise is calibrated to (`SurpriseTail`), over this many
+    # buckets of its history (a month of 5-minute buckets).
+    alarm_rate: float = 1.0 / 8640
+    calibration_buckets: int = 8640
 
     @property
     def alpha(self) -> float:
         return float(1.0 - 0.5 ** (1.0 / self.half_life_buckets))
+
+
+def alarm_rate_for_budget(false_alarms_per_month: float, bucket_seconds: float) -> float:
+    """The budget as a rate per bucket: what the brand's tail of surprise is calibrated to."""
+    return false_alarms_per_month * bucket_seconds / (30 * 86400)
 
 
 def p_value_for_budget(false_alarms_per_month: float, bucket_seconds: float) -> float:
@@ -103,6 +126,8 @@ class Baseline:
     excess: float = 0.0
     expected_sq: float = 0.0
     _factors: dict[tuple[int, bool], float] = field(default_factory=dict, compare=False, repr=False)
+    # The hourly rates as `hour_factor` last computed them (cleared with `_factors`).
+    _hours: tuple[SpikeRule, list[float]] | None = field(default=None, compare=False, repr=False)
 
     def learn(
         self,
@@ -125,6 +150,7 @@ class Baseline:
             self.excess = self.excess * decay + (count - expected) ** 2 - expected
             self.expected_sq = self.expected_sq * decay + expected * expected
         self._factors.clear()
+        self._hours = None
         if empty_before > 0:
             skipped = min(empty_before, 10 * int(rule.half_life_buckets))
             fade = decay**skipped
@@ -175,21 +201,24 @@ class Baseline:
     def hour_factor(self, hour: int, rule: SpikeRule = SpikeRule()) -> float:
         """The hour's rate against the day's average: the prior shape, replaced by the brand's
         own hourly rates in proportion to how much of them it has seen."""
-        k = rule.rhythm_prior_weight
-        offset = rule.day_shape_offset
-        total_w = sum(self.hourly_weight)
-        overall = sum(self.hourly_sum) / total_w if total_w > 0 else 0.0
-        rates = []
-        for h in range(HOURS):
-            prior = PRIOR_DAY_SHAPE[(h + offset) % HOURS] / _PRIOR_MEAN
-            if overall > 0:
-                rates.append(
-                    (self.hourly_sum[h] + k * prior * overall) / (self.hourly_weight[h] + k)
-                )
-            else:
-                rates.append(prior)
+        known = self._hours
+        if known is None or known[0] is not rule:
+            known = self._hours = (rule, self._hour_rates(rule))
+        rates = known[1]
         average = sum(rates) / HOURS
         return rates[hour] / average if average > 0 else 1.0
+
+    def _hour_rates(self, rule: SpikeRule) -> list[float]:
+        k = rule.rhythm_prior_weight
+        prior_shape = _prior_shape(rule.day_shape_offset)
+        total_w = sum(self.hourly_weight)
+        overall = sum(self.hourly_sum) / total_w if total_w > 0 else 0.0
+        if overall <= 0:
+            return list(prior_shape)
+        return [
+            (s + k * prior * overall) / (w + k)
+            for s, w, prior in zip(self.hourly_sum, self.hourly_weight, prior_shape, strict=True)
+        ]
 
     def week_factor(self, weekend: bool, rule: SpikeRule = SpikeRule()) -> float:
         """Weekend (or weekday) rate against the week's average; 1.0 until both are known."""
@@ -217,6 +246,7 @@ class Baseline:
         self.excess = round(self.excess, 6)
         self.expected_sq = round(self.expected_sq, 6)
         self._factors.clear()
+        self._hours = None
         return {
             "s": self.weighted_sum,
             "w": self.weight,
@@ -261,11 +291,16 @@ class SpikeVerdict:
 
 
 def spike_test(
-    count: int, baseline: Baseline, hour: int, rule: SpikeRule, weekend: bool = False
+    count: int,
+    baseline: Baseline,
+    hour: int,
+    rule: SpikeRule,
+    weekend: bool = False,
+    p_value: float | None = None,
 ) -> SpikeVerdict:
     """Minimum count, minimum ratio, then the negative-binomial tail against the baseline."""
     shape, mean = baseline.shape_and_mean(hour, rule, weekend)
-    return judge(count, shape, mean, rule)
+    return judge(count, shape, mean, rule, p_value)
 
 
 def threshold(shape: float, mean: float, rule: SpikeRule) -> int:
@@ -278,9 +313,176 @@ def threshold(shape: float, mean: float, rule: SpikeRule) -> int:
     return max(rule.min_count, math.ceil(rule.min_ratio * mean), tail)
 
 
-def judge(count: int, shape: float, mean: float, rule: SpikeRule) -> SpikeVerdict:
-    """The test itself against a predictive negative binomial (shape, mean)."""
+def judge(
+    count: int, shape: float, mean: float, rule: SpikeRule, p_value: float | None = None
+) -> SpikeVerdict:
+    """The test itself against a predictive negative binomial (shape, mean); the tail must be
+    below `p_value` (the brand's calibrated one, `SurpriseTail.p_value`), else the rule's."""
     if count < rule.min_count or count < rule.min_ratio * mean:
         return SpikeVerdict(False, count, mean, 1.0)
     p = negative_binomial_tail(count, shape, mean)
-    return SpikeVerdict(p < rule.p_value, count, mean, p)
+    return SpikeVerdict(p < (rule.p_value if p_value is None else p_value), count, mean, p)
+
+
+def smallest_spike(shape: float, mean: float, rule: SpikeRule, p_value: float) -> int:
+    """The smallest count `judge` calls a spike against (shape, mean) at `p_value`. It is
+    found with the same tail function (the tail falls as the count grows), so a count passes
+    `judge` exactly when it is at least this: a bucket's mentions are compared with it, and
+    the tail is evaluated a few times per bucket instead of once per mention."""
+    low = max(rule.min_count, math.ceil(rule.min_ratio * mean))
+    if negative_binomial_tail(low, shape, mean) < p_value:
+        return low
+    high = 2 * low
+    while negative_binomial_tail(high, shape, mean) >= p_value:
+        low, high = high, 2 * high
+        if high > 10**9:
+            return 10**9
+    while high - low > 1:  # `low` is not a spike, `high` is
+        middle = (low + high) // 2
+        if negative_binomial_tail(middle, shape, mean) < p_value:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def surprise(count: int, shape: float, mean: float) -> float:
+    """How surprising a bucket's count is: -log10 of its tail probability (0 when at most the
+    mean, 300 when the tail underflows)."""
+    if count <= mean:
+        return 0.0
+    p = negative_binomial_tail(count, shape, mean)
+    return -math.log10(p) if p > 1e-300 else 300.0
+
+
+# The brand's tail of surprise: buckets past p = 0.01 are its peaks (one per run of them, the
+# run's highest), the last `_TAIL_PEAKS` within `calibration_buckets` are kept. Until it has
+# some, the fit leans on a prior (`_TAIL_PRIOR_*`): peaks at the rate of an exact test, with a
+# tail twice as wide as an exact test's (real chatter is rarely as calm as the model).
+_TAIL_FLOOR = 2.0
+_TAIL_PEAKS = 100
+_TAIL_RUN_GAP = 12  # buckets between two peaks of one run (an hour of 5-minute buckets)
+_TAIL_BUILDING = 3  # a run this young (in buckets) is left out of the fit
+_TAIL_PRIOR_PEAKS = 4.0
+_TAIL_PRIOR_BUCKETS = 2016.0  # a week of 5-minute buckets
+_TAIL_SHAPE_MAX = 0.3
+_TAIL_CAP = 3.0
+# An exact test's excesses of -log10(p) are exponential with scale 1/ln 10 (0.43).
+_TAIL_PRIOR_SCALE = 1.0
+
+
+def _fit_excesses(excesses: list[float]) -> tuple[float, float]:
+    """(scale, shape) of a generalised Pareto tail fitted to these excesses by the method of
+    moments, shrunk towards the prior's scale by `_TAIL_PRIOR_PEAKS` peaks."""
+    runs = len(excesses)
+    total = math.fsum(excesses)
+    scale = (total + _TAIL_PRIOR_PEAKS * _TAIL_PRIOR_SCALE) / (runs + _TAIL_PRIOR_PEAKS)
+    shape = 0.0
+    if runs >= 8:
+        mean = total / runs
+        var = math.fsum((e - mean) ** 2 for e in excesses) / (runs - 1)
+        if var > 0:
+            shape = min(_TAIL_SHAPE_MAX, max(0.0, 0.5 * (1.0 - scale * scale / var)))
+            scale *= 1.0 - shape
+    return scale, shape
+
+
+@dataclass
+class SurpriseTail:
+    """How surprising the brand's own buckets get, so its false-alarm budget holds whatever its
+    tail: peaks over a threshold, as in SPOT (Siffer et al., KDD 2017).
+
+    Each closed bucket's surprise (-log10 of its tail probability against the baseline, all
+    its concerning mentions counted, stories' too) is folded in. Over `_TAIL_FLOOR` it is a
+    peak; a run of such buckets (a story, a bot's hour) is one peak, its highest. The peaks'
+    excesses are fitted with a generalised Pareto tail (method of moments, shape in
+    [0, `_TAIL_SHAPE_MAX`]), and the surprise a bucket needs is the level the fit says is
+    passed at `alarm_rate` runs per bucket (never laxer than the rule's p-value). Real
+    chatter's tail is heavier than the negative binomial's, by a different amount for each
+    brand: the fit measures by how much. The state is bounded: at most `_TAIL_PEAKS` peaks,
+    none older than `calibration_buckets`.
+    """
+
+    seen: int = 0
+    last_over: int = -(10**9)  # the bucket of the last surprise over the floor
+    run_cap: float = 0.0  # the most the current run's peak counts for (see `learn`)
+    # (bucket, excess over the floor) of each run's peak, oldest first.
+    peaks: list[tuple[int, float]] = field(default_factory=list)
+    _limit: float | None = field(default=None, compare=False, repr=False)
+    _fit: tuple[Any, float, float] | None = field(default=None, compare=False, repr=False)
+
+    def learn(self, bucket: int, value: float, rule: SpikeRule, empty_after: int = 0) -> None:
+        """Fold in a closed bucket's surprise, then `empty_after` empty buckets.
+
+        A peak counts only up to `_TAIL_CAP` times the excess a spike needed when its run
+        began: one story far past the limit must not hide the next one for a month."""
+        if value > _TAIL_FLOOR:
+            peaks = self.peaks
+            if peaks and bucket - self.last_over <= _TAIL_RUN_GAP:
+                excess = round(min(value - _TAIL_FLOOR, self.run_cap), 4)
+                if excess > peaks[-1][1]:
+                    peaks[-1] = (peaks[-1][0], excess)
+            else:
+                needed = max(self.limit(bucket, rule), -math.log10(rule.p_value))
+                self.run_cap = round(_TAIL_CAP * (needed - _TAIL_FLOOR), 4)
+                peaks.append((bucket, round(min(value - _TAIL_FLOOR, self.run_cap), 4)))
+                del peaks[:-_TAIL_PEAKS]
+            self.last_over = bucket
+        self.seen += 1 + empty_after
+        self._limit = None
+        oldest = bucket + empty_after - rule.calibration_buckets
+        while self.peaks and self.peaks[0][0] < oldest:
+            del self.peaks[0]
+
+    def limit(self, bucket: int, rule: SpikeRule) -> float:
+        """The surprise a bucket must pass for runs like it to come at `alarm_rate`."""
+        if self._limit is not None:
+            return self._limit
+        peaks = self.peaks
+        building = bucket - peaks[-1][0] < _TAIL_BUILDING if peaks else False
+        if building and bucket - self.last_over <= _TAIL_RUN_GAP:
+            # A run in its first buckets is left out: a story must not raise the bar while
+            # it builds (a long run is the brand's way, and counts).
+            peaks = peaks[:-1]
+        n = float(min(self.seen, rule.calibration_buckets))
+        if len(peaks) >= _TAIL_PEAKS:
+            n = min(n, float(bucket - peaks[0][0]))
+        runs = len(peaks)
+        # Rate of runs past the floor, with a week at the rate of an exact test as the prior.
+        rate = (runs + _TAIL_PRIOR_BUCKETS * 10**-_TAIL_FLOOR) / (n + _TAIL_PRIOR_BUCKETS)
+        # Peaks only ever change at the ends, so the ends and the length say which they are.
+        key = (runs, peaks[0], peaks[-1]) if peaks else None
+        if self._fit is None or self._fit[0] != key:
+            self._fit = (key, *_fit_excesses([e for _, e in peaks]))
+        _, scale, shape = self._fit
+        ratio = max(1.0, rate / rule.alarm_rate)
+        if shape > 1e-6:
+            level = _TAIL_FLOOR + scale / shape * (math.pow(ratio, shape) - 1.0)
+        else:
+            level = _TAIL_FLOOR + scale * math.log(ratio)
+        self._limit = level
+        return level
+
+    def p_value(self, bucket: int, rule: SpikeRule) -> float:
+        """The p-value a spike must be below: the rule's, or stricter where the brand's own
+        tail is heavier than the test assumes."""
+        return min(rule.p_value, math.pow(10.0, -self.limit(bucket, rule)))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "n": self.seen,
+            "last": self.last_over,
+            "cap": self.run_cap,
+            "peaks": [list(p) for p in self.peaks],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> SurpriseTail:
+        if not data:
+            return cls()
+        return cls(
+            seen=int(data.get("n", 0)),
+            last_over=int(data.get("last", -(10**9))),
+            run_cap=float(data.get("cap", 0.0)),
+            peaks=[(int(b), float(e)) for b, e in data.get("peaks", [])],
+        )

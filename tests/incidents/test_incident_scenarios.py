@@ -70,6 +70,8 @@ def test_a_storm_that_changes_its_words_is_one_conduct_incident(settings: Settin
 def test_an_outage_and_a_leak_at_once_are_two_incidents(settings: Settings) -> None:
     result = scenario_backtest(settings, "two-stories")
     _assert_stories_met(result)
+    # Comfortably within the ten minutes: each story names itself within its first posts.
+    assert all(s["delay_seconds"] < 6 * 60 for s in result["stories"].values()), result["stories"]
     types = {row["labels"][0]: row["type"] for row in result["incidents"]}
     assert types == {"voxa-outage": "outage/service down", "voxa-leak": "privacy/data breach"}
 
@@ -109,11 +111,12 @@ def test_the_command_reports_a_scenario_as_json(tmp_path: Path) -> None:
 
 def test_nab_calm_days_and_labelled_windows(settings: Settings) -> None:
     """Real tweet counts of three quieter companies (every tweet counted as concerning, the
-    worst case): most labelled windows are found, and false alarms (real but unlabelled
-    bursts among them) stay at the level docs/incidents.md reports, not above it."""
+    worst case): false alarms (real but unlabelled bursts among them) stay within the budget
+    of about one per brand per month, and the labelled windows found stay at the level
+    docs/incidents.md reports (PFE's, a dozen tweets against none, are below any budget)."""
     folder = shared_path("data", "nab_twitter_volume")
     result = nab_backtest(folder, detection_rules(settings), ["CVS", "IBM", "PFE"])
     totals = result["totals"]
     assert totals["windows"] == 9
-    assert totals["detected"] >= 6
-    assert totals["false_alarms_per_brand_week"] <= 3.0
+    assert totals["detected"] >= 4
+    assert totals["false_alarms_per_brand_week"] <= 0.3
