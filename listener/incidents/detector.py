@@ -10,8 +10,9 @@ a short pool of recent concerning mentions that belong to no incident yet. A men
    site): the reach rule; else
 3. counts towards the bucket; when the concerning count is a spike (negative-binomial tail
    below the brand's calibrated p-value, minimum count and ratio, over the current bucket or
-   the last three), or all mentions spike with a high concerning share, the spike's related
-   mentions open an incident: the volume rule. The p-value is calibrated to the brand's own
+   the last three), or all mentions spike with a high concerning share, the spike's pooled
+   mentions open an incident (all of them but those plainly about another kind of trouble
+   than the story): the volume rule. The p-value is calibrated to the brand's own
    tail of bucket surprise (`spike.SurpriseTail`), so the false-alarm budget holds on real
    traffic, which is heavier-tailed than the negative binomial.
 
@@ -742,9 +743,19 @@ class Detector:
         related = [
             o for o in state.pool if self._similarity(state, o, probe) >= self.rules.join_weight
         ]
-        if by_volume and len(related) < 2:
-            # The spike itself is the story (many unrelated-looking complaints at once).
-            related = list(state.pool)
+        if by_volume:
+            # The burst that made the spike is the story, whatever words its posts use: every
+            # pooled mention (the pool holds the spike's buckets) joins, unless it plainly
+            # names another kind of trouble than the seed and its related mentions (an
+            # outage's first posts, pooled while a leak opens, stay out for their own story).
+            for o in sorted(related, key=lambda o: (o.at, o.mention_id)):
+                probe.add(o, self.rules.risk_threshold)
+            close = {o.mention_id for o in related}
+            related += [
+                o
+                for o in state.pool
+                if o.mention_id not in close and not self._another_story(o, probe)
+            ]
         chosen = {o.mention_id for o in related}
         state.pool = [o for o in state.pool if o.mention_id not in chosen]
         profile = IncidentProfile.starting_with(seed, self.rules.risk_threshold)

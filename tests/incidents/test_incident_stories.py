@@ -161,6 +161,55 @@ def test_a_burst_is_one_story_even_when_its_words_change_and_it_ends_with_the_bu
     assert more == [] and profile.mention_count == len(incidents[0].joined)
 
 
+LEAK = [
+    "Voxa leaked customers phone numbers in a data breach",
+    "data breach at Voxa, my phone number leaked online",
+    "Voxa phone numbers leaked, data breach confirmed?",
+    "my number was in the Voxa data breach, leaked everywhere",
+]
+ASIDES = ["wow", "ugh", "omg", "smh", "honestly", "unreal", "shocking", "awful", "grim", "sad"]
+
+
+def test_the_burst_that_opens_a_story_is_in_it_and_a_different_story_at_once_is_not() -> None:
+    """A spike's pooled posts join the incident it opens, even one sharing no word with the
+    post that opened it (its author's replies are held with the rest); a post plainly about
+    another kind of trouble stays out, for its own incident."""
+    start = T0 + timedelta(hours=30)
+    # People say it in their own words (identical texts would be copies, counted once).
+    leak = [
+        post(
+            start + timedelta(seconds=12 * i),
+            f"{LEAK[i % 4]} {ASIDES[i % 10]} {ASIDES[(3 * i + 1) % 10]}",
+            upset=True,
+        )
+        for i in range(40)
+    ]
+    # One of the first to complain, in words no other post of the story uses.
+    early = post(
+        start + timedelta(seconds=20), "how could you let this happen, furious", upset=True
+    )
+    # An outage reported in the same minutes: its first post is pooled when the leak opens.
+    outage = [
+        post(
+            start + timedelta(seconds=25 + 30 * i),
+            f"{COMPLAINTS[i % 5]} {ASIDES[(7 * i + 3) % 10]} {ASIDES[(i + 2) % 10]}",
+            upset=True,
+        )
+        for i in range(30)
+    ]
+    items = [*calm_day(T0), *leak, early, *outage]
+    ids = {(o.at, o.text): n for n, o in enumerate(sorted(items, key=lambda o: o.at), start=1)}
+
+    def members(batch: list[Observation]) -> set[int]:
+        return {ids[(o.at, o.text)] for o in batch}
+
+    incidents = run(Detector(DetectionRules()), BrandState(), items)
+    by_type = {i.profile.type.value: set(i.joined) for i in incidents}
+    assert sorted(by_type) == ["outage/service down", "privacy/data breach"]
+    assert by_type["privacy/data breach"] == members([*leak, early])
+    assert by_type["outage/service down"] == members(outage)
+
+
 def test_the_state_with_copies_and_bursts_survives_json() -> None:
     detector = Detector(DetectionRules())
     state = BrandState()
