@@ -206,6 +206,9 @@ def _nab_figures(series: NabSeries, opened: list[datetime]) -> dict[str, Any]:
         "detected": sum(1 for f in found if f["detected_at"]),
         "false_alarms": len(false),
         "false_alarms_per_week": round(len(false) / weeks, 3),
+        # When each false alarm opened, in days since the series' first bucket: whether they
+        # bunch while the brand is young or come at any time.
+        "false_alarm_times": [round((t - first).total_seconds() / 86400, 2) for t in false],
         "weeks": round(weeks, 2),
     }
 

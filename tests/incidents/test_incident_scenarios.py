@@ -120,3 +120,7 @@ def test_nab_calm_days_and_labelled_windows(settings: Settings) -> None:
     assert totals["windows"] == 9
     assert totals["detected"] >= 4
     assert totals["false_alarms_per_brand_week"] <= 0.3
+    for figures in result["series"].values():  # each false alarm says when, in days
+        times = figures["false_alarm_times"]
+        assert len(times) == figures["false_alarms"]
+        assert all(0 <= t <= 56 for t in times) and times == sorted(times)
