@@ -104,14 +104,31 @@ class StatementWriter:
         ]
 
     def _check(self) -> None:
-        sample = BrandSettings(
-            name="Sample", terms=["Sample"], updates_url="https://example.org/status"
-        )
+        """Render every statement and crisis reply, in every language that has its own, so a
+        template that cannot render or does not name the brand stops start-up, not a crisis."""
         at = datetime(2026, 1, 1)
-        for channel in Channel:
-            for kind in IncidentType:
-                self.statement(sample, kind.value, at, channel)
-            self.reply(sample, "@someone", channel, "https://example.org/s/1")
+        for language in self._languages():
+            sample = BrandSettings(
+                name="Sample",
+                terms=["Sample"],
+                language=language,
+                updates_url="https://example.org/status",
+            )
+            for channel in Channel:
+                for kind in IncidentType:
+                    self.statement(sample, kind.value, at, channel)
+                self.reply(sample, "@someone", channel, "https://example.org/s/1")
+
+    def _languages(self) -> list[str]:
+        """English, and each language with a statement or crisis reply of its own."""
+        found = {
+            name.split("/")[1]
+            for name in self._env.list_templates()
+            if name.count("/") == 2
+            and name.startswith("outreach/")
+            and name.rsplit("/", 1)[1].startswith("statement")
+        }
+        return [BASE_LANGUAGE, *sorted(found - {BASE_LANGUAGE})]
 
     def _render(
         self, base: str, brand: BrandSettings, context: object, channel: Channel

@@ -7,11 +7,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from listener.domain import Channel, Draft, DraftKind, DraftStatus, Statement, StatementStatus
-from listener.errors import InvalidTransition, NotAllowed
+from listener.errors import InvalidTransition, NotAllowed, SettingsError
 from listener.outreach.crisis import (
     Approvals,
     ApprovalStep,
@@ -190,11 +191,9 @@ def test_hostile_brand_and_incident_text_stays_text(writer: StatementWriter) -> 
 
 
 def test_a_brand_may_have_its_own_statement_and_a_language_its_own(
-    tmp_path: object, writer: StatementWriter
+    tmp_path: Path, writer: StatementWriter
 ) -> None:
-    from pathlib import Path
-
-    folder = Path(str(tmp_path))
+    folder = tmp_path
     (folder / "outreach" / "es").mkdir(parents=True)
     (folder / "outreach" / f"statement.{brand_slug('Skyline Air')}.txt.j2").write_text(
         "{{ c.brand }} is on it: {{ c.type_label }}. {{ c.updates_url }}"
@@ -212,12 +211,41 @@ def test_a_brand_may_have_its_own_statement_and_a_language_its_own(
     assert own.statement(es, "other", AT, Channel.X)[0] == "es/statement"
 
 
-def test_a_statement_template_that_does_not_name_the_brand_stops_start_up(tmp_path: object) -> None:
-    from pathlib import Path
+@pytest.mark.parametrize(
+    ("language", "brand_name", "says"),
+    [
+        ("es", "Nimbus Mobile", "datos personales de clientes"),
+        ("zh", "Nimbus Mobile", "客户个人信息"),
+        ("zh", "云移动", "客户个人信息"),
+    ],
+)
+def test_spanish_and_chinese_statements_ship_and_name_the_brand(
+    writer: StatementWriter, language: str, brand_name: str, says: str
+) -> None:
+    brand = BrandSettings(
+        name=brand_name, terms=[brand_name], language=language, updates_url="https://s.example"
+    )
+    for channel in Channel:
+        name, text = writer.statement(brand, "privacy/data breach", AT, channel)
+        assert name == f"{language}/statement"
+        assert brand_name in text and says in text and "https://s.example" in text
+        assert "personal data" not in text  # not the English wording
+        assert len(text) <= {Channel.X: 280, Channel.EMAIL: 5000, Channel.MANUAL: 2000}[channel]
+        name, reply = writer.reply(brand, "@dana", channel, "https://x.example/s/1")
+        assert name == f"{language}/statement_reply" and brand_name in reply
 
-    from listener.errors import SettingsError
 
-    folder = Path(str(tmp_path))
+def test_a_language_statement_that_does_not_name_the_brand_stops_start_up(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "outreach" / "fr").mkdir(parents=True)
+    (tmp_path / "outreach" / "fr" / "statement.txt.j2").write_text("Nous enquêtons.")
+    with pytest.raises(SettingsError, match=r"fr/statement\.txt\.j2 does not name the brand"):
+        StatementWriter(tmp_path)
+
+
+def test_a_statement_template_that_does_not_name_the_brand_stops_start_up(tmp_path: Path) -> None:
+    folder = tmp_path
     (folder / "outreach").mkdir()
     (folder / "outreach" / "statement.txt.j2").write_text("We are looking into it.")
     with pytest.raises(SettingsError, match="does not name the brand"):
