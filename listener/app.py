@@ -25,6 +25,7 @@ from listener.ops import Ops, build_ops
 from listener.outreach.dispatch import Dispatcher
 from listener.outreach.drafting import Drafter
 from listener.outreach.publishers.base import Publisher
+from listener.outreach.statement_text import StatementWriter
 from listener.outreach.steps import build_outreach
 from listener.pipeline import AfterStore, Pipeline, PollReport
 from listener.scoring.base import Scorer
@@ -103,9 +104,11 @@ class Listener:
 
 
 def check_templates(settings: Settings) -> None:
-    """Raise SettingsError if the reply templates (built-in or overrides) cannot be used."""
+    """Raise SettingsError if the reply or holding-statement templates (built-in or overrides)
+    cannot be used: the service finds out as it starts, not in the middle of an incident."""
     if settings.outreach.enabled:
         Drafter(settings.templates_override(), settings.outreach)
+        StatementWriter(settings.templates_override())
 
 
 def make_listener(

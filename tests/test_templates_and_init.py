@@ -111,3 +111,15 @@ def test_run_refuses_bad_templates_before_writing_anything(tmp_path: Path) -> No
     refused = run_listener("run", cwd=tmp_path)
     assert refused.returncode == 2 and "is not a folder" in refused.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.toml"]
+
+
+def test_run_refuses_a_statement_that_does_not_name_the_brand_as_it_starts(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "mine" / "outreach").mkdir(parents=True)
+    (tmp_path / "mine" / "outreach" / "statement.txt.j2").write_text("We are looking into it.")
+    write_settings(tmp_path, 'templates_dir = "mine"')
+    refused = run_listener("run", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "statement.txt.j2 does not name the brand" in refused.stderr
+    assert not (tmp_path / "listener.db").exists()
