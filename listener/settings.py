@@ -351,7 +351,7 @@ class IncidentSettings(_Section):
     # Unset: derived from `false_alarms_per_month` and the number of buckets tested.
     p_value: float | None = Field(default=None, gt=0.0, lt=1.0)
     false_alarms_per_month: float = Field(default=1.0, gt=0.0)
-    # How much of a brand's own history the budget is calibrated on (its tail of surprise).
+    # How much of a brand's own history the budget is calibrated on (its tail of lift).
     calibration_window: Duration = timedelta(days=30)
     reach_followers: int = Field(default=100_000, ge=0)
     reach_incident_risk: float = Field(default=0.6, ge=0.0, le=1.0)

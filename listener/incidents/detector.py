@@ -9,12 +9,13 @@ a short pool of recent concerning mentions that belong to no incident yet. A men
 2. opens an incident on its own when it is risky and has reach (a large following or a news
    site): the reach rule; else
 3. counts towards the bucket; when the concerning count is a spike (negative-binomial tail
-   below the brand's calibrated p-value, minimum count and ratio, over the current bucket or
-   the last three), or all mentions spike with a high concerning share, the spike's pooled
-   mentions open an incident (all of them but those plainly about another kind of trouble
-   than the story): the volume rule. The p-value is calibrated to the brand's own
-   tail of bucket surprise (`spike.SurpriseTail`), so the false-alarm budget holds on real
-   traffic, which is heavier-tailed than the negative binomial.
+   below the rule's p-value, minimum count and ratio, and as many times the usual as the
+   brand's calibration asks, over the current bucket or the last three), or all mentions
+   spike with a high concerning share, the spike's pooled mentions open an incident (all of
+   them but those plainly about another kind of trouble than the story): the volume rule.
+   How many times the usual is calibrated to the brand's own tail of bucket lift
+   (`spike.LiftTail`), so the false-alarm budget holds on real traffic, which is far
+   burstier than the negative binomial.
 
 An incident's severity is recomputed as mentions join; a rise is recorded as an escalation,
 which is what the caller turns into an alert: one alert per opening and per level, never one
@@ -38,14 +39,15 @@ from listener.incidents.model import (
 )
 from listener.incidents.spike import (
     Baseline,
+    LiftTail,
     SpikeRule,
     SpikeVerdict,
-    SurpriseTail,
     alarm_rate_for_budget,
     judge,
+    least_count,
+    lift,
     p_value_for_budget,
     smallest_spike,
-    surprise,
     threshold,
 )
 from listener.incidents.terms import TermStats, read
@@ -204,7 +206,7 @@ class BrandState:
     base_total: Baseline = field(default_factory=Baseline)
     base_concerning: Baseline = field(default_factory=Baseline)
     # How surprising the brand's buckets get: calibrates the spike test to its own tail.
-    tail: SurpriseTail = field(default_factory=SurpriseTail)
+    tail: LiftTail = field(default_factory=LiftTail)
     terms: TermStats = field(default_factory=TermStats)
     pool: list[Observation] = field(default_factory=list)
     last_volume_open: datetime | None = None
@@ -220,9 +222,9 @@ class BrandState:
     # lets `Detector._trim_pool` skip the pool when nothing in it can have expired.
     settled: dict[int, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
     pool_floor: datetime | None = field(default=None, compare=False, repr=False)
-    # The smallest spike count for each (shape, mean, p-value) tested in the current bucket
+    # The smallest spike count for each (shape, mean, p-value, lift) tested in the current bucket
     # (see `Detector._judge`); derived from the saved state, so not saved.
-    cuts: dict[tuple[float, float, float], int] = field(
+    cuts: dict[tuple[float, float, float, float], int] = field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -279,7 +281,7 @@ class BrandState:
             recent=[int(v) for v in data.get("recent", [])],
             base_total=Baseline.from_json(data.get("base_total")),
             base_concerning=Baseline.from_json(data.get("base_concerning")),
-            tail=SurpriseTail.from_json(data.get("tail")),
+            tail=LiftTail.from_json(data.get("tail")),
             terms=TermStats.from_json(data.get("terms")),
             pool=pool,
             last_volume_open=datetime.fromisoformat(last) if last else None,
@@ -456,10 +458,7 @@ class Detector:
             window = state.burst_now + sum(state.burst[: n - 1])
             state.tail.learn(
                 state.bucket,
-                max(
-                    surprise(state.burst_now, shape, usual),
-                    surprise(window, shape * n, usual * n),
-                ),
+                max(lift(state.burst_now, usual), lift(window, usual * n)),
                 spike,
                 empty_after=gap,
             )
@@ -505,35 +504,39 @@ class Detector:
         """A spike of concerning mentions that is sustained: a story builds over buckets, while
         a bot's scheduled burst or one viral post fills one bucket and is gone. The bucket
         fires when the bucket before was already raised (or at once when the count is beyond
-        doubt: a thousand times past the p-value); the last few buckets together fire
+        doubt: twice what the brand's calibration asks); the last few buckets together fire
         when at least two of them were raised; all mentions fire with a concerning share.
 
         A story that says what it is needs less: when `min_count` authors of the last few
         buckets name the same kind of trouble as this post ("data breach", "is down"), the
         bucket or the last few buckets fire at once, at `_NAMED_EASING` times the rule's
-        p-value (the brand's calibration measures its counts' tail, not its texts')."""
+        p-value, whatever the brand's calibrated lift (which measures its counts, not its
+        texts)."""
         spike = self.rules.spike
         hour, weekend = moment.hour, moment.weekday() >= 5
         shape, mean = state.base_concerning.shape_and_mean(hour, spike, weekend)
         raised = max(2.0, spike.min_ratio * mean)
         previous = state.recent[0] if state.recent else 0
-        p_value = state.tail.p_value(state.bucket, spike)
+        p_value = spike.p_value
+        level = state.tail.limit(state.bucket, spike)
         window = state.concerning + sum(state.recent)
         counts = [state.concerning, *state.recent]
         # The last few buckets together, against as many buckets' worth of baseline.
         n = len(counts)
         if state.base_concerning.weight >= spike.prior_buckets:
             # Counts alone say nothing until the level is the brand's own (see `_roll`).
-            verdict = self._judge(state, state.concerning, shape, mean, p_value)
-            if verdict and (previous >= raised or verdict.p_value < p_value * _EXTREME):
+            verdict = self._judge(state, state.concerning, shape, mean, p_value, level)
+            if verdict and (
+                previous >= raised or lift(state.concerning, mean) >= level + _EXTREME_LIFT
+            ):
                 return verdict
             if window > state.concerning and sum(1 for c in counts if c >= raised) >= 2:
-                verdict = self._judge(state, window, shape * n, mean * n, p_value)
+                verdict = self._judge(state, window, shape * n, mean * n, p_value, level)
                 if verdict:
                     return verdict
             if previous >= raised and state.concerning >= self.rules.min_share * state.total:
                 shape_t, mean_t = state.base_total.shape_and_mean(hour, spike, weekend)
-                verdict = self._judge(state, state.total, shape_t, mean_t, p_value)
+                verdict = self._judge(state, state.total, shape_t, mean_t, p_value, level)
                 if verdict:
                     return verdict
         named = spike.p_value * _NAMED_EASING
@@ -552,17 +555,26 @@ class Detector:
         return None
 
     def _judge(
-        self, state: BrandState, count: int, shape: float, mean: float, p_value: float
+        self,
+        state: BrandState,
+        count: int,
+        shape: float,
+        mean: float,
+        p_value: float,
+        level: float = 0.0,
     ) -> SpikeVerdict | None:
-        """`judge`'s verdict when it is a spike, else None; the tail is read once the count
-        reaches the bucket's smallest spike (found once per bucket and test)."""
+        """`judge`'s verdict when it is a spike at least `level` (decades of lift) above the
+        mean, else None; the tail is read once the count reaches the bucket's smallest spike
+        (found once per bucket and test)."""
         spike = self.rules.spike
         if count < spike.min_count or count < spike.min_ratio * mean:
             return None
-        key = (shape, mean, p_value)
+        key = (shape, mean, p_value, level)
         need = state.cuts.get(key)
         if need is None:
-            need = state.cuts[key] = smallest_spike(shape, mean, spike, p_value)
+            need = state.cuts[key] = max(
+                smallest_spike(shape, mean, spike, p_value), least_count(mean, level)
+            )
         if count < need:
             return None
         return judge(count, shape, mean, spike, p_value)
@@ -795,7 +807,9 @@ class Detector:
         state.pool_floor = min((o.at for o in kept), default=None)
 
 
-_EXTREME = 1e-3
+# A bucket fires on its own, without a raised bucket before it, at this much lift (in
+# decades) past what the brand's calibration asks: twice the count a spike needs.
+_EXTREME_LIFT = 0.3
 _NAMED_EASING = 10.0
 _MILESTONES = frozenset({10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000})
 

@@ -13,9 +13,10 @@ plain prior shape (quiet nights, busy days, weekends like weekdays) that the bra
 history replaces as it accumulates, so the morning ramp is not a spike on day one, and on
 day thirty the brand's own rhythm is used.
 
-How small the tail must be is each brand's own: real chatter is heavier-tailed than the
-negative binomial, so `SurpriseTail` learns how surprising the brand's buckets get and sets
-the p-value that keeps runs of spikes to the false-alarm budget (`alarm_rate`).
+A spike must also stand out from the brand's own history: real chatter is far burstier than
+any count model of it, by a different amount for each brand, so `LiftTail` learns how many
+times its usual the brand's buckets reach and sets the lift that keeps runs of spikes to the
+false-alarm budget (`alarm_rate`).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class SpikeRule:
     rhythm_prior_weight: float = 12.0
     day_shape_offset: int = 0  # hours to add to UTC to get the brands' local time
     # The false-alarm budget per bucket (`false_alarms_per_month` / buckets in a month), which
-    # the brand's own tail of surprise is calibrated to (`SurpriseTail`), over this many
+    # the brand's own tail of lift is calibrated to (`LiftTail`), over this many
     # buckets of its history (a month of 5-minute buckets).
     alarm_rate: float = 1.0 / 8640
     calibration_buckets: int = 8640
@@ -92,7 +93,7 @@ class SpikeRule:
 
 
 def alarm_rate_for_budget(false_alarms_per_month: float, bucket_seconds: float) -> float:
-    """The budget as a rate per bucket: what the brand's tail of surprise is calibrated to."""
+    """The budget as a rate per bucket: what the brand's tail of lift is calibrated to."""
     return false_alarms_per_month * bucket_seconds / (30 * 86400)
 
 
@@ -317,7 +318,7 @@ def judge(
     count: int, shape: float, mean: float, rule: SpikeRule, p_value: float | None = None
 ) -> SpikeVerdict:
     """The test itself against a predictive negative binomial (shape, mean); the tail must be
-    below `p_value` (the brand's calibrated one, `SurpriseTail.p_value`), else the rule's."""
+    below `p_value` when given, else the rule's."""
     if count < rule.min_count or count < rule.min_ratio * mean:
         return SpikeVerdict(False, count, mean, 1.0)
     p = negative_binomial_tail(count, shape, mean)
@@ -346,73 +347,82 @@ def smallest_spike(shape: float, mean: float, rule: SpikeRule, p_value: float) -
     return high
 
 
-def surprise(count: int, shape: float, mean: float) -> float:
-    """How surprising a bucket's count is: -log10 of its tail probability (0 when at most the
-    mean, 300 when the tail underflows)."""
+def lift(count: float, mean: float) -> float:
+    """How many times the usual a count is, in decades (log10 of count over mean), with a
+    pseudo-count of one mention on each side so that a few mentions against almost none do not
+    read as a thousandfold (0 when at most the mean).
+
+    The brand's calibration is learnt on this rather than on the tail probability: how far
+    above its usual a brand's chatter goes is a stable trait of the brand, while a tail
+    probability depends on how well the count model fits, and far in the tail (a burst of 300
+    against 6) it swings by hundreds of decades with the model's burstiness estimate."""
     if count <= mean:
         return 0.0
-    p = negative_binomial_tail(count, shape, mean)
-    return -math.log10(p) if p > 1e-300 else 300.0
+    return math.log10((count + _LIFT_PSEUDO) / (mean + _LIFT_PSEUDO))
 
 
-# The brand's tail of surprise: buckets past p = 0.01 are its peaks (one per run of them, the
-# run's highest), the last `_TAIL_PEAKS` within `calibration_buckets` are kept. Until it has
-# some, the fit leans on a prior (`_TAIL_PRIOR_*`): peaks at the rate of an exact test, with a
-# tail twice as wide as an exact test's (real chatter is rarely as calm as the model).
-_TAIL_FLOOR = 2.0
+def least_count(mean: float, level: float) -> int:
+    """The smallest count whose `lift` over `mean` is at least `level`."""
+    count = math.ceil((mean + _LIFT_PSEUDO) * math.pow(10.0, level) - _LIFT_PSEUDO)
+    while count > mean and lift(count, mean) < level:  # rounding at the boundary
+        count += 1
+    return max(1, count)
+
+
+# The brand's tail of lift: buckets more than `_TAIL_FLOOR` decades above the usual (about
+# 1.4 times) are its peaks (one per run of them, the run's highest); the last `_TAIL_PEAKS`
+# within `calibration_buckets` are kept. Until it has some, the fit leans on a prior
+# (`_TAIL_PRIOR_*`): a run past the floor in one bucket of a hundred, peaks reaching past it
+# by `_TAIL_PRIOR_SCALE` decades on average, worth `_TAIL_PRIOR_PEAKS` peaks and a week.
+_LIFT_PSEUDO = 1.0
+_TAIL_FLOOR = 0.15
 _TAIL_PEAKS = 100
 _TAIL_RUN_GAP = 12  # buckets between two peaks of one run (an hour of 5-minute buckets)
 _TAIL_BUILDING = 3  # a run this young (in buckets) is left out of the fit
+_TAIL_PRIOR_RATE = 0.01
 _TAIL_PRIOR_PEAKS = 4.0
 _TAIL_PRIOR_BUCKETS = 2016.0  # a week of 5-minute buckets
-_TAIL_SHAPE_MAX = 0.3
+_TAIL_PRIOR_SCALE = 0.15
 _TAIL_CAP = 3.0
-# An exact test's excesses of -log10(p) are exponential with scale 1/ln 10 (0.43).
-_TAIL_PRIOR_SCALE = 1.0
+# The saved tail's units; a tail saved in other units (an earlier version's) starts afresh.
+_TAIL_VERSION = 2
 
 
-def _fit_excesses(excesses: list[float]) -> tuple[float, float]:
-    """(scale, shape) of a generalised Pareto tail fitted to these excesses by the method of
-    moments, shrunk towards the prior's scale by `_TAIL_PRIOR_PEAKS` peaks."""
-    runs = len(excesses)
+def _fit_scale(excesses: list[float]) -> float:
+    """The mean excess of the peaks over the floor, shrunk towards the prior's by
+    `_TAIL_PRIOR_PEAKS` peaks: the scale of an exponential tail. (A generalised Pareto shape
+    fitted on a few dozen peaks swung the level more than it mended the fit, on real traffic.)"""
     total = math.fsum(excesses)
-    scale = (total + _TAIL_PRIOR_PEAKS * _TAIL_PRIOR_SCALE) / (runs + _TAIL_PRIOR_PEAKS)
-    shape = 0.0
-    if runs >= 8:
-        mean = total / runs
-        var = math.fsum((e - mean) ** 2 for e in excesses) / (runs - 1)
-        if var > 0:
-            shape = min(_TAIL_SHAPE_MAX, max(0.0, 0.5 * (1.0 - scale * scale / var)))
-            scale *= 1.0 - shape
-    return scale, shape
+    return (total + _TAIL_PRIOR_PEAKS * _TAIL_PRIOR_SCALE) / (len(excesses) + _TAIL_PRIOR_PEAKS)
 
 
 @dataclass
-class SurpriseTail:
-    """How surprising the brand's own buckets get, so its false-alarm budget holds whatever its
-    tail: peaks over a threshold, as in SPOT (Siffer et al., KDD 2017).
+class LiftTail:
+    """How far above its usual the brand's own buckets go, so that its false-alarm budget
+    holds whatever its traffic is like: peaks over a threshold, as in SPOT (Siffer et al.,
+    KDD 2017), on the buckets' `lift`.
 
-    Each closed bucket's surprise (-log10 of its tail probability against the baseline, all
-    its concerning mentions counted, stories' too) is folded in. Over `_TAIL_FLOOR` it is a
-    peak; a run of such buckets (a story, a bot's hour) is one peak, its highest. The peaks'
-    excesses are fitted with a generalised Pareto tail (method of moments, shape in
-    [0, `_TAIL_SHAPE_MAX`]), and the surprise a bucket needs is the level the fit says is
-    passed at `alarm_rate` runs per bucket (never laxer than the rule's p-value). Real
-    chatter's tail is heavier than the negative binomial's, by a different amount for each
-    brand: the fit measures by how much. The state is bounded: at most `_TAIL_PEAKS` peaks,
-    none older than `calibration_buckets`.
+    Each closed bucket's lift (all its concerning mentions counted, stories' too, the bucket
+    alone and with the ones before it) is folded in. Over `_TAIL_FLOOR` it is a peak; a run of
+    such buckets (a story, a bot's hour) is one peak, its highest. The peaks' excesses over
+    the floor are fitted with an exponential tail, and the lift a spike needs is the level the
+    fit says is passed at `alarm_rate` runs per bucket. A brand whose chatter jumps to five
+    times its usual every other day needs more than one whose busiest hour is twice its usual:
+    the fit measures which. The count test's p-value still applies as well, so a quiet
+    brand's few mentions are judged by the count model. The state is bounded: at most
+    `_TAIL_PEAKS` peaks, none older than `calibration_buckets`.
     """
 
     seen: int = 0
-    last_over: int = -(10**9)  # the bucket of the last surprise over the floor
+    last_over: int = -(10**9)  # the bucket of the last lift over the floor
     run_cap: float = 0.0  # the most the current run's peak counts for (see `learn`)
     # (bucket, excess over the floor) of each run's peak, oldest first.
     peaks: list[tuple[int, float]] = field(default_factory=list)
     _limit: float | None = field(default=None, compare=False, repr=False)
-    _fit: tuple[Any, float, float] | None = field(default=None, compare=False, repr=False)
+    _fit: tuple[Any, float] | None = field(default=None, compare=False, repr=False)
 
     def learn(self, bucket: int, value: float, rule: SpikeRule, empty_after: int = 0) -> None:
-        """Fold in a closed bucket's surprise, then `empty_after` empty buckets.
+        """Fold in a closed bucket's lift, then `empty_after` empty buckets.
 
         A peak counts only up to `_TAIL_CAP` times the excess a spike needed when its run
         began: one story far past the limit must not hide the next one for a month."""
@@ -423,7 +433,7 @@ class SurpriseTail:
                 if excess > peaks[-1][1]:
                     peaks[-1] = (peaks[-1][0], excess)
             else:
-                needed = max(self.limit(bucket, rule), -math.log10(rule.p_value))
+                needed = self.limit(bucket, rule)
                 self.run_cap = round(_TAIL_CAP * (needed - _TAIL_FLOOR), 4)
                 peaks.append((bucket, round(min(value - _TAIL_FLOOR, self.run_cap), 4)))
                 del peaks[:-_TAIL_PEAKS]
@@ -435,7 +445,7 @@ class SurpriseTail:
             del self.peaks[0]
 
     def limit(self, bucket: int, rule: SpikeRule) -> float:
-        """The surprise a bucket must pass for runs like it to come at `alarm_rate`."""
+        """The lift a bucket must reach for runs like it to come at `alarm_rate`."""
         if self._limit is not None:
             return self._limit
         peaks = self.peaks
@@ -448,28 +458,21 @@ class SurpriseTail:
         if len(peaks) >= _TAIL_PEAKS:
             n = min(n, float(bucket - peaks[0][0]))
         runs = len(peaks)
-        # Rate of runs past the floor, with a week at the rate of an exact test as the prior.
-        rate = (runs + _TAIL_PRIOR_BUCKETS * 10**-_TAIL_FLOOR) / (n + _TAIL_PRIOR_BUCKETS)
+        # Rate of runs past the floor, with a week at the prior's rate.
+        rate = (runs + _TAIL_PRIOR_BUCKETS * _TAIL_PRIOR_RATE) / (n + _TAIL_PRIOR_BUCKETS)
         # Peaks only ever change at the ends, so the ends and the length say which they are.
         key = (runs, peaks[0], peaks[-1]) if peaks else None
         if self._fit is None or self._fit[0] != key:
-            self._fit = (key, *_fit_excesses([e for _, e in peaks]))
-        _, scale, shape = self._fit
-        ratio = max(1.0, rate / rule.alarm_rate)
-        if shape > 1e-6:
-            level = _TAIL_FLOOR + scale / shape * (math.pow(ratio, shape) - 1.0)
-        else:
-            level = _TAIL_FLOOR + scale * math.log(ratio)
+            self._fit = (key, _fit_scale([e for _, e in peaks]))
+        scale = self._fit[1]
+        # Exponential excesses: runs pass floor + x at rate * exp(-x / scale).
+        level = _TAIL_FLOOR + scale * math.log(max(1.0, rate / rule.alarm_rate))
         self._limit = level
         return level
 
-    def p_value(self, bucket: int, rule: SpikeRule) -> float:
-        """The p-value a spike must be below: the rule's, or stricter where the brand's own
-        tail is heavier than the test assumes."""
-        return min(rule.p_value, math.pow(10.0, -self.limit(bucket, rule)))
-
     def as_json(self) -> dict[str, Any]:
         return {
+            "v": _TAIL_VERSION,
             "n": self.seen,
             "last": self.last_over,
             "cap": self.run_cap,
@@ -477,8 +480,9 @@ class SurpriseTail:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> SurpriseTail:
-        if not data:
+    def from_json(cls, data: dict[str, Any] | None) -> LiftTail:
+        if not data or data.get("v") != _TAIL_VERSION:
+            # Peaks in other units would set a meaningless level: begin again from the prior.
             return cls()
         return cls(
             seen=int(data.get("n", 0)),
