@@ -539,7 +539,10 @@ class Detector:
                 verdict = self._judge(state, state.total, shape_t, mean_t, p_value, level)
                 if verdict:
                     return verdict
-        named = spike.p_value * _NAMED_EASING
+        # While the brand's level is still mostly the prior's guess (its first day), a story
+        # that names itself needs the rule's own p-value: its usual words are not known yet.
+        young = state.base_concerning.weight < spike.half_life_buckets
+        named = spike.p_value * (1.0 if young else _NAMED_EASING)
         verdicts = [
             v
             for v in (

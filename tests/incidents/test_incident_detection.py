@@ -326,3 +326,32 @@ def test_the_pool_keeps_the_newest_concerning_mentions_within_its_horizon() -> N
     assert not incidents
     # Under the cap, at the cap, early ones expired, stragglers kept, then they expire.
     assert sizes == [400, 500, 451, 456, 456]
+
+
+def _grumble(at: datetime) -> Observation:
+    return obs(at, "O2 internet is down again", category="complaint", dissatisfied=True, risk=0.3)
+
+
+def _young_provider(burst: int) -> list[ActiveIncident]:
+    """An internet provider's first two hours (two grumbles a bucket, each saying it is down),
+    then `burst` of the same grumbles from as many authors within a bucket."""
+    usual = [_grumble(T0 + timedelta(seconds=150 * i)) for i in range(48)]
+    start = T0 + timedelta(hours=2)
+    crowd = [_grumble(start + timedelta(seconds=15 * i)) for i in range(burst)]
+    return run(Detector(DetectionRules()), BrandState(), [*usual, *crowd])
+
+
+@pytest.mark.parametrize("burst", [6, 7, 8])
+def test_a_young_brand_whose_usual_grumbles_name_an_outage_is_not_paged_by_a_few_more(
+    burst: int,
+) -> None:
+    """Its ordinary chatter says "down" all day; in its first hours the level is still mostly
+    the prior's guess, so a few more of its usual grumbles in one bucket (each author naming
+    the same trouble) are not yet a story."""
+    assert _young_provider(burst) == []
+
+
+def test_a_young_brand_is_still_paged_by_a_real_surge() -> None:
+    incidents = _young_provider(20)  # ten times its usual within five minutes
+    assert len(incidents) == 1
+    assert incidents[0].profile.type == IncidentType.OUTAGE
