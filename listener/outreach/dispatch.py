@@ -472,29 +472,16 @@ class Dispatcher:
             platform_id, url = poster.post_statement(claimed, speaks_as, handle)
         except (ChannelUnusable, RetryLater) as exc:
             retry_at = getattr(exc, "retry_at", None) or self.clock.now() + CHANNEL_RETRY
-            reason = f"{exc}; next try {retry_at:%H:%M} UTC"
-            store.retry_later(
-                statement_id,
-                reason=reason,
-                retry_at=retry_at,
-                actor=self.instance,
-                at=self.clock.now(),
+            self._statement_retry(
+                statement_id, f"{exc}; next try {retry_at:%H:%M} UTC", retry_at, report
             )
-            report.statements_waiting[statement_id] = reason
         except OutcomeUnknown as exc:
             self._statement_failed(statement_id, str(exc), True, report)
         except DispatchError as exc:
             if exc.retryable:
                 retry_at = self.clock.now() + DEFAULT_RETRY
                 reason = f"{exc}; next try {retry_at:%H:%M:%S} UTC"
-                store.retry_later(
-                    statement_id,
-                    reason=reason,
-                    retry_at=retry_at,
-                    actor=self.instance,
-                    at=self.clock.now(),
-                )
-                report.statements_waiting[statement_id] = reason
+                self._statement_retry(statement_id, reason, retry_at, report)
             else:
                 self._statement_failed(statement_id, str(exc), False, report)
         except Exception as exc:  # a bug: we cannot know whether it went out
@@ -514,6 +501,19 @@ class Dispatcher:
             )
             report.statements_posted[statement_id] = platform_id
         return self.store.statements.get(statement_id)
+
+    def _statement_retry(
+        self, statement_id: int, reason: str, retry_at: datetime, report: DispatchReport
+    ) -> None:
+        """Back to approved with a retry time: the platform certainly did not post it."""
+        self.store.statements.retry_later(
+            statement_id,
+            reason=reason,
+            retry_at=retry_at,
+            actor=self.instance,
+            at=self.clock.now(),
+        )
+        report.statements_waiting[statement_id] = reason
 
     def _statement_failed(
         self, statement_id: int, error: str, needs_check: bool, report: DispatchReport
