@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from listener.app import Listener
+from listener.clock import ReplayClock
 from listener.domain import Channel, DraftKind, DraftStatus, StatementStatus
 from listener.errors import InvalidTransition, NotAllowed
 from listener.outreach.crisis_desk import CrisisDesk
@@ -20,7 +21,7 @@ from listener.outreach.dispatch import Dispatcher
 from listener.outreach.review import ReviewAction
 from listener.settings import Settings
 from tests.support.crisis import PRESS, UPDATES, crisis_listener, crisis_settings
-from tests.support.fakes.x_api import XApiServer
+from tests.support.fakes.x_api import Failure, XApiServer
 from tests.support.outreach import X_KEYS, SmtpServer
 
 
@@ -102,6 +103,46 @@ def test_a_statement_goes_out_once_per_channel_after_two_crisis_approvals(
         ("bob", "statement.approve"),
     ]
     assert [a for _, a in trail[3:]] == ["statement.sending", "statement.posted"]
+
+
+def test_a_rate_limited_statement_waits_for_its_retry_time_then_goes_once(
+    world: tuple[Listener, int, CrisisDesk], x_api: XApiServer
+) -> None:
+    listener, incident_id, crisis = world
+    on_x = crisis.draft(incident_id, Channel.X, actor="ann")
+    crisis.approve(on_x.id, actor="ann", role="crisis")
+    crisis.approve(on_x.id, actor="bob", role="crisis")
+    reset = listener.clock.now() + timedelta(minutes=15)
+    x_api.fail_next(Failure.rate_limited(reset=int(reset.timestamp())), endpoint="post")
+
+    send = dispatcher(listener)
+    try:
+        report = send.run_once()
+        waiting = listener.store.statements.get(on_x.id)
+        assert waiting.status is StatementStatus.APPROVED
+        assert waiting.next_attempt_at == reset and "next try" in waiting.hold_reason
+        assert report.statements_waiting[on_x.id] == waiting.hold_reason
+        assert x_api.posts == []  # refused: nothing is public
+
+        send.run_once()  # too early: nothing is tried
+        assert len(x_api.requests_to("post")) == 1
+
+        assert isinstance(listener.clock, ReplayClock)
+        listener.clock.advance_to(reset + timedelta(minutes=1))
+        send.run_once()
+        assert len(x_api.posts) == 1 and len(x_api.requests_to("post")) == 2
+    finally:
+        send.close()
+    assert listener.store.statements.get(on_x.id).status is StatementStatus.POSTED
+    actions = [
+        r.action for r in reversed(listener.store.audit(entity="statement", entity_id=str(on_x.id)))
+    ]
+    assert actions[-4:] == [
+        "statement.sending",
+        "statement.send_retry",
+        "statement.sending",
+        "statement.posted",
+    ]
 
 
 def test_one_statement_per_channel_and_none_again_once_posted(
