@@ -205,7 +205,7 @@ class BrandState:
     recent: list[int] = field(default_factory=list)
     base_total: Baseline = field(default_factory=Baseline)
     base_concerning: Baseline = field(default_factory=Baseline)
-    # How surprising the brand's buckets get: calibrates the spike test to its own tail.
+    # How many times its usual the brand's buckets reach: calibrates the spike test to it.
     tail: LiftTail = field(default_factory=LiftTail)
     terms: TermStats = field(default_factory=TermStats)
     pool: list[Observation] = field(default_factory=list)
@@ -541,8 +541,7 @@ class Detector:
                     return verdict
         # While the brand's level is still mostly the prior's guess (its first day), a story
         # that names itself needs the rule's own p-value: its usual words are not known yet.
-        young = state.base_concerning.weight < spike.half_life_buckets
-        named = spike.p_value * (1.0 if young else _NAMED_EASING)
+        named = spike.p_value * (1.0 if self._young(state) else _NAMED_EASING)
         verdicts = [
             v
             for v in (
@@ -604,6 +603,11 @@ class Detector:
         cues = obs.type_cues(self.rules.risk_threshold)
         return dominant_cue({IncidentType(k): w for k, w in cues}) if cues else None
 
+    def _young(self, state: BrandState) -> bool:
+        """Whether the brand has less than a day of history: its usual level (and its usual
+        words) are still mostly the prior's guess."""
+        return state.base_concerning.weight < self.rules.spike.half_life_buckets
+
     def _another_story(self, obs: Observation, profile: IncidentProfile) -> bool:
         """A mention plainly about another kind of trouble than the story's own evidence."""
         if not profile.evidence:
@@ -617,7 +621,7 @@ class Detector:
     def _in_burst(self, state: BrandState, moment: datetime) -> bool:
         """Whether the brand's concerning volume (joined mentions too) is well above usual."""
         rules = self.rules
-        if state.base_concerning.weight < rules.spike.half_life_buckets:
+        if self._young(state):
             # Less than a day of history: "usual" is still mostly the prior, and a story
             # that started now would hold the brand in a burst for as long as it is learning.
             return False
